@@ -1,0 +1,80 @@
+//! The one result enum returned (as `uint32_t`) by every fallible C call.
+
+/// The result of a pcstate call. Every function that can fail returns one of these as `uint32_t`;
+/// on any result but `PCSTATE_RESULT_OK` nothing was changed and no out-parameter was written.
+#[repr(u32)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ResultCode {
+    /// Success.
+    Ok = 0,
+    /// A required pointer argument was NULL.
+    NullArgument = 1,
+    /// The peer handle is 0, was never issued, or has been freed.
+    InvalidHandle = 2,
+    /// The transport id is 0, was never added to this peer, or has been removed.
+    UnknownTransport = 3,
+    /// A state value is outside its enum.
+    InvalidState = 4,
+    /// An argument is not one the call accepts (unknown profile, unknown flag bits, or the peer
+    /// lacks the flag the call needs).
+    InvalidArgument = 5,
+    /// The peer is closed: transports can no longer be added, removed or updated.
+    Closed = 6,
+    /// No event is queued.
+    Empty = 7,
+    /// A bug inside pcstate was caught at the API boundary; the process keeps running.
+    Panic = 8,
+    /// A limit was reached: too many live peers, or too many transports on one peer.
+    Limit = 9,
+    /// The call would wait for a callback that is itself waiting for this thread's callback.
+    WouldDeadlock = 10,
+}
+
+impl ResultCode {
+    /// Every code, in numeric order.
+    pub const ALL: &'static [ResultCode] = &[
+        ResultCode::Ok,
+        ResultCode::NullArgument,
+        ResultCode::InvalidHandle,
+        ResultCode::UnknownTransport,
+        ResultCode::InvalidState,
+        ResultCode::InvalidArgument,
+        ResultCode::Closed,
+        ResultCode::Empty,
+        ResultCode::Panic,
+        ResultCode::Limit,
+        ResultCode::WouldDeadlock,
+    ];
+
+    /// A short static description of a result code; unknown codes get a text that says so.
+    pub fn message_with_nul(code: u32) -> &'static std::ffi::CStr {
+        match Self::ALL.get(code as usize) {
+            Some(ResultCode::Ok) => c"ok",
+            Some(ResultCode::NullArgument) => c"a required pointer argument was NULL",
+            Some(ResultCode::InvalidHandle) => c"invalid peer handle (0, never issued, or freed)",
+            Some(ResultCode::UnknownTransport) => {
+                c"unknown transport (0, never added to this peer, or removed)"
+            }
+            Some(ResultCode::InvalidState) => c"state value out of range for its enum",
+            Some(ResultCode::InvalidArgument) => {
+                c"invalid argument (unknown profile or flag bits, or the peer lacks the needed flag)"
+            }
+            Some(ResultCode::Closed) => c"the peer is closed",
+            Some(ResultCode::Empty) => c"no event is queued",
+            Some(ResultCode::Panic) => c"internal error: a panic was caught at the API boundary",
+            Some(ResultCode::Limit) => c"limit reached (too many peers, or transports on one peer)",
+            Some(ResultCode::WouldDeadlock) => {
+                c"the call would wait for a callback that is waiting for this thread"
+            }
+            None => c"unknown result code",
+        }
+    }
+
+    /// The same text as a `&str`.
+    pub fn message_of(code: u32) -> &'static str {
+        Self::message_with_nul(code).to_str().expect("ASCII")
+    }
+}
+
+/// What internal operations return.
+pub type Result<T> = std::result::Result<T, ResultCode>;

@@ -1,0 +1,459 @@
+//! The `extern "C"` surface: checks arguments, converts them, and calls into the registry and the
+//! peer. Every body runs inside a panic boundary; out-parameters are written only on success;
+//! enums from C arrive as `uint32_t` and are validated.
+#![allow(non_camel_case_types)]
+
+use std::ffi::{c_char, c_int, c_void};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use crate::error::{Result, ResultCode};
+use crate::peer::{self, Batch, Event, EventSink, Peer};
+use crate::registry;
+use crate::rules::{
+    ConnectionState, DtlsTransportState, GathererState, IceConnectionState, IceGatheringState,
+    IceTransportState, Profile,
+};
+
+/// An opaque peer handle. 0 is never valid; a freed handle never becomes valid again.
+pub type pcstate_peer = u64;
+
+/// A transport id within one peer: 1, 2, 3, ...; never reused within that peer; 0 is never valid.
+pub type pcstate_transport = u32;
+
+/// Flag for `pcstate_peer_new`: `pcstate_peer_close` commits an ICE connection event and then a
+/// connection event (old -> closed, transport 0), as native stacks do. Without it close is silent,
+/// as the W3C specifies.
+pub const PCSTATE_FLAG_CLOSE_EVENTS: u32 = 1;
+
+/// Flag for `pcstate_peer_new`: every committed event is also queued for
+/// `pcstate_peer_poll_event`, and `pcstate_peer_event_fd` gives an fd readable while the queue is
+/// not empty.
+pub const PCSTATE_FLAG_EVENT_QUEUE: u32 = 2;
+
+const _: () = assert!(PCSTATE_FLAG_CLOSE_EVENTS == peer::FLAG_CLOSE_EVENTS);
+const _: () = assert!(PCSTATE_FLAG_EVENT_QUEUE == peer::FLAG_EVENT_QUEUE);
+
+/// A change of one of a peer's aggregate states (40 bytes).
+#[repr(C)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct pcstate_event {
+    /// The peer it belongs to.
+    pub peer: pcstate_peer,
+    /// 1, 2, 3, ... per peer, across all kinds, no gaps.
+    pub seq: u64,
+    /// CLOCK_MONOTONIC, in nanoseconds, when the change was committed.
+    pub time_ns: u64,
+    /// A `pcstate_event_kind`.
+    pub kind: u32,
+    /// The previous value of that kind's enum.
+    pub old_state: u32,
+    /// The new value of that kind's enum.
+    pub new_state: u32,
+    /// The transport whose add, remove or set caused it; 0 for close.
+    pub transport: pcstate_transport,
+}
+
+/// One consistent reading of a peer.
+#[repr(C)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct pcstate_snapshot {
+    /// The seq of the newest event committed (0 if none).
+    pub last_seq: u64,
+    /// A `pcstate_connection_state`.
+    pub connection_state: u32,
+    /// A `pcstate_ice_connection_state`.
+    pub ice_connection_state: u32,
+    /// A `pcstate_ice_gathering_state`.
+    pub ice_gathering_state: u32,
+    /// How many transports the peer has.
+    pub transport_count: u32,
+}
+
+/// One transport's three states.
+#[repr(C)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct pcstate_transport_states {
+    /// A `pcstate_ice_transport_state`.
+    pub ice_state: u32,
+    /// A `pcstate_dtls_transport_state`.
+    pub dtls_state: u32,
+    /// A `pcstate_ice_gatherer_state`.
+    pub gatherer_state: u32,
+}
+
+/// Receives a peer's events, one at a time, in order. `event` is valid only during the call.
+pub type pcstate_event_cb =
+    Option<unsafe extern "C" fn(user_data: *mut c_void, event: *const pcstate_event)>;
+
+/// Releases a callback's `user_data`; called exactly once when pcstate lets go of it.
+pub type pcstate_free_cb = Option<unsafe extern "C" fn(user_data: *mut c_void)>;
+
+fn c_event(peer: pcstate_peer, e: &Event) -> pcstate_event {
+    pcstate_event {
+        peer,
+        seq: e.seq,
+        time_ns: e.time_ns,
+        kind: e.kind as u32,
+        old_state: e.old_state,
+        new_state: e.new_state,
+        transport: e.transport,
+    }
+}
+
+/// A C registration: calls `cb(user_data, event)`; dropping it calls `user_data_free(user_data)`.
+struct CRegistration {
+    peer: pcstate_peer,
+    cb: unsafe extern "C" fn(*mut c_void, *const pcstate_event),
+    user_data: *mut c_void,
+    user_data_free: pcstate_free_cb,
+}
+
+// SAFETY: the C API documents that callbacks and user_data may be used from any thread.
+unsafe impl Send for CRegistration {}
+
+impl EventSink for CRegistration {
+    fn on_event(&mut self, event: &Event) {
+        let e = c_event(self.peer, event);
+        // SAFETY: the caller registered `cb` for exactly this use.
+        unsafe { (self.cb)(self.user_data, &e) }
+    }
+}
+
+impl Drop for CRegistration {
+    fn drop(&mut self) {
+        if let Some(free) = self.user_data_free {
+            // SAFETY: called once, when pcstate lets go of user_data, as documented.
+            unsafe { free(self.user_data) }
+        }
+    }
+}
+
+/// Runs a body that returns `Result<()>` and turns it into a result code; a panic becomes
+/// `PCSTATE_RESULT_PANIC` instead of unwinding into C.
+fn boundary(f: impl FnOnce() -> Result<()>) -> u32 {
+    match catch_unwind(AssertUnwindSafe(|| {
+        crate::fault::maybe_panic();
+        f()
+    })) {
+        Ok(Ok(())) => ResultCode::Ok as u32,
+        Ok(Err(e)) => e as u32,
+        Err(_) => ResultCode::Panic as u32,
+    }
+}
+
+/// Like `boundary` for functions that return a static string pointer (NULL on panic).
+fn boundary_ptr(f: impl FnOnce() -> *const c_char) -> *const c_char {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or(std::ptr::null())
+}
+
+/// `NULL_ARGUMENT` unless `p` is non-NULL.
+fn non_null<T>(p: *mut T) -> Result<()> {
+    if p.is_null() {
+        Err(ResultCode::NullArgument)
+    } else {
+        Ok(())
+    }
+}
+
+/// Writes `v` through a pointer checked non-NULL.
+fn write_out<T>(p: *mut T, v: T) {
+    // SAFETY: the caller passes a valid, aligned, writable pointer (documented); NULL was checked.
+    unsafe { p.write(v) }
+}
+
+fn c_str(s: &'static str) -> *const c_char {
+    debug_assert!(s.ends_with('\0'));
+    s.as_ptr().cast()
+}
+
+/// Runs a mutating peer operation (lock, commit, deliver).
+fn update<T>(peer: pcstate_peer, op: impl FnOnce(&mut Peer) -> Result<(T, Batch)>) -> Result<T> {
+    let (cell, generation) = registry::lookup(peer)?;
+    cell.update(generation, op)
+}
+
+/// Reads a peer under its lock.
+fn read<T>(peer: pcstate_peer, f: impl FnOnce(&Peer) -> T) -> Result<T> {
+    let (cell, generation) = registry::lookup(peer)?;
+    cell.read(generation, f)
+}
+
+/// The library's version, e.g. `"0.1.0"` (static).
+#[unsafe(no_mangle)]
+pub extern "C" fn pcstate_version() -> *const c_char {
+    boundary_ptr(|| c_str(concat!(env!("CARGO_PKG_VERSION"), "\0")))
+}
+
+/// A short static description of a result code; never NULL, also for unknown codes.
+#[unsafe(no_mangle)]
+pub extern "C" fn pcstate_result_message(result: u32) -> *const c_char {
+    let p = boundary_ptr(|| ResultCode::message_with_nul(result).as_ptr().cast());
+    if p.is_null() { c"internal error".as_ptr() } else { p }
+}
+
+macro_rules! name_fn {
+    ($(#[$doc:meta])* $fname:ident, $ty:ty) => {
+        $(#[$doc])*
+        #[unsafe(no_mangle)]
+        pub extern "C" fn $fname(value: u32) -> *const c_char {
+            boundary_ptr(|| match <$ty>::from_u32(value) {
+                Some(v) => c_str(v.name_with_nul()),
+                None => std::ptr::null(),
+            })
+        }
+    };
+}
+
+name_fn!(
+    /// The W3C name of a `pcstate_connection_state` ("new", "connecting", ...); NULL if out of range.
+    pcstate_connection_state_name,
+    ConnectionState
+);
+name_fn!(
+    /// The W3C name of a `pcstate_ice_connection_state`; NULL if out of range.
+    pcstate_ice_connection_state_name,
+    IceConnectionState
+);
+name_fn!(
+    /// The W3C name of a `pcstate_ice_transport_state`; NULL if out of range.
+    pcstate_ice_transport_state_name,
+    IceTransportState
+);
+name_fn!(
+    /// The W3C name of a `pcstate_dtls_transport_state`; NULL if out of range.
+    pcstate_dtls_transport_state_name,
+    DtlsTransportState
+);
+name_fn!(
+    /// The W3C name of a `pcstate_ice_gathering_state`; NULL if out of range.
+    pcstate_ice_gathering_state_name,
+    IceGatheringState
+);
+name_fn!(
+    /// The W3C name of a `pcstate_ice_gatherer_state`; NULL if out of range.
+    pcstate_ice_gatherer_state_name,
+    GathererState
+);
+
+/// Creates a peer with a `pcstate_profile` and `PCSTATE_FLAG_*` bits; writes its handle to
+/// `*out_peer`. Unknown profile or flag bits: `INVALID_ARGUMENT`.
+#[unsafe(no_mangle)]
+pub extern "C" fn pcstate_peer_new(profile: u32, flags: u32, out_peer: *mut pcstate_peer) -> u32 {
+    boundary(|| {
+        non_null(out_peer)?;
+        let profile = Profile::from_u32(profile).ok_or(ResultCode::InvalidArgument)?;
+        if flags & !peer::ALL_FLAGS != 0 {
+            return Err(ResultCode::InvalidArgument);
+        }
+        let handle = registry::insert(Peer::new(profile, flags)?)?;
+        write_out(out_peer, handle);
+        Ok(())
+    })
+}
+
+/// Closes the peer as `RTCPeerConnection.close()` does: the ICE connection and connection states
+/// become closed, every transport's ICE and DTLS state reads closed, gathering is unchanged. No
+/// event unless the peer has `PCSTATE_FLAG_CLOSE_EVENTS`. Afterwards add/remove/set return
+/// `CLOSED`; getters keep working. Closing a closed peer is OK and does nothing.
+#[unsafe(no_mangle)]
+pub extern "C" fn pcstate_peer_close(peer: pcstate_peer) -> u32 {
+    boundary(|| update(peer, |p| Ok(((), p.state.close()))))
+}
+
+/// Frees the peer. Afterwards every call with this handle returns `INVALID_HANDLE`, its callback
+/// is not running and never runs again, and its `user_data_free` has been called (when called from
+/// inside the peer's own callback: as soon as that callback returns). Undelivered events are
+/// dropped; the event fd is closed.
+#[unsafe(no_mangle)]
+pub extern "C" fn pcstate_peer_free(peer: pcstate_peer) -> u32 {
+    boundary(|| registry::remove(peer))
+}
+
+/// Adds a transport (ICE new, DTLS new, gatherer new); writes its id to `*out_transport`.
+#[unsafe(no_mangle)]
+pub extern "C" fn pcstate_transport_add(
+    peer: pcstate_peer,
+    out_transport: *mut pcstate_transport,
+) -> u32 {
+    boundary(|| {
+        non_null(out_transport)?;
+        let id = update(peer, |p| p.state.add_transport())?;
+        write_out(out_transport, id);
+        Ok(())
+    })
+}
+
+/// Removes a transport; the aggregates are recomputed at once.
+#[unsafe(no_mangle)]
+pub extern "C" fn pcstate_transport_remove(peer: pcstate_peer, transport: pcstate_transport) -> u32 {
+    boundary(|| update(peer, |p| Ok(((), p.state.remove_transport(transport)?))))
+}
+
+/// Sets a transport's ICE state (a `pcstate_ice_transport_state`).
+#[unsafe(no_mangle)]
+pub extern "C" fn pcstate_transport_set_ice_state(
+    peer: pcstate_peer,
+    transport: pcstate_transport,
+    state: u32,
+) -> u32 {
+    boundary(|| {
+        let s = IceTransportState::from_u32(state).ok_or(ResultCode::InvalidState)?;
+        update(peer, |p| Ok(((), p.state.set_ice(transport, s)?)))
+    })
+}
+
+/// Sets a transport's DTLS state (a `pcstate_dtls_transport_state`).
+#[unsafe(no_mangle)]
+pub extern "C" fn pcstate_transport_set_dtls_state(
+    peer: pcstate_peer,
+    transport: pcstate_transport,
+    state: u32,
+) -> u32 {
+    boundary(|| {
+        let s = DtlsTransportState::from_u32(state).ok_or(ResultCode::InvalidState)?;
+        update(peer, |p| Ok(((), p.state.set_dtls(transport, s)?)))
+    })
+}
+
+/// Sets a transport's ICE gatherer state (a `pcstate_ice_gatherer_state`).
+#[unsafe(no_mangle)]
+pub extern "C" fn pcstate_transport_set_gatherer_state(
+    peer: pcstate_peer,
+    transport: pcstate_transport,
+    state: u32,
+) -> u32 {
+    boundary(|| {
+        let s = GathererState::from_u32(state).ok_or(ResultCode::InvalidState)?;
+        update(peer, |p| Ok(((), p.state.set_gatherer(transport, s)?)))
+    })
+}
+
+/// Reads one transport's three states.
+#[unsafe(no_mangle)]
+pub extern "C" fn pcstate_transport_get_states(
+    peer: pcstate_peer,
+    transport: pcstate_transport,
+    out: *mut pcstate_transport_states,
+) -> u32 {
+    boundary(|| {
+        non_null(out)?;
+        let s = read(peer, |p| p.state.transport(transport))??;
+        write_out(
+            out,
+            pcstate_transport_states {
+                ice_state: s.ice as u32,
+                dtls_state: s.dtls as u32,
+                gatherer_state: s.gatherer as u32,
+            },
+        );
+        Ok(())
+    })
+}
+
+/// Reads `connectionState` (a `pcstate_connection_state`).
+#[unsafe(no_mangle)]
+pub extern "C" fn pcstate_peer_connection_state(peer: pcstate_peer, out: *mut u32) -> u32 {
+    boundary(|| {
+        non_null(out)?;
+        write_out(out, read(peer, |p| p.state.aggregates().connection as u32)?);
+        Ok(())
+    })
+}
+
+/// Reads `iceConnectionState` (a `pcstate_ice_connection_state`).
+#[unsafe(no_mangle)]
+pub extern "C" fn pcstate_peer_ice_connection_state(peer: pcstate_peer, out: *mut u32) -> u32 {
+    boundary(|| {
+        non_null(out)?;
+        write_out(out, read(peer, |p| p.state.aggregates().ice_connection as u32)?);
+        Ok(())
+    })
+}
+
+/// Reads `iceGatheringState` (a `pcstate_ice_gathering_state`).
+#[unsafe(no_mangle)]
+pub extern "C" fn pcstate_peer_ice_gathering_state(peer: pcstate_peer, out: *mut u32) -> u32 {
+    boundary(|| {
+        non_null(out)?;
+        write_out(out, read(peer, |p| p.state.aggregates().ice_gathering as u32)?);
+        Ok(())
+    })
+}
+
+/// Reads all three aggregates, the transport count and the newest event's seq in one consistent
+/// reading.
+#[unsafe(no_mangle)]
+pub extern "C" fn pcstate_peer_snapshot(peer: pcstate_peer, out: *mut pcstate_snapshot) -> u32 {
+    boundary(|| {
+        non_null(out)?;
+        let s = read(peer, |p| p.state.snapshot())?;
+        write_out(
+            out,
+            pcstate_snapshot {
+                last_seq: s.last_seq,
+                connection_state: s.aggregates.connection as u32,
+                ice_connection_state: s.aggregates.ice_connection as u32,
+                ice_gathering_state: s.aggregates.ice_gathering as u32,
+                transport_count: s.transport_count,
+            },
+        );
+        Ok(())
+    })
+}
+
+/// Registers the peer's event callback, replacing the previous registration (`cb` NULL clears it).
+/// On OK pcstate owns `user_data` and calls `user_data_free` (when not NULL) exactly once when it
+/// lets go: when the registration is replaced, cleared or the peer freed; right away when `cb` is
+/// NULL. After this returns the previous callback is not running and never runs again and its
+/// `user_data_free` has been called (when called from inside that callback: as soon as it
+/// returns). On any other result nothing was taken: `user_data` is still the caller's.
+#[unsafe(no_mangle)]
+pub extern "C" fn pcstate_peer_set_callback(
+    peer: pcstate_peer,
+    cb: pcstate_event_cb,
+    user_data: *mut c_void,
+    user_data_free: pcstate_free_cb,
+) -> u32 {
+    boundary(|| {
+        let (cell, generation) = registry::lookup(peer)?;
+        cell.set_callback(generation, || {
+            let cb = cb?;
+            Some(Box::new(CRegistration {
+                peer,
+                cb,
+                user_data,
+                user_data_free,
+            }))
+        })?;
+        if let (None, Some(free)) = (cb, user_data_free) {
+            // SAFETY: ownership of user_data passed to us on OK; we let go of it at once.
+            unsafe { free(user_data) }
+        }
+        Ok(())
+    })
+}
+
+/// Pops the oldest queued event into `*out`: OK, or `EMPTY` when none is queued. Needs
+/// `PCSTATE_FLAG_EVENT_QUEUE` (else `INVALID_ARGUMENT`).
+#[unsafe(no_mangle)]
+pub extern "C" fn pcstate_peer_poll_event(peer: pcstate_peer, out: *mut pcstate_event) -> u32 {
+    boundary(|| {
+        non_null(out)?;
+        let (cell, generation) = registry::lookup(peer)?;
+        let e = cell.update(generation, |p| Ok((p.poll_event(), Batch::default())))??;
+        write_out(out, c_event(peer, &e));
+        Ok(())
+    })
+}
+
+/// Writes the peer's eventfd to `*out_fd`: readable exactly while events are queued (for poll,
+/// epoll, asyncio). Owned by the peer and closed by `pcstate_peer_free`: do not close it. Needs
+/// `PCSTATE_FLAG_EVENT_QUEUE` (else `INVALID_ARGUMENT`).
+#[unsafe(no_mangle)]
+pub extern "C" fn pcstate_peer_event_fd(peer: pcstate_peer, out_fd: *mut c_int) -> u32 {
+    boundary(|| {
+        non_null(out_fd)?;
+        write_out(out_fd, read(peer, |p| p.event_fd())??);
+        Ok(())
+    })
+}

@@ -1,0 +1,706 @@
+//! One peer connection: its transports and counters ([`PeerState`], no locking), and the cell that
+//! guards it and delivers its events ([`Cell`]).
+//!
+//! Delivery: every call that commits events does so under the cell's lock, numbering them. If no
+//! thread is delivering this peer's events, the calling thread becomes the deliverer: it takes the
+//! callback out of the cell, releases the lock, calls it, takes the lock again, and goes on until no
+//! event is pending. Events committed meanwhile (by other threads, or by the callback itself) are
+//! appended to `pending` and delivered by the deliverer in order. So callbacks of one peer never
+//! overlap, never run under a lock, and may call anything. A registration replaced or freed while
+//! its callback runs is "retired": the deliverer drops it (calling `user_data_free`) as soon as the
+//! callback returns, and a thread that replaced or freed it from elsewhere waits for that.
+
+use std::collections::VecDeque;
+
+use parking_lot::{Condvar, Mutex, MutexGuard};
+
+use crate::error::{Result, ResultCode};
+use crate::rules::{
+    self, Aggregates, Counts, DtlsTransportState, EventKind, GathererState, IceTransportState,
+    Profile, TransportStates,
+};
+use crate::transports::TransportTable;
+
+/// Flag: `close()` commits final "closed" events (what libwebrtc's observer and libdatachannel do).
+pub(crate) const FLAG_CLOSE_EVENTS: u32 = 1;
+/// Flag: every committed event is also appended to a queue read with `poll_event` and an eventfd.
+pub(crate) const FLAG_EVENT_QUEUE: u32 = 2;
+/// Every flag bit that has a meaning.
+pub(crate) const ALL_FLAGS: u32 = FLAG_CLOSE_EVENTS | FLAG_EVENT_QUEUE;
+
+/// A committed change of one aggregate.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Event {
+    /// 1, 2, 3, ... per peer, no gaps.
+    pub seq: u64,
+    /// CLOCK_MONOTONIC, in nanoseconds, when the change was committed.
+    pub time_ns: u64,
+    pub kind: EventKind,
+    pub old_state: u32,
+    pub new_state: u32,
+    /// The transport whose add, remove or set caused it; 0 for close.
+    pub transport: u32,
+}
+
+/// The events of one call: at most one per aggregate.
+#[derive(Copy, Clone, Debug, Default)]
+pub struct Batch {
+    events: [Option<Event>; 3],
+}
+
+impl Batch {
+    fn push(&mut self, e: Event) {
+        let slot = self.events.iter_mut().find(|s| s.is_none());
+        *slot.expect("a batch holds at most three events") = Some(e);
+    }
+
+    /// The batch's events in commit order.
+    pub fn iter(&self) -> impl Iterator<Item = Event> + '_ {
+        self.events.iter().map_while(|e| *e)
+    }
+
+    /// Takes the oldest event out of the batch.
+    fn pop_front(&mut self) -> Option<Event> {
+        self.events.iter_mut().find_map(Option::take)
+    }
+
+    /// Whether the batch has no event.
+    pub fn is_empty(&self) -> bool {
+        self.events[0].is_none()
+    }
+}
+
+/// One consistent reading of a peer.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
+pub struct Snapshot {
+    pub last_seq: u64,
+    pub aggregates: Aggregates,
+    pub transport_count: u32,
+}
+
+/// CLOCK_MONOTONIC now, in nanoseconds.
+pub fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid timespec to write; CLOCK_MONOTONIC always exists on Linux.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// The state machine of one peer: transports, counters, aggregates, event numbering. No locking,
+/// no delivery: every operation returns the events it committed.
+pub struct PeerState {
+    profile: Profile,
+    flags: u32,
+    closed: bool,
+    agg: Aggregates,
+    next_id: u32,
+    seq: u64,
+    counts: Counts,
+    table: TransportTable,
+}
+
+impl PeerState {
+    /// A new open peer with no transports.
+    pub fn new(profile: Profile, flags: u32) -> Self {
+        PeerState {
+            profile,
+            flags,
+            closed: false,
+            agg: Aggregates::default(),
+            next_id: 1,
+            seq: 0,
+            counts: Counts::new(),
+            table: TransportTable::default(),
+        }
+    }
+
+    pub fn profile(&self) -> Profile {
+        self.profile
+    }
+
+    pub fn flags(&self) -> u32 {
+        self.flags
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    pub fn aggregates(&self) -> Aggregates {
+        self.agg
+    }
+
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            last_seq: self.seq,
+            aggregates: self.agg,
+            transport_count: self.table.len(),
+        }
+    }
+
+    /// The states of one transport (ICE and DTLS read closed once the peer is closed).
+    pub fn transport(&self, id: u32) -> Result<TransportStates> {
+        self.table.get(id).ok_or(ResultCode::UnknownTransport)
+    }
+
+    /// Every transport, ordered by id.
+    pub fn transports(&self) -> Vec<(u32, TransportStates)> {
+        self.table.to_sorted_vec()
+    }
+
+    fn check_open(&self) -> Result<()> {
+        if self.closed {
+            Err(ResultCode::Closed)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Adds a transport in states new/new/new; returns its id.
+    pub fn add_transport(&mut self) -> Result<(u32, Batch)> {
+        self.check_open()?;
+        if self.next_id == u32::MAX || self.table.len() == rules::Count::MAX {
+            return Err(ResultCode::Limit);
+        }
+        let id = self.next_id;
+        self.next_id += 1;
+        let s = TransportStates::default();
+        self.table.insert(id, s);
+        self.counts.add(s);
+        Ok((id, self.commit(id)))
+    }
+
+    /// Removes a transport.
+    pub fn remove_transport(&mut self, id: u32) -> Result<Batch> {
+        self.check_open()?;
+        let s = self.table.remove(id).ok_or(ResultCode::UnknownTransport)?;
+        self.counts.remove(s);
+        Ok(self.commit(id))
+    }
+
+    /// Sets one transport's ICE state.
+    pub fn set_ice(&mut self, id: u32, v: IceTransportState) -> Result<Batch> {
+        self.update(id, |s| s.ice = v)
+    }
+
+    /// Sets one transport's DTLS state.
+    pub fn set_dtls(&mut self, id: u32, v: DtlsTransportState) -> Result<Batch> {
+        self.update(id, |s| s.dtls = v)
+    }
+
+    /// Sets one transport's gatherer state.
+    pub fn set_gatherer(&mut self, id: u32, v: GathererState) -> Result<Batch> {
+        self.update(id, |s| s.gatherer = v)
+    }
+
+    fn update(&mut self, id: u32, f: impl FnOnce(&mut TransportStates)) -> Result<Batch> {
+        self.check_open()?;
+        let old = self.table.get(id).ok_or(ResultCode::UnknownTransport)?;
+        let mut new = old;
+        f(&mut new);
+        if new == old {
+            return Ok(Batch::default());
+        }
+        self.table.replace(id, new);
+        self.counts.move_ice(old.ice, new.ice);
+        self.counts.move_dtls(old.dtls, new.dtls);
+        self.counts.move_gatherer(old.gatherer, new.gatherer);
+        Ok(self.commit(id))
+    }
+
+    /// Closes the peer: ICE and DTLS of every transport become closed, the ICE connection and
+    /// connection states become closed, gathering stays. Events only with `FLAG_CLOSE_EVENTS`.
+    /// Closing a closed peer does nothing.
+    pub fn close(&mut self) -> Batch {
+        if self.closed {
+            return Batch::default();
+        }
+        self.closed = true;
+        let counts = &mut self.counts;
+        self.table.update_all(|mut s| {
+            counts.move_ice(s.ice, IceTransportState::Closed);
+            counts.move_dtls(s.dtls, DtlsTransportState::Closed);
+            s.ice = IceTransportState::Closed;
+            s.dtls = DtlsTransportState::Closed;
+            s
+        });
+        if self.flags & FLAG_CLOSE_EVENTS != 0 {
+            self.commit(0)
+        } else {
+            self.agg = rules::aggregate(self.profile, &self.counts, true);
+            Batch::default()
+        }
+    }
+
+    /// Recomputes the aggregates (O(1)) and commits one event per aggregate that changed, in the
+    /// order ICE connection, connection, gathering, all numbered after the new values are stored.
+    fn commit(&mut self, transport: u32) -> Batch {
+        let old = self.agg;
+        let new = rules::aggregate(self.profile, &self.counts, self.closed);
+        let mut batch = Batch::default();
+        if new == old {
+            return batch;
+        }
+        self.agg = new;
+        let time_ns = monotonic_ns();
+        let changes = [
+            (EventKind::IceConnectionState, old.ice_connection as u32, new.ice_connection as u32),
+            (EventKind::ConnectionState, old.connection as u32, new.connection as u32),
+            (EventKind::IceGatheringState, old.ice_gathering as u32, new.ice_gathering as u32),
+        ];
+        for (kind, old_state, new_state) in changes {
+            if old_state != new_state {
+                self.seq += 1;
+                batch.push(Event {
+                    seq: self.seq,
+                    time_ns,
+                    kind,
+                    old_state,
+                    new_state,
+                    transport,
+                });
+            }
+        }
+        batch
+    }
+}
+
+/// Where a peer's events go: implemented by the C registration (whose `Drop` calls
+/// `user_data_free`) and by Rust closures.
+pub trait EventSink: Send {
+    fn on_event(&mut self, event: &Event);
+}
+
+impl<F: FnMut(&Event) + Send> EventSink for F {
+    fn on_event(&mut self, event: &Event) {
+        self(event)
+    }
+}
+
+/// The queue of `FLAG_EVENT_QUEUE`, with an eventfd readable exactly while it is not empty.
+struct EventQueue {
+    events: VecDeque<Event>,
+    fd: libc::c_int,
+}
+
+impl EventQueue {
+    fn new() -> Result<Self> {
+        // SAFETY: plain syscall; the fd is owned by the queue and closed in Drop.
+        let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
+        if fd < 0 {
+            return Err(ResultCode::Limit);
+        }
+        Ok(EventQueue {
+            events: VecDeque::new(),
+            fd,
+        })
+    }
+
+    fn push(&mut self, e: Event) {
+        if self.events.is_empty() {
+            let one: u64 = 1;
+            // SAFETY: writes 8 bytes from a valid u64 to our eventfd. The counter cannot
+            // overflow (it only ever holds 0 or 1), so the write does not fail.
+            unsafe { libc::write(self.fd, (&one as *const u64).cast(), 8) };
+        }
+        self.events.push_back(e);
+    }
+
+    fn pop(&mut self) -> Option<Event> {
+        let e = self.events.pop_front()?;
+        if self.events.is_empty() {
+            let mut v: u64 = 0;
+            // SAFETY: reads 8 bytes into a valid u64; resets the eventfd to 0 (not readable).
+            unsafe { libc::read(self.fd, (&mut v as *mut u64).cast(), 8) };
+            if self.events.capacity() > 64 {
+                self.events.shrink_to(8);
+            }
+        }
+        Some(e)
+    }
+}
+
+impl Drop for EventQueue {
+    fn drop(&mut self) {
+        // SAFETY: we own the fd and close it once.
+        unsafe { libc::close(self.fd) };
+    }
+}
+
+/// A live peer inside its cell: the state machine and its delivery state.
+pub struct Peer {
+    pub state: PeerState,
+    /// The current registration, when it is home (not out with the deliverer).
+    callback: Option<Box<dyn EventSink>>,
+    /// The current registration is out with the deliverer, running.
+    cb_out: bool,
+    /// A retired registration is out with the deliverer; replacing threads wait until it is dropped.
+    retired_out: bool,
+    /// Token of the thread delivering this peer's events, 0 when none.
+    deliverer: usize,
+    /// Committed events that the deliverer has yet to deliver.
+    pending: VecDeque<Event>,
+    queue: Option<Box<EventQueue>>,
+}
+
+impl Peer {
+    /// A new open peer; fails only when an eventfd cannot be made (`Limit`).
+    pub fn new(profile: Profile, flags: u32) -> Result<Self> {
+        let queue = if flags & FLAG_EVENT_QUEUE != 0 {
+            Some(Box::new(EventQueue::new()?))
+        } else {
+            None
+        };
+        Ok(Peer {
+            state: PeerState::new(profile, flags),
+            callback: None,
+            cb_out: false,
+            retired_out: false,
+            deliverer: 0,
+            pending: VecDeque::new(),
+            queue,
+        })
+    }
+
+    fn has_callback(&self) -> bool {
+        self.callback.is_some() || self.cb_out
+    }
+
+    /// Pops the oldest queued event (`InvalidArgument` without `FLAG_EVENT_QUEUE`).
+    pub fn poll_event(&mut self) -> Result<Event> {
+        let q = self.queue.as_mut().ok_or(ResultCode::InvalidArgument)?;
+        q.pop().ok_or(ResultCode::Empty)
+    }
+
+    /// The queue's eventfd (`InvalidArgument` without `FLAG_EVENT_QUEUE`).
+    pub fn event_fd(&self) -> Result<libc::c_int> {
+        self.queue
+            .as_ref()
+            .map(|q| q.fd)
+            .ok_or(ResultCode::InvalidArgument)
+    }
+}
+
+/// An identifier of the calling thread, unique among live threads, never 0.
+fn thread_token() -> usize {
+    thread_local!(static TOKEN: u8 = const { 0 });
+    TOKEN.with(|t| t as *const u8 as usize)
+}
+
+thread_local!(static DELIVERING: std::cell::Cell<u32> = const { std::cell::Cell::new(0) });
+
+/// Threads waiting for another thread's callback to finish: (waiter, awaited), both tokens. Only
+/// touched by replace/free calls that must wait, never on the update path.
+static WAITS: Mutex<Vec<(usize, usize)>> = parking_lot::const_mutex(Vec::new());
+
+/// Registers that this thread will wait for `awaited`'s callback, unless that would close a cycle
+/// of threads each waiting inside a callback for the next (a deadlock): then `WouldDeadlock`.
+fn begin_wait(awaited: usize) -> Result<()> {
+    let me = thread_token();
+    let mut waits = WAITS.lock();
+    // Only a thread that is itself inside a callback can be waited for, so only then can a cycle
+    // close through this thread.
+    if DELIVERING.with(|d| d.get()) > 0 {
+        let mut t = awaited;
+        while let Some(&(_, next)) = waits.iter().find(|(w, _)| *w == t) {
+            if next == me {
+                return Err(ResultCode::WouldDeadlock);
+            }
+            t = next;
+        }
+    }
+    waits.push((me, awaited));
+    Ok(())
+}
+
+fn end_wait() {
+    let me = thread_token();
+    let mut waits = WAITS.lock();
+    if let Some(i) = waits.iter().position(|(w, _)| *w == me) {
+        waits.swap_remove(i);
+    }
+}
+
+/// The guarded slot a peer lives in. Cells are never deallocated; a freed cell is reused for a
+/// later peer with a new generation, so a stale handle (old generation) is always detected.
+pub struct Cell {
+    inner: Mutex<CellInner>,
+    cond: Condvar,
+}
+
+struct CellInner {
+    /// Generation of the current (or next) occupant; 0 means the cell is retired for good.
+    generation: u32,
+    /// Token of a deliverer whose retired callback a freeing thread waits on, or 0.
+    draining: usize,
+    peer: Option<Peer>,
+}
+
+impl Default for Cell {
+    fn default() -> Self {
+        Cell {
+            inner: Mutex::new(CellInner {
+                generation: 1,
+                draining: 0,
+                peer: None,
+            }),
+            cond: Condvar::new(),
+        }
+    }
+}
+
+type Guard<'a> = MutexGuard<'a, CellInner>;
+
+impl Cell {
+    /// Puts a new peer in this empty cell; returns its generation (None if the cell is retired).
+    pub fn occupy(&self, peer: Peer) -> Option<u32> {
+        let mut g = self.inner.lock();
+        debug_assert!(g.peer.is_none());
+        if g.generation == 0 {
+            return None;
+        }
+        g.peer = Some(peer);
+        Some(g.generation)
+    }
+
+    fn lock_live(&self, generation: u32) -> Result<Guard<'_>> {
+        let g = self.inner.lock();
+        if g.generation == generation && g.peer.is_some() {
+            Ok(g)
+        } else {
+            Err(ResultCode::InvalidHandle)
+        }
+    }
+
+    /// Reads the peer under its lock.
+    pub fn read<T>(&self, generation: u32, f: impl FnOnce(&Peer) -> T) -> Result<T> {
+        let g = self.lock_live(generation)?;
+        Ok(f(g.peer.as_ref().expect("checked live")))
+    }
+
+    /// Runs a mutating operation under the lock, commits its events (queue, then callback), and
+    /// delivers them when no other thread is delivering this peer's events.
+    pub fn update<T>(
+        &self,
+        generation: u32,
+        op: impl FnOnce(&mut Peer) -> Result<(T, Batch)>,
+    ) -> Result<T> {
+        let mut g = self.lock_live(generation)?;
+        let peer = g.peer.as_mut().expect("checked live");
+        let (value, batch) = op(peer)?;
+        if batch.is_empty() {
+            return Ok(value);
+        }
+        if let Some(q) = peer.queue.as_mut() {
+            batch.iter().for_each(|e| q.push(e));
+        }
+        if !peer.has_callback() {
+            return Ok(value);
+        }
+        if peer.deliverer != 0 {
+            // Another thread, or this one further up the stack, is delivering: it will deliver
+            // these after what it has, in order.
+            peer.pending.extend(batch.iter());
+            return Ok(value);
+        }
+        self.deliver(g, generation, batch);
+        Ok(value)
+    }
+
+    /// The delivery loop; entered with the lock held and no deliverer; returns with it released.
+    fn deliver(&self, mut g: Guard<'_>, generation: u32, batch: Batch) {
+        let me = thread_token();
+        g.peer.as_mut().expect("live").deliverer = me;
+        DELIVERING.with(|d| d.set(d.get() + 1));
+        let mut local = batch;
+        loop {
+            let peer = g.peer.as_mut().expect("live while we deliver");
+            let Some(event) = local.pop_front().or_else(|| peer.pending.pop_front()) else {
+                break;
+            };
+            let Some(mut cb) = peer.callback.take() else {
+                // The callback was cleared: nothing is left to deliver to.
+                peer.pending.clear();
+                local = Batch::default();
+                continue;
+            };
+            peer.cb_out = true;
+            MutexGuard::unlocked(&mut g, || cb.on_event(&event));
+            if !self.after_callback(&mut g, generation, cb) {
+                DELIVERING.with(|d| d.set(d.get() - 1));
+                return;
+            }
+        }
+        g.peer.as_mut().expect("live").deliverer = 0;
+        DELIVERING.with(|d| d.set(d.get() - 1));
+    }
+
+    /// Back from a callback with the lock held: puts the registration back, or drops it when it
+    /// was retired meanwhile. Returns false when the peer was freed (delivery ends).
+    fn after_callback(&self, g: &mut Guard<'_>, generation: u32, cb: Box<dyn EventSink>) -> bool {
+        let me = thread_token();
+        if g.generation == generation {
+            let peer = g.peer.as_mut().expect("live");
+            if peer.cb_out {
+                peer.cb_out = false;
+                peer.callback = Some(cb);
+                return true;
+            }
+        }
+        // Retired by set_callback or free: drop it (user_data_free) outside the lock.
+        MutexGuard::unlocked(g, || drop(cb));
+        if g.generation == generation {
+            g.peer.as_mut().expect("live").retired_out = false;
+            self.cond.notify_all();
+            return true;
+        }
+        if g.draining == me {
+            g.draining = 0;
+            self.cond.notify_all();
+        }
+        false
+    }
+
+    /// Replaces the registration (`make` builds the new one once the handle is known good). The
+    /// old one is dropped before this returns, unless the call comes from inside the old
+    /// callback itself: then it is dropped as soon as that callback returns.
+    pub fn set_callback(
+        &self,
+        generation: u32,
+        make: impl FnOnce() -> Option<Box<dyn EventSink>>,
+    ) -> Result<()> {
+        let me = thread_token();
+        let mut g = self.lock_live(generation)?;
+        let peer = g.peer.as_mut().expect("checked live");
+        let running_elsewhere = peer.cb_out && peer.deliverer != me;
+        if running_elsewhere {
+            begin_wait(peer.deliverer)?;
+        }
+        let new = make();
+        if peer.cb_out {
+            // The current registration is running: retire it; the deliverer drops it.
+            peer.cb_out = false;
+            peer.retired_out = true;
+            peer.callback = new;
+            if running_elsewhere {
+                while g.generation == generation
+                    && g.peer.as_ref().is_some_and(|p| p.retired_out)
+                {
+                    self.cond.wait(&mut g);
+                }
+                drop(g);
+                end_wait();
+            }
+            return Ok(());
+        }
+        let old = std::mem::replace(&mut peer.callback, new);
+        drop(g);
+        drop(old);
+        Ok(())
+    }
+
+    /// Frees the peer: the handle is invalid from now on; pending events are dropped; the
+    /// registration is dropped before this returns, unless the call comes from inside the
+    /// peer's own callback (then as soon as that callback returns). Returns whether the cell
+    /// may be reused (false when its generations are used up).
+    pub fn free(&self, generation: u32) -> Result<bool> {
+        let me = thread_token();
+        let mut g = self.lock_live(generation)?;
+        let peer = g.peer.as_ref().expect("checked live");
+        let awaited = if peer.cb_out && peer.deliverer != me {
+            begin_wait(peer.deliverer)?;
+            peer.deliverer
+        } else {
+            0
+        };
+        let peer = g.peer.take().expect("checked live");
+        g.generation = g.generation.wrapping_add(1);
+        g.draining = awaited;
+        self.cond.notify_all();
+        drop(g);
+        drop(peer);
+        if awaited != 0 {
+            let mut g = self.inner.lock();
+            while g.draining == awaited {
+                self.cond.wait(&mut g);
+            }
+            drop(g);
+            end_wait();
+        }
+        Ok(self.inner.lock().generation != 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::{ConnectionState, IceConnectionState};
+
+    #[test]
+    fn events_of_a_call_in_order_and_numbered() {
+        let mut p = PeerState::new(Profile::W3c, 0);
+        let (t, b) = p.add_transport().unwrap();
+        assert_eq!(t, 1);
+        assert!(b.is_empty(), "a new transport leaves a new peer new");
+        let b = p.set_gatherer(t, GathererState::Gathering).unwrap();
+        let ev: Vec<_> = b.iter().collect();
+        assert_eq!(ev.len(), 1);
+        assert_eq!(ev[0].kind, EventKind::IceGatheringState);
+        assert_eq!(ev[0].seq, 1);
+        let b = p.set_ice(t, IceTransportState::Checking).unwrap();
+        let kinds: Vec<_> = b.iter().map(|e| (e.kind, e.seq)).collect();
+        assert_eq!(
+            kinds,
+            [(EventKind::IceConnectionState, 2), (EventKind::ConnectionState, 3)]
+        );
+        assert!(p.set_ice(t, IceTransportState::Checking).unwrap().is_empty());
+        assert_eq!(p.snapshot().last_seq, 3);
+        assert_eq!(p.aggregates().connection, ConnectionState::Connecting);
+        assert_eq!(p.aggregates().ice_connection, IceConnectionState::Checking);
+    }
+
+    #[test]
+    fn close_without_and_with_events() {
+        for flags in [0, FLAG_CLOSE_EVENTS] {
+            let mut p = PeerState::new(Profile::W3c, flags);
+            let (t, _) = p.add_transport().unwrap();
+            p.set_gatherer(t, GathererState::Complete).unwrap();
+            let before = p.snapshot();
+            let b = p.close();
+            assert_eq!(b.iter().count(), if flags == 0 { 0 } else { 2 });
+            for (i, e) in b.iter().enumerate() {
+                assert_eq!(e.transport, 0);
+                assert_eq!(e.seq, before.last_seq + 1 + i as u64);
+            }
+            let s = p.snapshot();
+            assert_eq!(s.aggregates.connection, ConnectionState::Closed);
+            assert_eq!(s.aggregates.ice_connection, IceConnectionState::Closed);
+            assert_eq!(s.aggregates.ice_gathering, before.aggregates.ice_gathering);
+            let ts = p.transport(t).unwrap();
+            assert_eq!(ts.ice, IceTransportState::Closed);
+            assert_eq!(ts.dtls, DtlsTransportState::Closed);
+            assert_eq!(ts.gatherer, GathererState::Complete);
+            assert_eq!(p.set_ice(t, IceTransportState::New).unwrap_err(), ResultCode::Closed);
+            assert_eq!(p.add_transport().unwrap_err(), ResultCode::Closed);
+            assert_eq!(p.remove_transport(t).unwrap_err(), ResultCode::Closed);
+            assert!(p.close().is_empty());
+        }
+    }
+
+    #[test]
+    fn unknown_transports() {
+        let mut p = PeerState::new(Profile::W3c, 0);
+        let (t, _) = p.add_transport().unwrap();
+        for id in [0, t + 1] {
+            assert_eq!(p.set_ice(id, IceTransportState::New).unwrap_err(), ResultCode::UnknownTransport);
+            assert_eq!(p.transport(id).unwrap_err(), ResultCode::UnknownTransport);
+            assert_eq!(p.remove_transport(id).unwrap_err(), ResultCode::UnknownTransport);
+        }
+        p.remove_transport(t).unwrap();
+        assert_eq!(p.remove_transport(t).unwrap_err(), ResultCode::UnknownTransport);
+        assert_eq!(p.add_transport().unwrap().0, t + 1, "ids are never reused");
+    }
+}

@@ -1,0 +1,116 @@
+//! Peer handles: `generation << 32 | index` into a two-level table of [`Cell`]s.
+//!
+//! Looking a handle up reads one atomic pointer (the cell's segment) and writes nothing shared:
+//! threads working on different peers touch different cache lines. Segments are allocated once
+//! and never freed, so a cell's address stays valid forever; a cell freed by one peer is reused by
+//! a later one with the next generation, so every stale handle fails its generation check. Only
+//! creating and freeing a peer take the global allocation lock.
+
+use std::sync::atomic::{AtomicPtr, Ordering};
+
+use parking_lot::Mutex;
+
+use crate::error::{Result, ResultCode};
+use crate::peer::{Cell, Peer};
+
+const SEGMENT_BITS: u32 = 10;
+const SEGMENT_LEN: usize = 1 << SEGMENT_BITS;
+const DIRECTORY_LEN: usize = 1 << 14;
+/// The most peers alive at once (16M).
+pub(crate) const MAX_PEERS: usize = SEGMENT_LEN * DIRECTORY_LEN;
+
+static DIRECTORY: [AtomicPtr<Cell>; DIRECTORY_LEN] =
+    [const { AtomicPtr::new(std::ptr::null_mut()) }; DIRECTORY_LEN];
+
+struct Allocator {
+    /// Freed cells ready for reuse (most recently freed last).
+    free: Vec<u32>,
+    /// Cells never used yet start here.
+    next: u32,
+}
+
+static ALLOCATOR: Mutex<Allocator> = parking_lot::const_mutex(Allocator {
+    free: Vec::new(),
+    next: 0,
+});
+
+fn cell(index: u32) -> Option<&'static Cell> {
+    let segment = DIRECTORY.get(index as usize >> SEGMENT_BITS)?.load(Ordering::Acquire);
+    if segment.is_null() {
+        return None;
+    }
+    // SAFETY: a published segment is a leaked `[Cell; SEGMENT_LEN]`, never freed or moved.
+    Some(unsafe { &*segment.add(index as usize & (SEGMENT_LEN - 1)) })
+}
+
+/// Takes an unused cell index, allocating a segment when the used ones are full.
+fn allocate_index() -> Result<u32> {
+    let mut a = ALLOCATOR.lock();
+    if let Some(i) = a.free.pop() {
+        return Ok(i);
+    }
+    let i = a.next;
+    if i as usize >= MAX_PEERS {
+        return Err(ResultCode::Limit);
+    }
+    let slot = &DIRECTORY[i as usize >> SEGMENT_BITS];
+    if slot.load(Ordering::Relaxed).is_null() {
+        let segment: Box<[Cell]> = (0..SEGMENT_LEN).map(|_| Cell::default()).collect();
+        slot.store(Box::leak(segment).as_mut_ptr(), Ordering::Release);
+    }
+    a.next += 1;
+    Ok(i)
+}
+
+/// Splits a handle into its cell and generation; `None` for a handle that was never issued.
+pub fn lookup(handle: u64) -> Result<(&'static Cell, u32)> {
+    let generation = (handle >> 32) as u32;
+    if generation == 0 {
+        return Err(ResultCode::InvalidHandle);
+    }
+    let cell = cell(handle as u32).ok_or(ResultCode::InvalidHandle)?;
+    Ok((cell, generation))
+}
+
+/// Registers a new peer and returns its handle.
+pub fn insert(peer: Peer) -> Result<u64> {
+    let index = allocate_index()?;
+    let cell = cell(index).expect("allocated cells exist");
+    // Retired cells (generations used up) are never put back on the free list.
+    let generation = cell.occupy(peer).expect("a free cell is not retired");
+    Ok((generation as u64) << 32 | index as u64)
+}
+
+/// Frees the peer behind a handle; its cell is reused later under a new generation.
+pub fn remove(handle: u64) -> Result<()> {
+    let (cell, generation) = lookup(handle)?;
+    if cell.free(generation)? {
+        ALLOCATOR.lock().free.push(handle as u32);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::Profile;
+
+    #[test]
+    fn stale_and_forged_handles_fail() {
+        let h = insert(Peer::new(Profile::W3c, 0).unwrap()).unwrap();
+        assert_ne!(h, 0);
+        let (cell, g) = lookup(h).unwrap();
+        assert!(cell.read(g, |_| ()).is_ok());
+        remove(h).unwrap();
+        assert_eq!(remove(h), Err(ResultCode::InvalidHandle));
+        let (cell, g) = lookup(h).unwrap();
+        assert_eq!(cell.read(g, |_| ()), Err(ResultCode::InvalidHandle));
+        // The cell is reused with a new generation; the old handle stays invalid.
+        let h2 = insert(Peer::new(Profile::W3c, 0).unwrap()).unwrap();
+        assert_ne!(h2, h);
+        assert_eq!(cell.read(g, |_| ()), Err(ResultCode::InvalidHandle));
+        assert!(lookup(0).is_err());
+        assert!(lookup(u32::MAX as u64 | 1 << 32).is_err(), "index never allocated");
+        remove(h2).unwrap();
+    }
+}

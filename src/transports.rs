@@ -1,0 +1,241 @@
+//! A peer's transports: id -> three states, O(1) expected per lookup, insert and remove.
+//!
+//! Ids are handed out 1, 2, 3, ... and never reused, so the table is an open-addressing hash table
+//! keyed by the id itself (identity hash, linear probing, backward-shift deletion). Live ids are
+//! usually a narrow window, so they land in distinct slots; memory stays proportional to the live
+//! transports however many were ever added.
+
+use crate::rules::{DtlsTransportState, GathererState, IceTransportState, TransportStates};
+
+/// One slot: `id == 0` marks it empty; the states are stored as their C numbers.
+#[derive(Copy, Clone, Default)]
+struct Entry {
+    id: u32,
+    ice: u8,
+    dtls: u8,
+    gatherer: u8,
+}
+
+impl Entry {
+    fn states(&self) -> TransportStates {
+        TransportStates {
+            ice: IceTransportState::ALL[self.ice as usize],
+            dtls: DtlsTransportState::ALL[self.dtls as usize],
+            gatherer: GathererState::ALL[self.gatherer as usize],
+        }
+    }
+
+    fn set_states(&mut self, s: TransportStates) {
+        self.ice = s.ice as u8;
+        self.dtls = s.dtls as u8;
+        self.gatherer = s.gatherer as u8;
+    }
+}
+
+/// The transport table of one peer.
+#[derive(Default)]
+pub struct TransportTable {
+    /// Power-of-two length (or empty); at most 3/4 full.
+    slots: Box<[Entry]>,
+    len: u32,
+}
+
+impl TransportTable {
+    /// How many transports are in the table.
+    pub fn len(&self) -> u32 {
+        self.len
+    }
+
+    /// Whether the table holds no transport.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn mask(&self) -> usize {
+        self.slots.len().wrapping_sub(1)
+    }
+
+    fn find(&self, id: u32) -> Option<usize> {
+        if id == 0 || self.slots.is_empty() {
+            return None;
+        }
+        let mask = self.mask();
+        let mut i = id as usize & mask;
+        loop {
+            match self.slots[i].id {
+                0 => return None,
+                x if x == id => return Some(i),
+                _ => i = (i + 1) & mask,
+            }
+        }
+    }
+
+    /// The states of transport `id`, if present.
+    pub fn get(&self, id: u32) -> Option<TransportStates> {
+        self.find(id).map(|i| self.slots[i].states())
+    }
+
+    /// Replaces the states of transport `id`; returns the old states, or `None` if absent.
+    pub fn replace(&mut self, id: u32, s: TransportStates) -> Option<TransportStates> {
+        let i = self.find(id)?;
+        let old = self.slots[i].states();
+        self.slots[i].set_states(s);
+        Some(old)
+    }
+
+    /// Adds transport `id` (not present, not 0).
+    pub fn insert(&mut self, id: u32, s: TransportStates) {
+        debug_assert!(id != 0 && self.find(id).is_none());
+        if (self.len as usize + 1) * 4 > self.slots.len() * 3 {
+            self.resize((self.slots.len() * 2).max(4));
+        }
+        self.place(id, s);
+        self.len += 1;
+    }
+
+    fn place(&mut self, id: u32, s: TransportStates) {
+        let mask = self.mask();
+        let mut i = id as usize & mask;
+        while self.slots[i].id != 0 {
+            i = (i + 1) & mask;
+        }
+        self.slots[i].id = id;
+        self.slots[i].set_states(s);
+    }
+
+    fn resize(&mut self, cap: usize) {
+        let old = std::mem::replace(&mut self.slots, vec![Entry::default(); cap].into_boxed_slice());
+        for e in old.iter().filter(|e| e.id != 0) {
+            self.place(e.id, e.states());
+        }
+    }
+
+    /// Removes transport `id`; returns its states, or `None` if absent.
+    pub fn remove(&mut self, id: u32) -> Option<TransportStates> {
+        let mut hole = self.find(id)?;
+        let removed = self.slots[hole].states();
+        let mask = self.mask();
+        // Backward-shift deletion: pull later members of the probe run into the hole.
+        let mut j = hole;
+        loop {
+            j = (j + 1) & mask;
+            let e = self.slots[j];
+            if e.id == 0 {
+                break;
+            }
+            let home = e.id as usize & mask;
+            // Move e into the hole unless its home lies cyclically in (hole, j].
+            let stays = if hole <= j {
+                hole < home && home <= j
+            } else {
+                hole < home || home <= j
+            };
+            if !stays {
+                self.slots[hole] = e;
+                hole = j;
+            }
+        }
+        self.slots[hole] = Entry::default();
+        self.len -= 1;
+        if self.len == 0 {
+            self.slots = Box::default();
+        } else if self.slots.len() > 8 && (self.len as usize) * 8 < self.slots.len() {
+            self.resize(self.slots.len() / 2);
+        }
+        Some(removed)
+    }
+
+    /// Applies `f` to every transport's states (order unspecified).
+    pub fn update_all(&mut self, mut f: impl FnMut(TransportStates) -> TransportStates) {
+        for e in self.slots.iter_mut().filter(|e| e.id != 0) {
+            let s = f(e.states());
+            e.set_states(s);
+        }
+    }
+
+    /// Every (id, states) pair, ordered by id (O(n log n): for listing, not the update path).
+    pub fn to_sorted_vec(&self) -> Vec<(u32, TransportStates)> {
+        let mut v: Vec<_> = self
+            .slots
+            .iter()
+            .filter(|e| e.id != 0)
+            .map(|e| (e.id, e.states()))
+            .collect();
+        v.sort_unstable_by_key(|(id, _)| *id);
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn st(k: u32) -> TransportStates {
+        TransportStates {
+            ice: IceTransportState::ALL[(k % 7) as usize],
+            dtls: DtlsTransportState::ALL[(k % 5) as usize],
+            gatherer: GathererState::ALL[(k % 3) as usize],
+        }
+    }
+
+    /// Random inserts, removes and replaces checked against a BTreeMap, including wrap-around
+    /// probe runs (ids far apart that share home slots).
+    #[test]
+    fn matches_a_map() {
+        let mut seed = 0x9e3779b97f4a7c15u64;
+        let mut rnd = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut table = TransportTable::default();
+        let mut model = BTreeMap::new();
+        let mut next = 1u32;
+        for step in 0..200_000u32 {
+            let r = rnd();
+            match r % 4 {
+                0 | 1 if model.len() < 300 => {
+                    // Some ids jump ahead so that homes collide after wrapping.
+                    next += if r % 16 == 0 { 61 } else { 1 };
+                    table.insert(next, st(step));
+                    model.insert(next, st(step));
+                }
+                2 if !model.is_empty() => {
+                    let keys: Vec<u32> = model.keys().copied().collect();
+                    let id = keys[(r >> 8) as usize % keys.len()];
+                    assert_eq!(table.remove(id), model.remove(&id));
+                }
+                _ => {
+                    let id = (r >> 8) as u32 % (next + 2);
+                    assert_eq!(table.replace(id, st(step)), model.get(&id).copied());
+                    if let Some(v) = model.get_mut(&id) {
+                        *v = st(step);
+                    }
+                }
+            }
+            assert_eq!(table.len() as usize, model.len());
+            if step % 1000 == 0 {
+                let all: Vec<_> = model.iter().map(|(k, v)| (*k, *v)).collect();
+                assert_eq!(table.to_sorted_vec(), all);
+                assert_eq!(table.get(0), None);
+            }
+        }
+    }
+
+    #[test]
+    fn memory_follows_live_transports() {
+        let mut t = TransportTable::default();
+        t.insert(1, st(0));
+        for id in 2..100_000 {
+            t.insert(id, st(id));
+            t.remove(id);
+        }
+        assert_eq!(t.len(), 1);
+        assert!(t.slots.len() <= 4, "{}", t.slots.len());
+        assert_eq!(t.remove(1), Some(st(0)));
+        assert!(t.is_empty());
+        assert_eq!(t.slots.len(), 0);
+    }
+}
