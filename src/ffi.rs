@@ -1,7 +1,11 @@
 //! The `extern "C"` surface: checks arguments, converts them, and calls into the registry and the
 //! peer. Every body runs inside a panic boundary; out-parameters are written only on success;
 //! enums from C arrive as `uint32_t` and are validated.
-#![allow(non_camel_case_types)]
+//!
+//! The functions are meant to be called from C, where every pointer argument carries the
+//! documented contract (NULL, or valid for the access); they are not `unsafe fn` so that Rust tests
+//! can call them as C does.
+#![allow(non_camel_case_types, clippy::not_unsafe_ptr_arg_deref)]
 
 use std::ffi::{c_char, c_int, c_void};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -188,7 +192,11 @@ pub extern "C" fn pcstate_version() -> *const c_char {
 #[unsafe(no_mangle)]
 pub extern "C" fn pcstate_result_message(result: u32) -> *const c_char {
     let p = boundary_ptr(|| ResultCode::message_with_nul(result).as_ptr().cast());
-    if p.is_null() { c"internal error".as_ptr() } else { p }
+    if p.is_null() {
+        c"internal error".as_ptr()
+    } else {
+        p
+    }
 }
 
 macro_rules! name_fn {
@@ -285,7 +293,10 @@ pub extern "C" fn pcstate_transport_add(
 
 /// Removes a transport; the aggregates are recomputed at once.
 #[unsafe(no_mangle)]
-pub extern "C" fn pcstate_transport_remove(peer: pcstate_peer, transport: pcstate_transport) -> u32 {
+pub extern "C" fn pcstate_transport_remove(
+    peer: pcstate_peer,
+    transport: pcstate_transport,
+) -> u32 {
     boundary(|| update(peer, |p| Ok(((), p.state.remove_transport(transport)?))))
 }
 
@@ -365,7 +376,10 @@ pub extern "C" fn pcstate_peer_connection_state(peer: pcstate_peer, out: *mut u3
 pub extern "C" fn pcstate_peer_ice_connection_state(peer: pcstate_peer, out: *mut u32) -> u32 {
     boundary(|| {
         non_null(out)?;
-        write_out(out, read(peer, |p| p.state.aggregates().ice_connection as u32)?);
+        write_out(
+            out,
+            read(peer, |p| p.state.aggregates().ice_connection as u32)?,
+        );
         Ok(())
     })
 }
@@ -375,7 +389,10 @@ pub extern "C" fn pcstate_peer_ice_connection_state(peer: pcstate_peer, out: *mu
 pub extern "C" fn pcstate_peer_ice_gathering_state(peer: pcstate_peer, out: *mut u32) -> u32 {
     boundary(|| {
         non_null(out)?;
-        write_out(out, read(peer, |p| p.state.aggregates().ice_gathering as u32)?);
+        write_out(
+            out,
+            read(peer, |p| p.state.aggregates().ice_gathering as u32)?,
+        );
         Ok(())
     })
 }

@@ -247,9 +247,21 @@ impl PeerState {
         self.agg = new;
         let time_ns = monotonic_ns();
         let changes = [
-            (EventKind::IceConnectionState, old.ice_connection as u32, new.ice_connection as u32),
-            (EventKind::ConnectionState, old.connection as u32, new.connection as u32),
-            (EventKind::IceGatheringState, old.ice_gathering as u32, new.ice_gathering as u32),
+            (
+                EventKind::IceConnectionState,
+                old.ice_connection as u32,
+                new.ice_connection as u32,
+            ),
+            (
+                EventKind::ConnectionState,
+                old.connection as u32,
+                new.connection as u32,
+            ),
+            (
+                EventKind::IceGatheringState,
+                old.ice_gathering as u32,
+                new.ice_gathering as u32,
+            ),
         ];
         for (kind, old_state, new_state) in changes {
             if old_state != new_state {
@@ -586,9 +598,7 @@ impl Cell {
             peer.retired_out = true;
             peer.callback = new;
             if running_elsewhere {
-                while g.generation == generation
-                    && g.peer.as_ref().is_some_and(|p| p.retired_out)
-                {
+                while g.generation == generation && g.peer.as_ref().is_some_and(|p| p.retired_out) {
                     self.cond.wait(&mut g);
                 }
                 drop(g);
@@ -654,9 +664,16 @@ mod tests {
         let kinds: Vec<_> = b.iter().map(|e| (e.kind, e.seq)).collect();
         assert_eq!(
             kinds,
-            [(EventKind::IceConnectionState, 2), (EventKind::ConnectionState, 3)]
+            [
+                (EventKind::IceConnectionState, 2),
+                (EventKind::ConnectionState, 3)
+            ]
         );
-        assert!(p.set_ice(t, IceTransportState::Checking).unwrap().is_empty());
+        assert!(
+            p.set_ice(t, IceTransportState::Checking)
+                .unwrap()
+                .is_empty()
+        );
         assert_eq!(p.snapshot().last_seq, 3);
         assert_eq!(p.aggregates().connection, ConnectionState::Connecting);
         assert_eq!(p.aggregates().ice_connection, IceConnectionState::Checking);
@@ -683,7 +700,10 @@ mod tests {
             assert_eq!(ts.ice, IceTransportState::Closed);
             assert_eq!(ts.dtls, DtlsTransportState::Closed);
             assert_eq!(ts.gatherer, GathererState::Complete);
-            assert_eq!(p.set_ice(t, IceTransportState::New).unwrap_err(), ResultCode::Closed);
+            assert_eq!(
+                p.set_ice(t, IceTransportState::New).unwrap_err(),
+                ResultCode::Closed
+            );
             assert_eq!(p.add_transport().unwrap_err(), ResultCode::Closed);
             assert_eq!(p.remove_transport(t).unwrap_err(), ResultCode::Closed);
             assert!(p.close().is_empty());
@@ -695,12 +715,21 @@ mod tests {
         let mut p = PeerState::new(Profile::W3c, 0);
         let (t, _) = p.add_transport().unwrap();
         for id in [0, t + 1] {
-            assert_eq!(p.set_ice(id, IceTransportState::New).unwrap_err(), ResultCode::UnknownTransport);
+            assert_eq!(
+                p.set_ice(id, IceTransportState::New).unwrap_err(),
+                ResultCode::UnknownTransport
+            );
             assert_eq!(p.transport(id).unwrap_err(), ResultCode::UnknownTransport);
-            assert_eq!(p.remove_transport(id).unwrap_err(), ResultCode::UnknownTransport);
+            assert_eq!(
+                p.remove_transport(id).unwrap_err(),
+                ResultCode::UnknownTransport
+            );
         }
         p.remove_transport(t).unwrap();
-        assert_eq!(p.remove_transport(t).unwrap_err(), ResultCode::UnknownTransport);
+        assert_eq!(
+            p.remove_transport(t).unwrap_err(),
+            ResultCode::UnknownTransport
+        );
         assert_eq!(p.add_transport().unwrap().0, t + 1, "ids are never reused");
     }
 }

@@ -35,7 +35,9 @@ static ALLOCATOR: Mutex<Allocator> = parking_lot::const_mutex(Allocator {
 });
 
 fn cell(index: u32) -> Option<&'static Cell> {
-    let segment = DIRECTORY.get(index as usize >> SEGMENT_BITS)?.load(Ordering::Acquire);
+    let segment = DIRECTORY
+        .get(index as usize >> SEGMENT_BITS)?
+        .load(Ordering::Acquire);
     if segment.is_null() {
         return None;
     }
@@ -110,7 +112,10 @@ mod tests {
         assert_ne!(h2, h);
         assert_eq!(cell.read(g, |_| ()), Err(ResultCode::InvalidHandle));
         assert!(lookup(0).is_err());
-        assert!(lookup(u32::MAX as u64 | 1 << 32).is_err(), "index never allocated");
+        assert!(
+            lookup(u32::MAX as u64 | 1 << 32).is_err(),
+            "index never allocated"
+        );
         remove(h2).unwrap();
     }
 }

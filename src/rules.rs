@@ -438,7 +438,10 @@ mod tests {
         use ConnectionState::*;
         let rows: &[(&[TransportStates], [ConnectionState; 3])] = &[
             (&[t(I::Connected, D::New)], [Connecting, Connecting, New]),
-            (&[t(I::Completed, D::Connected)], [Connected, Connecting, Connected]),
+            (
+                &[t(I::Completed, D::Connected)],
+                [Connected, Connecting, Connected],
+            ),
             (
                 &[t(I::New, D::New), t(I::Connected, D::Connected)],
                 [Connecting, Connecting, New],
@@ -451,7 +454,11 @@ mod tests {
         for (transports, expected) in rows {
             let c = Counts::of(transports.iter().copied());
             for (p, want) in Profile::ALL.iter().zip(expected) {
-                assert_eq!(aggregate(*p, &c, false).connection, *want, "{p:?} {transports:?}");
+                assert_eq!(
+                    aggregate(*p, &c, false).connection,
+                    *want,
+                    "{p:?} {transports:?}"
+                );
             }
         }
     }
@@ -476,7 +483,10 @@ mod tests {
         assert_eq!(DtlsTransportState::name_of(3), Some("closed"));
         assert_eq!(IceTransportState::name_of(7), None);
         assert_eq!(Profile::from_u32(3), None);
-        assert_eq!(EventKind::ConnectionState.dom_name(), "connectionstatechange");
+        assert_eq!(
+            EventKind::ConnectionState.dom_name(),
+            "connectionstatechange"
+        );
     }
 
     #[test]

@@ -104,7 +104,10 @@ impl TransportTable {
     }
 
     fn resize(&mut self, cap: usize) {
-        let old = std::mem::replace(&mut self.slots, vec![Entry::default(); cap].into_boxed_slice());
+        let old = std::mem::replace(
+            &mut self.slots,
+            vec![Entry::default(); cap].into_boxed_slice(),
+        );
         for e in old.iter().filter(|e| e.id != 0) {
             self.place(e.id, e.states());
         }
