@@ -393,6 +393,36 @@ const char *pcstate_version(void);
 const char *pcstate_result_message(uint32_t result);
 
 /**
+ * The W3C name of a `pcstate_connection_state` ("new", "connecting", ...); NULL if out of range.
+ */
+const char *pcstate_connection_state_name(uint32_t value);
+
+/**
+ * The W3C name of a `pcstate_ice_connection_state`; NULL if out of range.
+ */
+const char *pcstate_ice_connection_state_name(uint32_t value);
+
+/**
+ * The W3C name of a `pcstate_ice_transport_state`; NULL if out of range.
+ */
+const char *pcstate_ice_transport_state_name(uint32_t value);
+
+/**
+ * The W3C name of a `pcstate_dtls_transport_state`; NULL if out of range.
+ */
+const char *pcstate_dtls_transport_state_name(uint32_t value);
+
+/**
+ * The W3C name of a `pcstate_ice_gathering_state`; NULL if out of range.
+ */
+const char *pcstate_ice_gathering_state_name(uint32_t value);
+
+/**
+ * The W3C name of a `pcstate_ice_gatherer_state`; NULL if out of range.
+ */
+const char *pcstate_ice_gatherer_state_name(uint32_t value);
+
+/**
  * Creates a peer with a `pcstate_profile` and `PCSTATE_FLAG_*` bits; writes its handle to
  * `*out_peer`. Unknown profile or flag bits: `INVALID_ARGUMENT`.
  */

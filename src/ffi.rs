@@ -199,49 +199,46 @@ pub extern "C" fn pcstate_result_message(result: u32) -> *const c_char {
     }
 }
 
-macro_rules! name_fn {
-    ($(#[$doc:meta])* $fname:ident, $ty:ty) => {
-        $(#[$doc])*
-        #[unsafe(no_mangle)]
-        pub extern "C" fn $fname(value: u32) -> *const c_char {
-            boundary_ptr(|| match <$ty>::from_u32(value) {
-                Some(v) => c_str(v.name_with_nul()),
-                None => std::ptr::null(),
-            })
-        }
-    };
+/// The static NUL-terminated name of a state value, or NULL when it is out of range.
+fn state_name(name: Option<&'static str>) -> *const c_char {
+    boundary_ptr(|| name.map_or(std::ptr::null(), c_str))
 }
 
-name_fn!(
-    /// The W3C name of a `pcstate_connection_state` ("new", "connecting", ...); NULL if out of range.
-    pcstate_connection_state_name,
-    ConnectionState
-);
-name_fn!(
-    /// The W3C name of a `pcstate_ice_connection_state`; NULL if out of range.
-    pcstate_ice_connection_state_name,
-    IceConnectionState
-);
-name_fn!(
-    /// The W3C name of a `pcstate_ice_transport_state`; NULL if out of range.
-    pcstate_ice_transport_state_name,
-    IceTransportState
-);
-name_fn!(
-    /// The W3C name of a `pcstate_dtls_transport_state`; NULL if out of range.
-    pcstate_dtls_transport_state_name,
-    DtlsTransportState
-);
-name_fn!(
-    /// The W3C name of a `pcstate_ice_gathering_state`; NULL if out of range.
-    pcstate_ice_gathering_state_name,
-    IceGatheringState
-);
-name_fn!(
-    /// The W3C name of a `pcstate_ice_gatherer_state`; NULL if out of range.
-    pcstate_ice_gatherer_state_name,
-    GathererState
-);
+/// The W3C name of a `pcstate_connection_state` ("new", "connecting", ...); NULL if out of range.
+#[unsafe(no_mangle)]
+pub extern "C" fn pcstate_connection_state_name(value: u32) -> *const c_char {
+    state_name(ConnectionState::from_u32(value).map(ConnectionState::name_with_nul))
+}
+
+/// The W3C name of a `pcstate_ice_connection_state`; NULL if out of range.
+#[unsafe(no_mangle)]
+pub extern "C" fn pcstate_ice_connection_state_name(value: u32) -> *const c_char {
+    state_name(IceConnectionState::from_u32(value).map(IceConnectionState::name_with_nul))
+}
+
+/// The W3C name of a `pcstate_ice_transport_state`; NULL if out of range.
+#[unsafe(no_mangle)]
+pub extern "C" fn pcstate_ice_transport_state_name(value: u32) -> *const c_char {
+    state_name(IceTransportState::from_u32(value).map(IceTransportState::name_with_nul))
+}
+
+/// The W3C name of a `pcstate_dtls_transport_state`; NULL if out of range.
+#[unsafe(no_mangle)]
+pub extern "C" fn pcstate_dtls_transport_state_name(value: u32) -> *const c_char {
+    state_name(DtlsTransportState::from_u32(value).map(DtlsTransportState::name_with_nul))
+}
+
+/// The W3C name of a `pcstate_ice_gathering_state`; NULL if out of range.
+#[unsafe(no_mangle)]
+pub extern "C" fn pcstate_ice_gathering_state_name(value: u32) -> *const c_char {
+    state_name(IceGatheringState::from_u32(value).map(IceGatheringState::name_with_nul))
+}
+
+/// The W3C name of a `pcstate_ice_gatherer_state`; NULL if out of range.
+#[unsafe(no_mangle)]
+pub extern "C" fn pcstate_ice_gatherer_state_name(value: u32) -> *const c_char {
+    state_name(GathererState::from_u32(value).map(GathererState::name_with_nul))
+}
 
 /// Creates a peer with a `pcstate_profile` and `PCSTATE_FLAG_*` bits; writes its handle to
 /// `*out_peer`. Unknown profile or flag bits: `INVALID_ARGUMENT`.

@@ -1,0 +1,67 @@
+# pcstate: `make demo` builds and runs the examples; `make test` runs every test.
+# Needs only the Rust toolchain, a C compiler and Python 3; anything else is installed on demand.
+
+CARGO   ?= cargo
+CC      ?= gcc
+CXX     ?= g++
+PYTHON  ?= python3
+
+RELEASE  := target/release
+LIB_SO   := $(RELEASE)/libpcstate.so
+LIB_A    := $(RELEASE)/libpcstate.a
+BUILD    := target/c
+# What a program linked against the static library needs (cargo --print native-static-libs).
+STATIC_LIBS := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
+WARN     := -Wall -Wextra -Werror
+SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+.PHONY: all build demo test test-rust test-header test-c lint clean
+
+all: build
+
+# The library's SONAME is libpcstate.so.0: give the loader that name beside the build output.
+build:
+	$(CARGO) build --release
+	ln -sf libpcstate.so $(RELEASE)/libpcstate.so.0
+
+$(LIB_SO) $(LIB_A): build
+
+$(BUILD):
+	mkdir -p $(BUILD)
+
+# ---- demo -----------------------------------------------------------------------------------
+demo: build | $(BUILD)
+	$(CC) -std=c99 $(WARN) -Iinclude examples/c/demo.c -o $(BUILD)/demo -L$(RELEASE) -lpcstate -Wl,-rpath,'$$ORIGIN/../release'
+	./$(BUILD)/demo
+
+# ---- tests ----------------------------------------------------------------------------------
+test: lint test-rust test-header test-c
+	@echo "make test: all passed"
+
+lint:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --all-targets --features fault-injection -- -D warnings
+
+test-rust:
+	$(CARGO) test --features fault-injection
+
+# The committed header is what build.rs generates (tests/header.rs), and compiles alone.
+test-header: | $(BUILD)
+	$(CARGO) test --test header
+	printf '#include "pcstate.h"\nint main(void) { return 0; }\n' > $(BUILD)/header_c.c
+	$(CC) -std=c99 -pedantic $(WARN) -Iinclude -c $(BUILD)/header_c.c -o $(BUILD)/header_c.o
+	printf '#include "pcstate.h"\nint main() { return 0; }\n' > $(BUILD)/header_cpp.cpp
+	$(CXX) -std=c++17 -pedantic $(WARN) -Iinclude -c $(BUILD)/header_cpp.cpp -o $(BUILD)/header_cpp.o
+
+# The C test program, linked against the shared and the static library, under ASan + UBSan.
+test-c: build | $(BUILD)
+	$(CC) -std=c99 -g $(WARN) $(SAN) -Iinclude tests/c/test_api.c -o $(BUILD)/test_api_shared \
+		-L$(RELEASE) -lpcstate -Wl,-rpath,'$$ORIGIN/../release'
+	$(CC) -std=c99 -g $(WARN) $(SAN) -Iinclude tests/c/test_api.c -o $(BUILD)/test_api_static \
+		$(LIB_A) $(STATIC_LIBS)
+	./$(BUILD)/test_api_shared
+	./$(BUILD)/test_api_static
+
+clean:
+	$(CARGO) clean
+	rm -rf $(BUILD)
