@@ -15,7 +15,10 @@ STATIC_LIBS := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 WARN     := -Wall -Wextra -Werror
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-.PHONY: all build demo test test-rust test-header test-c lint clean
+VENV     := target/venv
+VPY      := $(VENV)/bin/python
+
+.PHONY: all build demo test test-rust test-header test-c test-python lint clean
 
 all: build
 
@@ -33,9 +36,11 @@ $(BUILD):
 demo: build | $(BUILD)
 	$(CC) -std=c99 $(WARN) -Iinclude examples/c/demo.c -o $(BUILD)/demo -L$(RELEASE) -lpcstate -Wl,-rpath,'$$ORIGIN/../release'
 	./$(BUILD)/demo
+	PYTHONPATH=bindings/python $(PYTHON) examples/python/demo.py
+	PYTHONPATH=bindings/python $(PYTHON) examples/python/asyncio_demo.py
 
 # ---- tests ----------------------------------------------------------------------------------
-test: lint test-rust test-header test-c
+test: lint test-rust test-header test-c test-python
 	@echo "make test: all passed"
 
 lint:
@@ -61,6 +66,15 @@ test-c: build | $(BUILD)
 		$(LIB_A) $(STATIC_LIBS)
 	./$(BUILD)/test_api_shared
 	./$(BUILD)/test_api_static
+
+# The Python binding, pip-installed (with the built library inside) into a venv, tested there.
+$(VPY):
+	$(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install -q --disable-pip-version-check pytest
+
+test-python: build $(VPY)
+	$(VPY) -m pip install -q --disable-pip-version-check --force-reinstall --no-deps ./bindings/python
+	cd $(VENV) && PCSTATE_TEST_INSTALLED=1 bin/python -m pytest -q -p no:cacheprovider ../../bindings/python/tests
 
 clean:
 	$(CARGO) clean
