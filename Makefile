@@ -18,7 +18,14 @@ SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 VENV     := target/venv
 VPY      := $(VENV)/bin/python
 
-.PHONY: all build demo test test-rust test-header test-c test-python lint clean
+PREFIX  ?= /usr/local
+DESTDIR ?=
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+# cmake: the machine's, or one pip-installed into the test venv.
+CMAKE   ?= $(shell command -v cmake || echo $(VENV)/bin/cmake)
+
+.PHONY: all build demo install uninstall test test-rust test-header test-c test-cpp test-python \
+	test-packaging lint clean
 
 all: build
 
@@ -36,11 +43,23 @@ $(BUILD):
 demo: build | $(BUILD)
 	$(CC) -std=c99 $(WARN) -Iinclude examples/c/demo.c -o $(BUILD)/demo -L$(RELEASE) -lpcstate -Wl,-rpath,'$$ORIGIN/../release'
 	./$(BUILD)/demo
+	$(CXX) -std=c++17 $(WARN) -Iinclude examples/cpp/demo.cpp -o $(BUILD)/demo_cpp -L$(RELEASE) -lpcstate \
+		-Wl,-rpath,'$$ORIGIN/../release'
+	./$(BUILD)/demo_cpp
 	PYTHONPATH=bindings/python $(PYTHON) examples/python/demo.py
 	PYTHONPATH=bindings/python $(PYTHON) examples/python/asyncio_demo.py
 
+# ---- install ----------------------------------------------------------------------------------
+# lib/libpcstate.so.$(VERSION) (+ .so.0, .so links), lib/libpcstate.a, include/pcstate.h(pp),
+# lib/pkgconfig/pcstate.pc, lib/cmake/pcstate/; a manifest lets uninstall remove exactly that.
+install: build
+	scripts/install.sh install "$(DESTDIR)$(PREFIX)" "$(PREFIX)" "$(VERSION)" $(RELEASE) "$(STATIC_LIBS)"
+
+uninstall:
+	scripts/install.sh uninstall "$(DESTDIR)$(PREFIX)" "$(PREFIX)"
+
 # ---- tests ----------------------------------------------------------------------------------
-test: lint test-rust test-header test-c test-python
+test: lint test-rust test-header test-c test-cpp test-python test-packaging
 	@echo "make test: all passed"
 
 lint:
@@ -66,6 +85,20 @@ test-c: build | $(BUILD)
 		$(LIB_A) $(STATIC_LIBS)
 	./$(BUILD)/test_api_shared
 	./$(BUILD)/test_api_static
+
+# The C++ wrapper: compiles strictly, its tests under ASan + UBSan, and the C++ demo.
+test-cpp: build | $(BUILD)
+	$(CXX) -std=c++17 -pedantic $(WARN) -Iinclude -x c++ -fsyntax-only include/pcstate.hpp
+	$(CXX) -std=c++17 -g -pedantic $(WARN) $(SAN) -Iinclude tests/cpp/test_wrapper.cpp -o $(BUILD)/test_wrapper \
+		-L$(RELEASE) -lpcstate -Wl,-rpath,'$$ORIGIN/../release'
+	./$(BUILD)/test_wrapper
+	$(CXX) -std=c++17 $(WARN) -Iinclude examples/cpp/demo.cpp -o $(BUILD)/demo_cpp -L$(RELEASE) -lpcstate \
+		-Wl,-rpath,'$$ORIGIN/../release'
+	./$(BUILD)/demo_cpp > /dev/null
+
+test-packaging: build $(VPY)
+	@command -v $(CMAKE) >/dev/null || $(VPY) -m pip install -q --disable-pip-version-check cmake
+	CMAKE=$(CMAKE) tests/packaging.sh
 
 # The Python binding, pip-installed (with the built library inside) into a venv, tested there.
 $(VPY):
