@@ -24,8 +24,13 @@ VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 # cmake: the machine's, or one pip-installed into the test venv.
 CMAKE   ?= $(shell command -v cmake || echo $(VENV)/bin/cmake)
 
+SECONDS ?= 60
+NIGHTLY := +nightly
+VALGRIND := valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
+	--show-leak-kinds=definite
+
 .PHONY: all build demo install uninstall test test-rust test-header test-c test-cpp test-python \
-	test-packaging lint clean
+	test-packaging test-stress stress valgrind miri tsan fuzz build-stress lint clean
 
 all: build
 
@@ -59,7 +64,7 @@ uninstall:
 	scripts/install.sh uninstall "$(DESTDIR)$(PREFIX)" "$(PREFIX)"
 
 # ---- tests ----------------------------------------------------------------------------------
-test: lint test-rust test-header test-c test-cpp test-python test-packaging
+test: lint test-rust test-header test-c test-cpp test-python test-packaging test-stress valgrind
 	@echo "make test: all passed"
 
 lint:
@@ -108,6 +113,49 @@ $(VPY):
 test-python: build $(VPY)
 	$(VPY) -m pip install -q --disable-pip-version-check --force-reinstall --no-deps ./bindings/python
 	cd $(VENV) && PCSTATE_TEST_INSTALLED=1 bin/python -m pytest -q -p no:cacheprovider ../../bindings/python/tests
+
+# ---- reliability ------------------------------------------------------------------------------
+build-stress:
+	$(CARGO) build --release --example stress
+
+# A few seconds in `make test`; `make stress SECONDS=600` for a long run.
+test-stress: build-stress
+	$(RELEASE)/examples/stress --seconds 3
+
+stress: build-stress
+	$(RELEASE)/examples/stress --seconds $(SECONDS)
+
+# The C test program and a short stress run under valgrind memcheck: no errors, nothing
+# definitely lost.
+valgrind: build build-stress | $(BUILD)
+	@command -v valgrind >/dev/null || { echo "make valgrind: installing valgrind"; \
+		apt-get install -y -q valgrind >/dev/null; }
+	$(CC) -std=c99 -g $(WARN) -Iinclude tests/c/test_api.c -o $(BUILD)/test_api_plain \
+		-L$(RELEASE) -lpcstate -Wl,-rpath,'$$ORIGIN/../release'
+	$(VALGRIND) ./$(BUILD)/test_api_plain
+	$(VALGRIND) $(RELEASE)/examples/stress --seconds 2 --threads 2 --peers 8
+
+# Undefined-behaviour checks on nightly; each says clearly when it cannot run here.
+miri:
+	@if cargo $(NIGHTLY) miri --version >/dev/null 2>&1; then \
+		echo "make miri: running the unit and model tests under Miri"; \
+		MIRIFLAGS=-Zmiri-disable-isolation cargo $(NIGHTLY) miri test --lib && \
+		PROPTEST_CASES=8 MIRIFLAGS=-Zmiri-disable-isolation cargo $(NIGHTLY) miri test --test model_based; \
+	else echo "make miri: SKIPPED: no nightly toolchain with Miri here (rustup component add miri --toolchain nightly)"; fi
+
+tsan:
+	@if cargo $(NIGHTLY) --version >/dev/null 2>&1 && rustup component list --toolchain nightly --installed 2>/dev/null | grep -q rust-src; then \
+		echo "make tsan: running the threaded tests under ThreadSanitizer"; \
+		RUSTFLAGS=-Zsanitizer=thread RUSTDOCFLAGS=-Zsanitizer=thread TSAN_OPTIONS=halt_on_error=1 \
+		cargo $(NIGHTLY) test -Zbuild-std --target x86_64-unknown-linux-gnu --target-dir target/tsan --test api; \
+	else echo "make tsan: SKIPPED: needs a nightly toolchain with rust-src"; fi
+
+fuzz:
+	@if cargo $(NIGHTLY) --version >/dev/null 2>&1; then \
+		command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked; \
+		echo "make fuzz: fuzzing api_sequence for $(SECONDS) s"; \
+		cd fuzz && cargo $(NIGHTLY) fuzz run api_sequence -- -max_total_time=$(SECONDS); \
+	else echo "make fuzz: SKIPPED: needs a nightly toolchain"; fi
 
 clean:
 	$(CARGO) clean

@@ -620,7 +620,8 @@ impl Cell {
         let me = thread_token();
         let mut g = self.lock_live(generation)?;
         let peer = g.peer.as_ref().expect("checked live");
-        let awaited = if peer.cb_out && peer.deliverer != me {
+        // A callback of this peer is running elsewhere (current or retired registration): wait.
+        let awaited = if (peer.cb_out || peer.retired_out) && peer.deliverer != me {
             begin_wait(peer.deliverer)?;
             peer.deliverer
         } else {
