@@ -162,7 +162,7 @@ impl PeerState {
     /// Adds a transport in states new/new/new; returns its id.
     pub fn add_transport(&mut self) -> Result<(u32, Batch)> {
         self.check_open()?;
-        if self.next_id == u32::MAX || self.table.len() == rules::Count::MAX {
+        if self.next_id == u32::MAX || self.table.len() >= u32::from(rules::Count::MAX) {
             return Err(ResultCode::Limit);
         }
         let id = self.next_id;
@@ -353,8 +353,9 @@ pub struct Peer {
     retired_out: bool,
     /// Token of the thread delivering this peer's events, 0 when none.
     deliverer: usize,
-    /// Committed events that the deliverer has yet to deliver.
-    pending: VecDeque<Event>,
+    /// Committed events that the deliverer has yet to deliver; allocated the first time another
+    /// thread (or a callback) commits events while this peer's events are being delivered.
+    pending: Option<Box<VecDeque<Event>>>,
     queue: Option<Box<EventQueue>>,
 }
 
@@ -372,7 +373,7 @@ impl Peer {
             cb_out: false,
             retired_out: false,
             deliverer: 0,
-            pending: VecDeque::new(),
+            pending: None,
             queue,
         })
     }
@@ -438,6 +439,8 @@ fn end_wait() {
 
 /// The guarded slot a peer lives in. Cells are never deallocated; a freed cell is reused for a
 /// later peer with a new generation, so a stale handle (old generation) is always detected.
+/// Cache-line aligned: threads updating neighbouring peers never write to a shared line.
+#[repr(align(64))]
 pub struct Cell {
     inner: Mutex<CellInner>,
     cond: Condvar,
@@ -515,7 +518,7 @@ impl Cell {
         if peer.deliverer != 0 {
             // Another thread, or this one further up the stack, is delivering: it will deliver
             // these after what it has, in order.
-            peer.pending.extend(batch.iter());
+            peer.pending.get_or_insert_default().extend(batch.iter());
             return Ok(value);
         }
         self.deliver(g, generation, batch);
@@ -530,12 +533,13 @@ impl Cell {
         let mut local = batch;
         loop {
             let peer = g.peer.as_mut().expect("live while we deliver");
-            let Some(event) = local.pop_front().or_else(|| peer.pending.pop_front()) else {
+            let queued = || peer.pending.as_mut().and_then(|q| q.pop_front());
+            let Some(event) = local.pop_front().or_else(queued) else {
                 break;
             };
             let Some(mut cb) = peer.callback.take() else {
                 // The callback was cleared: nothing is left to deliver to.
-                peer.pending.clear();
+                peer.pending = None;
                 local = Batch::default();
                 continue;
             };

@@ -195,8 +195,9 @@ pub struct Aggregates {
     pub ice_gathering: IceGatheringState,
 }
 
-/// The counter type; a peer holds at most `Count::MAX` transports.
-pub type Count = u32;
+/// The counter type; a peer holds at most `Count::MAX` (65,535) transports, which keeps a peer
+/// small (see the performance section of the README).
+pub type Count = u16;
 
 /// How many of a peer's transports are in each input state.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
