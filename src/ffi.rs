@@ -134,6 +134,7 @@ impl Drop for CRegistration {
 
 /// Runs a body that returns `Result<()>` and turns it into a result code; a panic becomes
 /// `PCSTATE_RESULT_PANIC` instead of unwinding into C.
+#[inline(always)]
 fn boundary(f: impl FnOnce() -> Result<()>) -> u32 {
     match catch_unwind(AssertUnwindSafe(|| {
         crate::fault::maybe_panic();
@@ -171,6 +172,7 @@ fn c_str(s: &'static str) -> *const c_char {
 }
 
 /// Runs a mutating peer operation (lock, commit, deliver).
+#[inline(always)]
 fn update<T>(peer: pcstate_peer, op: impl FnOnce(&mut Peer) -> Result<(T, Batch)>) -> Result<T> {
     let (cell, generation) = registry::lookup(peer)?;
     cell.update(generation, op)

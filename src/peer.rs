@@ -17,9 +17,9 @@ use parking_lot::{Condvar, Mutex, MutexGuard};
 use crate::error::{Result, ResultCode};
 use crate::rules::{
     self, Aggregates, Counts, DtlsTransportState, EventKind, GathererState, IceTransportState,
-    Profile, TransportStates,
+    Packed, Profile, TransportStates,
 };
-use crate::transports::TransportTable;
+use crate::transports::{self, TransportTable};
 
 /// Flag: `close()` commits final "closed" events (what libwebrtc's observer and libdatachannel do).
 pub(crate) const FLAG_CLOSE_EVENTS: u32 = 1;
@@ -42,31 +42,53 @@ pub struct Event {
     pub transport: u32,
 }
 
-/// The events of one call: at most one per aggregate.
+/// The events of one call: at most one per aggregate, numbered from `first_seq`. Compact (no
+/// `Event`s are built until they are delivered or queued).
 #[derive(Copy, Clone, Debug, Default)]
 pub struct Batch {
-    events: [Option<Event>; 3],
+    time_ns: u64,
+    first_seq: u64,
+    transport: u32,
+    len: u8,
+    taken: u8,
+    /// (kind, old, new) as C numbers.
+    changes: [[u8; 3]; 3],
 }
 
 impl Batch {
-    fn push(&mut self, e: Event) {
-        let slot = self.events.iter_mut().find(|s| s.is_none());
-        *slot.expect("a batch holds at most three events") = Some(e);
+    fn push(&mut self, kind: EventKind, old: u8, new: u8) {
+        self.changes[self.len as usize] = [kind as u8, old, new];
+        self.len += 1;
     }
 
-    /// The batch's events in commit order.
+    fn event(&self, i: u8) -> Event {
+        let [kind, old, new] = self.changes[i as usize];
+        Event {
+            seq: self.first_seq + u64::from(i),
+            time_ns: self.time_ns,
+            kind: EventKind::from_u8(kind),
+            old_state: old.into(),
+            new_state: new.into(),
+            transport: self.transport,
+        }
+    }
+
+    /// The batch's events not yet taken, in commit order.
     pub fn iter(&self) -> impl Iterator<Item = Event> + '_ {
-        self.events.iter().map_while(|e| *e)
+        (self.taken..self.len).map(|i| self.event(i))
     }
 
     /// Takes the oldest event out of the batch.
     fn pop_front(&mut self) -> Option<Event> {
-        self.events.iter_mut().find_map(Option::take)
+        (self.taken < self.len).then(|| {
+            self.taken += 1;
+            self.event(self.taken - 1)
+        })
     }
 
-    /// Whether the batch has no event.
+    /// Whether the call committed no event.
     pub fn is_empty(&self) -> bool {
-        self.events[0].is_none()
+        self.len == 0
     }
 }
 
@@ -95,7 +117,7 @@ pub struct PeerState {
     profile: Profile,
     flags: u32,
     closed: bool,
-    agg: Aggregates,
+    agg: Packed,
     next_id: u32,
     seq: u64,
     counts: Counts,
@@ -109,7 +131,7 @@ impl PeerState {
             profile,
             flags,
             closed: false,
-            agg: Aggregates::default(),
+            agg: Packed::default(),
             next_id: 1,
             seq: 0,
             counts: Counts::new(),
@@ -130,13 +152,13 @@ impl PeerState {
     }
 
     pub fn aggregates(&self) -> Aggregates {
-        self.agg
+        self.agg.unpack()
     }
 
     pub fn snapshot(&self) -> Snapshot {
         Snapshot {
             last_seq: self.seq,
-            aggregates: self.agg,
+            aggregates: self.agg.unpack(),
             transport_count: self.table.len(),
         }
     }
@@ -151,6 +173,7 @@ impl PeerState {
         self.table.to_sorted_vec()
     }
 
+    #[inline(always)]
     fn check_open(&self) -> Result<()> {
         if self.closed {
             Err(ResultCode::Closed)
@@ -182,32 +205,34 @@ impl PeerState {
     }
 
     /// Sets one transport's ICE state.
+    #[inline(always)]
     pub fn set_ice(&mut self, id: u32, v: IceTransportState) -> Result<Batch> {
-        self.update(id, |s| s.ice = v)
+        self.update(id, transports::ICE, v as u8)
     }
 
     /// Sets one transport's DTLS state.
+    #[inline(always)]
     pub fn set_dtls(&mut self, id: u32, v: DtlsTransportState) -> Result<Batch> {
-        self.update(id, |s| s.dtls = v)
+        self.update(id, transports::DTLS, v as u8)
     }
 
     /// Sets one transport's gatherer state.
+    #[inline(always)]
     pub fn set_gatherer(&mut self, id: u32, v: GathererState) -> Result<Batch> {
-        self.update(id, |s| s.gatherer = v)
+        self.update(id, transports::GATHERER, v as u8)
     }
 
-    fn update(&mut self, id: u32, f: impl FnOnce(&mut TransportStates)) -> Result<Batch> {
+    /// The update path: one table lookup, the state stored in place, two counters moved, the
+    /// aggregates recomputed from the counters.
+    #[inline(always)]
+    fn update(&mut self, id: u32, which: usize, v: u8) -> Result<Batch> {
         self.check_open()?;
-        let old = self.table.get(id).ok_or(ResultCode::UnknownTransport)?;
-        let mut new = old;
-        f(&mut new);
-        if new == old {
+        let states = self.table.raw_mut(id).ok_or(ResultCode::UnknownTransport)?;
+        let old = std::mem::replace(&mut states[which], v);
+        if old == v {
             return Ok(Batch::default());
         }
-        self.table.replace(id, new);
-        self.counts.move_ice(old.ice, new.ice);
-        self.counts.move_dtls(old.dtls, new.dtls);
-        self.counts.move_gatherer(old.gatherer, new.gatherer);
+        self.counts.shift(which, old, v);
         Ok(self.commit(id))
     }
 
@@ -230,50 +255,35 @@ impl PeerState {
         if self.flags & FLAG_CLOSE_EVENTS != 0 {
             self.commit(0)
         } else {
-            self.agg = rules::aggregate(self.profile, &self.counts, true);
+            self.agg = rules::aggregate_packed(self.profile, &self.counts, true);
             Batch::default()
         }
     }
 
     /// Recomputes the aggregates (O(1)) and commits one event per aggregate that changed, in the
     /// order ICE connection, connection, gathering, all numbered after the new values are stored.
+    #[inline(always)]
     fn commit(&mut self, transport: u32) -> Batch {
         let old = self.agg;
-        let new = rules::aggregate(self.profile, &self.counts, self.closed);
+        let new = rules::aggregate_packed(self.profile, &self.counts, self.closed);
         let mut batch = Batch::default();
         if new == old {
             return batch;
         }
         self.agg = new;
-        let time_ns = monotonic_ns();
-        let changes = [
-            (
-                EventKind::IceConnectionState,
-                old.ice_connection as u32,
-                new.ice_connection as u32,
-            ),
-            (
-                EventKind::ConnectionState,
-                old.connection as u32,
-                new.connection as u32,
-            ),
-            (
-                EventKind::IceGatheringState,
-                old.ice_gathering as u32,
-                new.ice_gathering as u32,
-            ),
+        batch.time_ns = monotonic_ns();
+        batch.first_seq = self.seq + 1;
+        batch.transport = transport;
+        let kinds = [
+            EventKind::IceConnectionState,
+            EventKind::ConnectionState,
+            EventKind::IceGatheringState,
         ];
-        for (kind, old_state, new_state) in changes {
-            if old_state != new_state {
+        for (which, kind) in (0..3).zip(kinds) {
+            let (o, n) = (old.get(which), new.get(which));
+            if o != n {
                 self.seq += 1;
-                batch.push(Event {
-                    seq: self.seq,
-                    time_ns,
-                    kind,
-                    old_state,
-                    new_state,
-                    transport,
-                });
+                batch.push(kind, o, n);
             }
         }
         batch
@@ -481,6 +491,7 @@ impl Cell {
         Some(g.generation)
     }
 
+    #[inline(always)]
     fn lock_live(&self, generation: u32) -> Result<Guard<'_>> {
         let g = self.inner.lock();
         if g.generation == generation && g.peer.is_some() {
@@ -498,6 +509,7 @@ impl Cell {
 
     /// Runs a mutating operation under the lock, commits its events (queue, then callback), and
     /// delivers them when no other thread is delivering this peer's events.
+    #[inline(always)]
     pub fn update<T>(
         &self,
         generation: u32,
@@ -633,6 +645,7 @@ impl Cell {
         };
         let peer = g.peer.take().expect("checked live");
         g.generation = g.generation.wrapping_add(1);
+        let reusable = g.generation != 0;
         g.draining = awaited;
         self.cond.notify_all();
         drop(g);
@@ -645,7 +658,7 @@ impl Cell {
             drop(g);
             end_wait();
         }
-        Ok(self.inner.lock().generation != 0)
+        Ok(reusable)
     }
 }
 

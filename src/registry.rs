@@ -34,6 +34,7 @@ static ALLOCATOR: Mutex<Allocator> = parking_lot::const_mutex(Allocator {
     next: 0,
 });
 
+#[inline(always)]
 fn cell(index: u32) -> Option<&'static Cell> {
     let segment = DIRECTORY
         .get(index as usize >> SEGMENT_BITS)?
@@ -65,6 +66,7 @@ fn allocate_index() -> Result<u32> {
 }
 
 /// Splits a handle into its cell and generation; `None` for a handle that was never issued.
+#[inline(always)]
 pub fn lookup(handle: u64) -> Result<(&'static Cell, u32)> {
     let generation = (handle >> 32) as u32;
     if generation == 0 {

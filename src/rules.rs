@@ -169,6 +169,16 @@ pub enum EventKind {
 }
 
 impl EventKind {
+    /// The kind with this number (1, 2 or 3; anything else is a bug).
+    pub fn from_u8(v: u8) -> Self {
+        match v {
+            1 => EventKind::IceConnectionState,
+            2 => EventKind::ConnectionState,
+            3 => EventKind::IceGatheringState,
+            _ => unreachable!("event kinds are 1, 2, 3"),
+        }
+    }
+
     /// The DOM event's name, e.g. `"connectionstatechange"`.
     pub fn dom_name(self) -> &'static str {
         match self {
@@ -199,13 +209,26 @@ pub struct Aggregates {
 /// small (see the performance section of the README).
 pub type Count = u16;
 
-/// How many of a peer's transports are in each input state.
+/// How many of a peer's transports are in each input state, and which states are present at
+/// all (bit `s` of a mask is set while some transport is in state `s`).
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct Counts {
     ice: [Count; IceTransportState::COUNT],
     dtls: [Count; DtlsTransportState::COUNT],
     gatherer: [Count; GathererState::COUNT],
     total: Count,
+    present: [u8; 3],
+}
+
+/// Moves one counter from state `old` to `new`, keeping the presence mask.
+#[inline(always)]
+fn shift_in(counts: &mut [Count], present: &mut u8, old: u8, new: u8) {
+    counts[old as usize] -= 1;
+    if counts[old as usize] == 0 {
+        *present &= !(1 << old);
+    }
+    counts[new as usize] += 1;
+    *present |= 1 << new;
 }
 
 impl Counts {
@@ -216,6 +239,7 @@ impl Counts {
             dtls: [0; DtlsTransportState::COUNT],
             gatherer: [0; GathererState::COUNT],
             total: 0,
+            present: [0; 3],
         }
     }
 
@@ -228,67 +252,115 @@ impl Counts {
         c
     }
 
+    #[inline(always)]
+    fn parts(&mut self, which: usize) -> (&mut [Count], &mut u8) {
+        match which {
+            0 => (&mut self.ice, &mut self.present[0]),
+            1 => (&mut self.dtls, &mut self.present[1]),
+            _ => (&mut self.gatherer, &mut self.present[2]),
+        }
+    }
+
+    fn raw(t: TransportStates) -> [u8; 3] {
+        [t.ice as u8, t.dtls as u8, t.gatherer as u8]
+    }
+
     /// Counts one more transport in these states.
-    #[inline]
     pub fn add(&mut self, t: TransportStates) {
-        self.ice[t.ice as usize] += 1;
-        self.dtls[t.dtls as usize] += 1;
-        self.gatherer[t.gatherer as usize] += 1;
+        for (which, s) in Self::raw(t).into_iter().enumerate() {
+            let (counts, present) = self.parts(which);
+            counts[s as usize] += 1;
+            *present |= 1 << s;
+        }
         self.total += 1;
     }
 
     /// Stops counting a transport that was in these states.
-    #[inline]
     pub fn remove(&mut self, t: TransportStates) {
-        self.ice[t.ice as usize] -= 1;
-        self.dtls[t.dtls as usize] -= 1;
-        self.gatherer[t.gatherer as usize] -= 1;
+        for (which, s) in Self::raw(t).into_iter().enumerate() {
+            let (counts, present) = self.parts(which);
+            counts[s as usize] -= 1;
+            if counts[s as usize] == 0 {
+                *present &= !(1 << s);
+            }
+        }
         self.total -= 1;
     }
 
+    /// Moves one transport's input `which` (0 ICE, 1 DTLS, 2 gatherer) from C number `old` to
+    /// `new`; both must be in range for that input.
+    #[inline(always)]
+    pub fn shift(&mut self, which: usize, old: u8, new: u8) {
+        let (counts, present) = self.parts(which);
+        shift_in(counts, present, old, new);
+    }
+
     /// Moves one transport's ICE state from `old` to `new`.
-    #[inline]
     pub fn move_ice(&mut self, old: IceTransportState, new: IceTransportState) {
-        self.ice[old as usize] -= 1;
-        self.ice[new as usize] += 1;
+        self.shift(0, old as u8, new as u8);
     }
 
     /// Moves one transport's DTLS state from `old` to `new`.
-    #[inline]
     pub fn move_dtls(&mut self, old: DtlsTransportState, new: DtlsTransportState) {
-        self.dtls[old as usize] -= 1;
-        self.dtls[new as usize] += 1;
+        self.shift(1, old as u8, new as u8);
     }
 
     /// Moves one transport's gatherer state from `old` to `new`.
-    #[inline]
     pub fn move_gatherer(&mut self, old: GathererState, new: GathererState) {
-        self.gatherer[old as usize] -= 1;
-        self.gatherer[new as usize] += 1;
+        self.shift(2, old as u8, new as u8);
     }
 
     /// How many transports are counted.
     #[inline]
-    pub fn total(&self) -> Count {
+    pub const fn total(&self) -> Count {
         self.total
     }
 
     /// How many transports have this ICE state.
     #[inline]
-    pub fn ice(&self, s: IceTransportState) -> Count {
+    pub const fn ice(&self, s: IceTransportState) -> Count {
         self.ice[s as usize]
     }
 
     /// How many transports have this DTLS state.
     #[inline]
-    pub fn dtls(&self, s: DtlsTransportState) -> Count {
+    pub const fn dtls(&self, s: DtlsTransportState) -> Count {
         self.dtls[s as usize]
     }
 
     /// How many transports have this gatherer state.
     #[inline]
-    pub fn gatherer(&self, s: GathererState) -> Count {
+    pub const fn gatherer(&self, s: GathererState) -> Count {
         self.gatherer[s as usize]
+    }
+
+    /// Counts with these ICE and DTLS states present (bit masks), as few transports as that takes:
+    /// one per present state, the smaller side padded on its lowest present state. None when
+    /// exactly one side is empty (no real peer has that).
+    const fn with_present(ice: u8, dtls: u8) -> Option<Counts> {
+        let (ni, nd) = (ice.count_ones() as Count, dtls.count_ones() as Count);
+        if (ni == 0) != (nd == 0) {
+            return None;
+        }
+        let n = if ni > nd { ni } else { nd };
+        let mut c = Counts::new();
+        c.total = n;
+        let mut s = 0;
+        while s < 8 {
+            if s < IceTransportState::COUNT && ice & (1 << s) != 0 {
+                c.ice[s] = 1;
+            }
+            if s < DtlsTransportState::COUNT && dtls & (1 << s) != 0 {
+                c.dtls[s] = 1;
+            }
+            s += 1;
+        }
+        if n > 0 {
+            c.ice[ice.trailing_zeros() as usize] += n - ni;
+            c.dtls[dtls.trailing_zeros() as usize] += n - nd;
+        }
+        c.present = [ice, dtls, 0];
+        Some(c)
     }
 }
 
@@ -296,7 +368,7 @@ use DtlsTransportState as D;
 use IceTransportState as I;
 
 /// iceConnectionState of an open peer by the W3C rules (also used by W3C_LITERAL).
-fn ice_connection_w3c(c: &Counts) -> IceConnectionState {
+const fn ice_connection_w3c(c: &Counts) -> IceConnectionState {
     let n = c.total();
     if c.ice(I::Failed) > 0 {
         IceConnectionState::Failed
@@ -314,7 +386,7 @@ fn ice_connection_w3c(c: &Counts) -> IceConnectionState {
 }
 
 /// connectionState of an open peer by the W3C rules.
-fn connection_w3c(c: &Counts) -> ConnectionState {
+const fn connection_w3c(c: &Counts) -> ConnectionState {
     let n = c.total();
     if c.ice(I::Failed) > 0 || c.dtls(D::Failed) > 0 {
         ConnectionState::Failed
@@ -331,7 +403,7 @@ fn connection_w3c(c: &Counts) -> ConnectionState {
 
 /// connectionState of an open peer by the W3C Recommendation read literally, from the freshly
 /// derived iceConnectionState `ics`.
-fn connection_w3c_literal(c: &Counts, ics: IceConnectionState) -> ConnectionState {
+const fn connection_w3c_literal(c: &Counts, ics: IceConnectionState) -> ConnectionState {
     let n = c.total();
     let dtls_new_or_closed = c.dtls(D::New) + c.dtls(D::Closed) == n;
     match ics {
@@ -349,7 +421,7 @@ fn connection_w3c_literal(c: &Counts, ics: IceConnectionState) -> ConnectionStat
 }
 
 /// iceConnectionState of an open peer by the 2016-2017 rules.
-fn ice_connection_legacy(c: &Counts) -> IceConnectionState {
+const fn ice_connection_legacy(c: &Counts) -> IceConnectionState {
     if c.ice(I::Failed) > 0 {
         IceConnectionState::Failed
     } else if c.ice(I::Disconnected) > 0 {
@@ -368,7 +440,7 @@ fn ice_connection_legacy(c: &Counts) -> IceConnectionState {
 }
 
 /// connectionState of an open peer by the 2016 table (ICE and DTLS states pooled).
-fn connection_legacy(c: &Counts) -> ConnectionState {
+const fn connection_legacy(c: &Counts) -> ConnectionState {
     if c.ice(I::Failed) + c.dtls(D::Failed) > 0 {
         ConnectionState::Failed
     } else if c.ice(I::Checking) + c.dtls(D::Connecting) > 0 {
@@ -385,7 +457,7 @@ fn connection_legacy(c: &Counts) -> ConnectionState {
 }
 
 /// iceGatheringState (the same in every profile).
-pub fn ice_gathering(c: &Counts) -> IceGatheringState {
+const fn ice_gathering_by_rules(c: &Counts) -> IceGatheringState {
     if c.gatherer(GathererState::Gathering) > 0 {
         IceGatheringState::Gathering
     } else if c.total() > 0 && c.gatherer(GathererState::Complete) == c.total() {
@@ -395,30 +467,138 @@ pub fn ice_gathering(c: &Counts) -> IceGatheringState {
     }
 }
 
-/// The three aggregates of a peer with these transport counts. A closed peer's ICE connection and
-/// connection states are `closed`; its gathering state still follows the gatherers.
-pub fn aggregate(profile: Profile, counts: &Counts, peer_closed: bool) -> Aggregates {
-    let ice_gathering = ice_gathering(counts);
-    if peer_closed {
-        return Aggregates {
-            ice_connection: IceConnectionState::Closed,
-            connection: ConnectionState::Closed,
-            ice_gathering,
-        };
-    }
-    let (ice_connection, connection) = match profile {
-        Profile::W3c => (ice_connection_w3c(counts), connection_w3c(counts)),
+/// iceConnectionState and connectionState of an open peer, evaluated rule by rule.
+const fn open_by_rules(profile: Profile, c: &Counts) -> (IceConnectionState, ConnectionState) {
+    match profile {
+        Profile::W3c => (ice_connection_w3c(c), connection_w3c(c)),
         Profile::W3cLiteral => {
-            let ics = ice_connection_w3c(counts);
-            (ics, connection_w3c_literal(counts, ics))
+            let ics = ice_connection_w3c(c);
+            (ics, connection_w3c_literal(c, ics))
         }
-        Profile::Legacy_2016 => (ice_connection_legacy(counts), connection_legacy(counts)),
+        Profile::Legacy_2016 => (ice_connection_legacy(c), connection_legacy(c)),
+    }
+}
+
+/// The three aggregates evaluated rule by rule from the counters: the definition, which the
+/// tables below are generated from.
+pub const fn aggregate_by_rules(profile: Profile, c: &Counts, peer_closed: bool) -> Aggregates {
+    let ice_gathering = ice_gathering_by_rules(c);
+    let (ice_connection, connection) = if peer_closed {
+        (IceConnectionState::Closed, ConnectionState::Closed)
+    } else {
+        open_by_rules(profile, c)
     };
     Aggregates {
         ice_connection,
         connection,
         ice_gathering,
     }
+}
+
+// Every rule of every profile asks only "is some transport in state X" or "are all transports in
+// states S" (that is, is no transport in any other state): the answers depend only on which
+// states are present. So the aggregates are tables indexed by the presence masks, generated at
+// compile time from the rule functions above; the update path reads one entry.
+const ICE_MASKS: usize = 1 << IceTransportState::COUNT;
+const DTLS_MASKS: usize = 1 << DtlsTransportState::COUNT;
+
+/// The three aggregates packed as their C numbers in one word (iceConnectionState in byte 0,
+/// connectionState in byte 1, iceGatheringState in byte 2): one compare tells whether anything
+/// changed.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
+pub struct Packed(u32);
+
+impl Packed {
+    /// The C number of one aggregate: 0 iceConnectionState, 1 connectionState, 2 gathering.
+    #[inline]
+    pub fn get(self, which: u32) -> u8 {
+        (self.0 >> (8 * which)) as u8
+    }
+
+    /// The aggregates as enums.
+    pub fn unpack(self) -> Aggregates {
+        Aggregates {
+            ice_connection: IceConnectionState::ALL[self.get(0) as usize],
+            connection: ConnectionState::ALL[self.get(1) as usize],
+            ice_gathering: IceGatheringState::ALL[self.get(2) as usize],
+        }
+    }
+}
+
+const OPEN_ENTRIES: usize = ICE_MASKS * DTLS_MASKS;
+const GATHERING_ENTRIES: usize = 1 << GathererState::COUNT;
+
+/// [profile][ice mask << 5 | dtls mask] -> the packed iceConnectionState and connectionState.
+static OPEN_TABLE: [[u16; OPEN_ENTRIES]; 3] = {
+    let mut t = [[0u16; OPEN_ENTRIES]; 3];
+    let profiles = [Profile::W3c, Profile::W3cLiteral, Profile::Legacy_2016];
+    let mut p = 0;
+    while p < 3 {
+        let mut i = 0;
+        while i < ICE_MASKS {
+            let mut d = 0;
+            while d < DTLS_MASKS {
+                if let Some(c) = Counts::with_present(i as u8, d as u8) {
+                    let (ics, cs) = open_by_rules(profiles[p], &c);
+                    t[p][i * DTLS_MASKS + d] = ics as u16 | (cs as u16) << 8;
+                }
+                d += 1;
+            }
+            i += 1;
+        }
+        p += 1;
+    }
+    t
+};
+
+/// [gatherer mask] -> the packed iceGatheringState (already in byte 2).
+static GATHERING_TABLE: [u32; GATHERING_ENTRIES] = {
+    let mut t = [0u32; GATHERING_ENTRIES];
+    let mut m = 0;
+    while m < GATHERING_ENTRIES {
+        let mut c = Counts::new();
+        let mut s = 0;
+        while s < GathererState::COUNT {
+            if m & (1 << s) != 0 {
+                c.gatherer[s] = 1;
+                c.total += 1;
+            }
+            s += 1;
+        }
+        t[m] = (ice_gathering_by_rules(&c) as u32) << 16;
+        m += 1;
+    }
+    t
+};
+
+/// The packed ICE connection and connection states of a closed peer.
+const CLOSED_OPEN: u32 = IceConnectionState::Closed as u32 | (ConnectionState::Closed as u32) << 8;
+
+/// The three aggregates, packed, in O(1): two table reads. A closed peer's ICE connection and
+/// connection states are `closed`; its gathering state still follows the gatherers.
+#[inline(always)]
+pub fn aggregate_packed(profile: Profile, counts: &Counts, peer_closed: bool) -> Packed {
+    let [ice, dtls, gatherer] = counts.present;
+    let gathering = GATHERING_TABLE[gatherer as usize & (GATHERING_ENTRIES - 1)];
+    let open = if peer_closed {
+        CLOSED_OPEN
+    } else {
+        let i = ((ice as usize) << DtlsTransportState::COUNT | dtls as usize) & (OPEN_ENTRIES - 1);
+        OPEN_TABLE[profile as usize][i] as u32
+    };
+    Packed(open | gathering)
+}
+
+/// iceGatheringState (the same in every profile).
+pub fn ice_gathering(c: &Counts) -> IceGatheringState {
+    aggregate_packed(Profile::W3c, c, false)
+        .unpack()
+        .ice_gathering
+}
+
+/// The three aggregates of a peer with these transport counts (see `aggregate_packed`).
+pub fn aggregate(profile: Profile, counts: &Counts, peer_closed: bool) -> Aggregates {
+    aggregate_packed(profile, counts, peer_closed).unpack()
 }
 
 #[cfg(test)]
@@ -488,6 +668,42 @@ mod tests {
             EventKind::ConnectionState.dom_name(),
             "connectionstatechange"
         );
+    }
+
+    /// The tables agree with the rules evaluated one by one, on counts far from the minimal ones
+    /// the tables were generated from.
+    #[test]
+    fn tables_match_the_rules() {
+        let mut x = 0x9e37_79b9u32;
+        for _ in 0..if cfg!(miri) { 500 } else { 200_000 } {
+            let n = 1 + (x % 9);
+            let mut c = Counts::new();
+            for _ in 0..n {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                c.add(TransportStates {
+                    ice: IceTransportState::ALL[(x % 7) as usize],
+                    dtls: DtlsTransportState::ALL[((x >> 8) % 5) as usize],
+                    gatherer: GathererState::ALL[((x >> 16) % 3) as usize],
+                });
+            }
+            for &p in Profile::ALL {
+                for closed in [false, true] {
+                    assert_eq!(
+                        aggregate(p, &c, closed),
+                        aggregate_by_rules(p, &c, closed),
+                        "{c:?}"
+                    );
+                }
+            }
+        }
+        for &p in Profile::ALL {
+            assert_eq!(
+                aggregate(p, &Counts::new(), false),
+                aggregate_by_rules(p, &Counts::new(), false)
+            );
+        }
     }
 
     #[test]

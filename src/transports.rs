@@ -7,28 +7,35 @@
 
 use crate::rules::{DtlsTransportState, GathererState, IceTransportState, TransportStates};
 
-/// One slot: `id == 0` marks it empty; the states are stored as their C numbers.
+/// Index of the ICE state in [`RawStates`].
+pub(crate) const ICE: usize = 0;
+/// Index of the DTLS state in [`RawStates`].
+pub(crate) const DTLS: usize = 1;
+/// Index of the gatherer state in [`RawStates`].
+pub(crate) const GATHERER: usize = 2;
+
+/// A transport's ICE, DTLS and gatherer states as their C numbers (always in range).
+pub type RawStates = [u8; 3];
+
+/// One slot: `id == 0` marks it empty.
 #[derive(Copy, Clone, Default)]
 struct Entry {
     id: u32,
-    ice: u8,
-    dtls: u8,
-    gatherer: u8,
+    states: RawStates,
 }
 
 impl Entry {
     fn states(&self) -> TransportStates {
+        let [ice, dtls, gatherer] = self.states;
         TransportStates {
-            ice: IceTransportState::ALL[self.ice as usize],
-            dtls: DtlsTransportState::ALL[self.dtls as usize],
-            gatherer: GathererState::ALL[self.gatherer as usize],
+            ice: IceTransportState::ALL[ice as usize],
+            dtls: DtlsTransportState::ALL[dtls as usize],
+            gatherer: GathererState::ALL[gatherer as usize],
         }
     }
 
     fn set_states(&mut self, s: TransportStates) {
-        self.ice = s.ice as u8;
-        self.dtls = s.dtls as u8;
-        self.gatherer = s.gatherer as u8;
+        self.states = [s.ice as u8, s.dtls as u8, s.gatherer as u8];
     }
 }
 
@@ -57,6 +64,7 @@ impl TransportTable {
         self.slots.len().wrapping_sub(1)
     }
 
+    #[inline(always)]
     fn find(&self, id: u32) -> Option<usize> {
         if id == 0 || self.slots.is_empty() {
             return None;
@@ -76,6 +84,14 @@ impl TransportTable {
     /// The states of transport `id`, if present.
     pub fn get(&self, id: u32) -> Option<TransportStates> {
         self.find(id).map(|i| self.slots[i].states())
+    }
+
+    /// The raw states of transport `id`, to update in place (the update path: one lookup, no
+    /// conversions). Callers store only in-range values.
+    #[inline(always)]
+    pub fn raw_mut(&mut self, id: u32) -> Option<&mut RawStates> {
+        let i = self.find(id)?;
+        Some(&mut self.slots[i].states)
     }
 
     /// Replaces the states of transport `id`; returns the old states, or `None` if absent.
