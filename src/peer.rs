@@ -365,6 +365,8 @@ pub struct Peer {
     deliverer: usize,
     /// Committed events that the deliverer has yet to deliver; allocated the first time another
     /// thread (or a callback) commits events while this peer's events are being delivered.
+    /// Boxed on purpose: 8 bytes instead of 32 in every peer, for a queue most peers never use.
+    #[allow(clippy::box_collection)]
     pending: Option<Box<VecDeque<Event>>>,
     queue: Option<Box<EventQueue>>,
 }
