@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define REPS 5
+#define REPS 7
 
 static double scale = 1.0;
 
@@ -333,10 +333,23 @@ int main(int argc, char **argv) {
     printf("%-58s %8.1f ns %9.2fx mutex\n", "peer create + free", create_free, create_free / mutex);
     printf("%-58s %8.1f ns %9.2fx mutex\n", "pcstate_peer_poll_event, per event", poll, poll / mutex);
 
-    int ok = nochange[0] / mutex <= 2.0 && nochange[2] / nochange[0] <= 1.1 && two / one >= 1.8 &&
-             bytes <= 256 && create_free / mutex <= 10 && rescan[2] / nochange[2] >= 20;
-    printf("\ntargets (<=2.0x mutex, <=1.1x at 1024, >=1.8x with 2 threads, <=256 B, create+free <=10x, "
-           "rescan >=20x): %s\n", ok ? "all met" : "NOT all met");
+    struct {
+        const char *what;
+        int met;
+    } targets[] = {
+        {"no-change update <= 2.0x the mutex pair", nochange[0] / mutex <= 2.0},
+        {"1024 transports <= 1.1x 2 transports", nochange[2] / nochange[0] <= 1.1},
+        {"2 threads on different peers >= 1.8x one thread", two / one >= 1.8},
+        {"<= 256 bytes per peer with 4 transports", bytes <= 256},
+        {"create + free <= 10x the mutex pair", create_free / mutex <= 10},
+        {"naive rescan at 1024 transports >= 20x pcstate", rescan[2] / nochange[2] >= 20},
+    };
+    int ok = 1;
+    printf("\ntargets:\n");
+    for (size_t i = 0; i < sizeof targets / sizeof targets[0]; i++) {
+        printf("  %-52s %s\n", targets[i].what, targets[i].met ? "met" : "MISSED");
+        ok &= targets[i].met;
+    }
 
     if (json) {
         FILE *f = fopen(json, "w");

@@ -42,53 +42,53 @@ pub struct Event {
     pub transport: u32,
 }
 
-/// The events of one call: at most one per aggregate, numbered from `first_seq`. Compact (no
-/// `Event`s are built until they are delivered or queued).
+/// The events of one call: one per aggregate whose value differs between `old` and `new`, in
+/// the order ICE connection, connection, gathering, numbered from `first_seq`. 32 bytes, built
+/// only when something changed; `Event`s are made when they are delivered or queued.
 #[derive(Copy, Clone, Debug, Default)]
 pub struct Batch {
     time_ns: u64,
     first_seq: u64,
     transport: u32,
-    len: u8,
-    taken: u8,
-    /// (kind, old, new) as C numbers.
-    changes: [[u8; 3]; 3],
+    old: Packed,
+    new: Packed,
+    /// How many of the events were taken by `pop_front`.
+    taken: u32,
 }
 
+const KINDS: [EventKind; 3] = [
+    EventKind::IceConnectionState,
+    EventKind::ConnectionState,
+    EventKind::IceGatheringState,
+];
+
 impl Batch {
-    fn push(&mut self, kind: EventKind, old: u8, new: u8) {
-        self.changes[self.len as usize] = [kind as u8, old, new];
-        self.len += 1;
-    }
-
-    fn event(&self, i: u8) -> Event {
-        let [kind, old, new] = self.changes[i as usize];
-        Event {
-            seq: self.first_seq + u64::from(i),
-            time_ns: self.time_ns,
-            kind: EventKind::from_u8(kind),
-            old_state: old.into(),
-            new_state: new.into(),
-            transport: self.transport,
-        }
-    }
-
     /// The batch's events not yet taken, in commit order.
     pub fn iter(&self) -> impl Iterator<Item = Event> + '_ {
-        (self.taken..self.len).map(|i| self.event(i))
+        (0..3u32)
+            .filter(|&k| self.old.get(k) != self.new.get(k))
+            .enumerate()
+            .skip(self.taken as usize)
+            .map(|(i, k)| Event {
+                seq: self.first_seq + i as u64,
+                time_ns: self.time_ns,
+                kind: KINDS[k as usize],
+                old_state: self.old.get(k).into(),
+                new_state: self.new.get(k).into(),
+                transport: self.transport,
+            })
     }
 
     /// Takes the oldest event out of the batch.
     fn pop_front(&mut self) -> Option<Event> {
-        (self.taken < self.len).then(|| {
-            self.taken += 1;
-            self.event(self.taken - 1)
-        })
+        let e = self.iter().next();
+        self.taken += u32::from(e.is_some());
+        e
     }
 
     /// Whether the call committed no event.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.old == self.new
     }
 }
 
@@ -266,26 +266,19 @@ impl PeerState {
     fn commit(&mut self, transport: u32) -> Batch {
         let old = self.agg;
         let new = rules::aggregate_packed(self.profile, &self.counts, self.closed);
-        let mut batch = Batch::default();
         if new == old {
-            return batch;
+            return Batch::default();
         }
         self.agg = new;
-        batch.time_ns = monotonic_ns();
-        batch.first_seq = self.seq + 1;
-        batch.transport = transport;
-        let kinds = [
-            EventKind::IceConnectionState,
-            EventKind::ConnectionState,
-            EventKind::IceGatheringState,
-        ];
-        for (which, kind) in (0..3).zip(kinds) {
-            let (o, n) = (old.get(which), new.get(which));
-            if o != n {
-                self.seq += 1;
-                batch.push(kind, o, n);
-            }
-        }
+        let batch = Batch {
+            time_ns: monotonic_ns(),
+            first_seq: self.seq + 1,
+            transport,
+            old,
+            new,
+            taken: 0,
+        };
+        self.seq += (0..3).filter(|&k| old.get(k) != new.get(k)).count() as u64;
         batch
     }
 }
@@ -518,25 +511,32 @@ impl Cell {
         op: impl FnOnce(&mut Peer) -> Result<(T, Batch)>,
     ) -> Result<T> {
         let mut g = self.lock_live(generation)?;
-        let peer = g.peer.as_mut().expect("checked live");
-        let (value, batch) = op(peer)?;
-        if batch.is_empty() {
-            return Ok(value);
+        let (value, batch) = op(g.peer.as_mut().expect("checked live"))?;
+        if !batch.is_empty() {
+            self.publish(g, generation, batch);
         }
+        Ok(value)
+    }
+
+    /// Queues a call's events and delivers them (the part of an update that runs only when an
+    /// aggregate changed; kept out of line so the no-change path stays short).
+    #[cold]
+    #[inline(never)]
+    fn publish(&self, mut g: Guard<'_>, generation: u32, batch: Batch) {
+        let peer = g.peer.as_mut().expect("checked live");
         if let Some(q) = peer.queue.as_mut() {
             batch.iter().for_each(|e| q.push(e));
         }
         if !peer.has_callback() {
-            return Ok(value);
+            return;
         }
         if peer.deliverer != 0 {
             // Another thread, or this one further up the stack, is delivering: it will deliver
             // these after what it has, in order.
             peer.pending.get_or_insert_default().extend(batch.iter());
-            return Ok(value);
+            return;
         }
         self.deliver(g, generation, batch);
-        Ok(value)
     }
 
     /// The delivery loop; entered with the lock held and no deliverer; returns with it released.
