@@ -30,7 +30,7 @@ VALGRIND := valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-k
 	--show-leak-kinds=definite
 
 .PHONY: all build demo install uninstall test test-rust test-header test-c test-cpp test-python \
-	test-packaging test-stress stress valgrind miri tsan fuzz build-stress lint clean
+	test-packaging test-stress stress valgrind miri tsan fuzz build-stress bench bench-smoke lint clean
 
 all: build
 
@@ -64,7 +64,7 @@ uninstall:
 	scripts/install.sh uninstall "$(DESTDIR)$(PREFIX)" "$(PREFIX)"
 
 # ---- tests ----------------------------------------------------------------------------------
-test: lint test-rust test-header test-c test-cpp test-python test-packaging test-stress valgrind
+test: lint test-rust test-header test-c test-cpp test-python test-packaging test-stress valgrind bench-smoke
 	@echo "make test: all passed"
 
 lint:
@@ -156,6 +156,22 @@ fuzz:
 		echo "make fuzz: fuzzing api_sequence for $(SECONDS) s"; \
 		cd fuzz && cargo $(NIGHTLY) fuzz run api_sequence -- -max_total_time=$(SECONDS); \
 	else echo "make fuzz: SKIPPED: needs a nightly toolchain"; fi
+
+# ---- performance ------------------------------------------------------------------------------
+$(BUILD)/bench: bench/bench.c build | $(BUILD)
+	$(CC) -O2 -std=c11 $(WARN) -Iinclude bench/bench.c -o $@ -L$(RELEASE) -lpcstate -lpthread \
+		-Wl,-rpath,'$$ORIGIN/../release'
+
+# The full suite: prints the table and writes bench/results.json.
+bench: $(BUILD)/bench
+	./$(BUILD)/bench --json bench/results.json
+	PYTHONPATH=bindings/python $(PYTHON) bench/bench.py --json bench/results.json
+
+# A tiny run inside `make test` so the benchmarks cannot rot (figures not judged).
+bench-smoke: $(BUILD)/bench
+	./$(BUILD)/bench --scale 0.001 --json $(BUILD)/bench-smoke.json > /dev/null
+	PYTHONPATH=bindings/python $(PYTHON) bench/bench.py --scale 0.001 --json $(BUILD)/bench-smoke.json > /dev/null
+	$(PYTHON) -c "import json; d = json.load(open('$(BUILD)/bench-smoke.json')); assert d['mutex_pair_ns'] > 0 and d['python_bare_ctypes_ns'] > 0; print('bench smoke: ok,', len(d), 'figures')"
 
 clean:
 	$(CARGO) clean

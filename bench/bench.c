@@ -188,12 +188,43 @@ static void *worker(void *arg) {
     return NULL;
 }
 
+/* The machine's own scaling: each thread locks its own mutex (on its own cache line). */
+typedef struct {
+    pthread_mutex_t mu;
+    uint64_t n;
+    volatile uint32_t sink;
+} __attribute__((aligned(128))) private_mutex;
+
+static void *mutex_worker(void *arg) {
+    private_mutex *m = arg;
+    for (uint64_t i = 0; i < m->n; i++) {
+        pthread_mutex_lock(&m->mu);
+        m->sink = (uint32_t)i;
+        pthread_mutex_unlock(&m->mu);
+    }
+    return NULL;
+}
+
+static double bench_mutex_threads(int threads) {
+    static private_mutex m[2];
+    pthread_t th[2];
+    uint64_t n = iters(6000000);
+    for (int i = 0; i < threads; i++) {
+        pthread_mutex_init(&m[i].mu, NULL);
+        m[i].n = n;
+    }
+    uint64_t t0 = now_ns();
+    for (int i = 0; i < threads; i++) pthread_create(&th[i], NULL, mutex_worker, &m[i]);
+    for (int i = 0; i < threads; i++) pthread_join(th[i], NULL);
+    return (double)(n * (uint64_t)threads) / ((double)(now_ns() - t0) / 1e9) / 1e6;
+}
+
 /* Million updates per second with `threads` threads; same_peer: all on one peer. */
 static double bench_threads(int threads, int same_peer) {
     pthread_t th[8];
     worker_arg w[8];
     pcstate_peer shared = connected_peer(4, 0);
-    uint64_t n = iters(5000000);
+    uint64_t n = iters(3000000);
     for (int i = 0; i < threads; i++) {
         w[i].peer = same_peer ? shared : connected_peer(2, 0);
         w[i].t = same_peer ? (pcstate_transport)(i + 1) : 1;
@@ -294,13 +325,18 @@ int main(int argc, char **argv) {
             rescan[i] = min2(rescan[i], bench_naive(naive[i]));
         }
     }
-    double one = 0, two = 0, shared = 0, create_free = 1e18, poll = 1e18;
-    for (int r = 0; r < 3; r++) {
+    double one = 0, two = 0, shared = 0, create_free = 1e18, poll = 1e18, m_one = 0, m_two = 0;
+    /* 1-thread and 2-thread runs interleaved, so both see the same machine conditions. */
+    for (int r = 0; r < 2 * REPS; r++) {
         one = max2(one, bench_threads(1, 0));
         two = max2(two, bench_threads(2, 0));
         shared = max2(shared, bench_threads(2, 1));
-        create_free = min2(create_free, bench_create_free());
-        poll = min2(poll, bench_poll());
+        m_one = max2(m_one, bench_mutex_threads(1));
+        m_two = max2(m_two, bench_mutex_threads(2));
+        if (r < REPS) {
+            create_free = min2(create_free, bench_create_free());
+            poll = min2(poll, bench_poll());
+        }
     }
     int mem_peers = scale < 1 ? 1000 : 100000;
     double bytes = bench_memory(mem_peers, 4);
@@ -329,6 +365,7 @@ int main(int argc, char **argv) {
     printf("%-58s %7.1f M/s %10s\n", "throughput, 1 thread", one, "1.00x");
     printf("%-58s %7.1f M/s %9.2fx 1 thread\n", "throughput, 2 threads on different peers", two, two / one);
     printf("%-58s %7.1f M/s %9.2fx 1 thread\n", "throughput, 2 threads on one shared peer", shared, shared / one);
+    printf("%-58s %9.2fx\n", "control: private mutex pairs, 2 threads / 1 thread (machine)", m_two / m_one);
     printf("%-58s %8.0f B\n", "memory per peer with 4 transports", bytes);
     printf("%-58s %8.1f ns %9.2fx mutex\n", "peer create + free", create_free, create_free / mutex);
     printf("%-58s %8.1f ns %9.2fx mutex\n", "pcstate_peer_poll_event, per event", poll, poll / mutex);
@@ -371,6 +408,7 @@ int main(int argc, char **argv) {
         fprintf(f, "  \"throughput_2_threads_mops\": %.2f,\n", two);
         fprintf(f, "  \"throughput_2_threads_shared_peer_mops\": %.2f,\n", shared);
         fprintf(f, "  \"scaling_2_threads\": %.3f,\n", two / one);
+        fprintf(f, "  \"machine_scaling_2_threads_private_mutexes\": %.3f,\n", m_two / m_one);
         fprintf(f, "  \"bytes_per_peer_4_transports\": %.1f,\n", bytes);
         fprintf(f, "  \"memory_peers\": %d,\n", mem_peers);
         fprintf(f, "  \"create_free_ns\": %.2f,\n", create_free);

@@ -57,7 +57,7 @@ class _CEnum(str, enum.Enum):
         return _MEMBERS[cls][value]
 
     def _to_c(self) -> int:
-        return _INDEX[type(self)][self]
+        return self._c  # type: ignore[attr-defined, no-any-return]
 
     @classmethod
     def _coerce(cls, value: Any) -> Any:
@@ -133,7 +133,6 @@ class Profile(_CEnum):
 
 
 _MEMBERS: Dict[type, List[Any]] = {}
-_INDEX: Dict[type, Dict[Any, int]] = {}
 for _cls in (
     ConnectionState,
     IceConnectionState,
@@ -144,7 +143,19 @@ for _cls in (
     Profile,
 ):
     _MEMBERS[_cls] = list(_cls)
-    _INDEX[_cls] = {m: i for i, m in enumerate(_cls)}
+    for _i, _m in enumerate(_cls):
+        _m._c = _i  # the C number, read on every set
+
+
+def _c_of(cls: Any, value: Any) -> int:
+    """The C number of a member of `cls` or of its string value (fast paths first)."""
+    if type(value) is cls:
+        return value._c  # type: ignore[no-any-return]
+    if type(value) is str:
+        m = cls._value2member_map_.get(value)
+        if m is not None:
+            return m._c  # type: ignore[no-any-return]
+    return cls._coerce(value)._c  # type: ignore[no-any-return]
 
 # The C library's names must be the binding's values, in the same order.
 for _cls, _fn in (
@@ -220,9 +231,18 @@ _ERRORS = {
 _EMPTY = 7
 
 
+def _raise(code: int) -> None:
+    raise _ERRORS.get(code, PcstateError)(code)
+
+
 def _check(code: int) -> None:
     if code != 0:
-        raise _ERRORS.get(code, PcstateError)(code)
+        _raise(code)
+
+
+_set_ice = _c.pcstate_transport_set_ice_state
+_set_dtls = _c.pcstate_transport_set_dtls_state
+_set_gatherer = _c.pcstate_transport_set_gatherer_state
 
 
 _KINDS = {
@@ -328,8 +348,9 @@ class Transport:
 
     @ice_state.setter
     def ice_state(self, value: Union[IceTransportState, str]) -> None:
-        v = IceTransportState._coerce(value)._to_c()
-        _check(_c.pcstate_transport_set_ice_state(self._pc._handle, self.id, v))
+        code = _set_ice(self._pc._handle, self.id, _c_of(IceTransportState, value))
+        if code:
+            _raise(code)
 
     @property
     def dtls_state(self) -> DtlsTransportState:
@@ -337,8 +358,9 @@ class Transport:
 
     @dtls_state.setter
     def dtls_state(self, value: Union[DtlsTransportState, str]) -> None:
-        v = DtlsTransportState._coerce(value)._to_c()
-        _check(_c.pcstate_transport_set_dtls_state(self._pc._handle, self.id, v))
+        code = _set_dtls(self._pc._handle, self.id, _c_of(DtlsTransportState, value))
+        if code:
+            _raise(code)
 
     @property
     def gatherer_state(self) -> IceGathererState:
@@ -346,8 +368,9 @@ class Transport:
 
     @gatherer_state.setter
     def gatherer_state(self, value: Union[IceGathererState, str]) -> None:
-        v = IceGathererState._coerce(value)._to_c()
-        _check(_c.pcstate_transport_set_gatherer_state(self._pc._handle, self.id, v))
+        code = _set_gatherer(self._pc._handle, self.id, _c_of(IceGathererState, value))
+        if code:
+            _raise(code)
 
     def remove(self) -> None:
         """Removes the transport from its peer; the aggregates are recomputed at once."""
