@@ -108,11 +108,12 @@ test-packaging: build $(VPY)
 # The Python binding, pip-installed (with the built library inside) into a venv, tested there.
 $(VPY):
 	$(PYTHON) -m venv $(VENV)
-	$(VPY) -m pip install -q --disable-pip-version-check pytest
+	$(VPY) -m pip install -q --disable-pip-version-check pytest mypy
 
 test-python: build $(VPY)
 	$(VPY) -m pip install -q --disable-pip-version-check --force-reinstall --no-deps ./bindings/python
 	cd $(VENV) && PCSTATE_TEST_INSTALLED=1 bin/python -m pytest -q -p no:cacheprovider ../../bindings/python/tests
+	cd bindings/python && ../../$(VPY) -m mypy --strict --no-incremental pcstate
 
 # ---- reliability ------------------------------------------------------------------------------
 build-stress:

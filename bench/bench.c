@@ -175,16 +175,21 @@ static double bench_naive(naive_peer *p) {
 
 /* ---- throughput with threads -------------------------------------------------------------------- */
 typedef struct {
-    pcstate_peer peer;
+    pcstate_peer peer; /* 0: the worker creates (and frees) a peer of its own */
     pcstate_transport t;
     uint64_t n;
 } worker_arg;
 
+static pcstate_peer connected_peer(int n, uint32_t flags);
+
 static void *worker(void *arg) {
     worker_arg *w = arg;
+    /* A server thread creates the peers it serves: its allocations come from its own arena. */
+    pcstate_peer p = w->peer ? w->peer : connected_peer(2, 0);
     for (uint64_t i = 0; i < w->n; i++)
-        pcstate_transport_set_ice_state(w->peer, w->t, (i & 1) ? PCSTATE_ICE_TRANSPORT_STATE_COMPLETED
-                                                                 : PCSTATE_ICE_TRANSPORT_STATE_CONNECTED);
+        pcstate_transport_set_ice_state(p, w->t, (i & 1) ? PCSTATE_ICE_TRANSPORT_STATE_COMPLETED
+                                                         : PCSTATE_ICE_TRANSPORT_STATE_CONNECTED);
+    if (!w->peer) pcstate_peer_free(p);
     return NULL;
 }
 
@@ -226,7 +231,7 @@ static double bench_threads(int threads, int same_peer) {
     pcstate_peer shared = connected_peer(4, 0);
     uint64_t n = iters(3000000);
     for (int i = 0; i < threads; i++) {
-        w[i].peer = same_peer ? shared : connected_peer(2, 0);
+        w[i].peer = same_peer ? shared : 0;
         w[i].t = same_peer ? (pcstate_transport)(i + 1) : 1;
         w[i].n = n;
     }
@@ -234,8 +239,6 @@ static double bench_threads(int threads, int same_peer) {
     for (int i = 0; i < threads; i++) pthread_create(&th[i], NULL, worker, &w[i]);
     for (int i = 0; i < threads; i++) pthread_join(th[i], NULL);
     double secs = (double)(now_ns() - t0) / 1e9;
-    for (int i = 0; i < threads; i++)
-        if (!same_peer) pcstate_peer_free(w[i].peer);
     pcstate_peer_free(shared);
     return (double)(n * (uint64_t)threads) / secs / 1e6;
 }

@@ -15,7 +15,20 @@ import ctypes
 import enum
 import itertools
 import weakref
-from typing import Any, AsyncIterator, Callable, Dict, List, NamedTuple, Optional, Union
+from typing import (
+    Any,
+    AsyncIterator,
+    Callable,
+    Dict,
+    Generic,
+    List,
+    NamedTuple,
+    Optional,
+    Type,
+    TypeVar,
+    Union,
+    overload,
+)
 
 from . import _lib
 
@@ -49,12 +62,15 @@ __all__ = [
 ]
 
 
+_T = TypeVar("_T")
+
+
 class _CEnum(str, enum.Enum):
     """A str-valued enum whose members, in order, are the C values 0, 1, 2, ..."""
 
     @classmethod
-    def _from_c(cls, value: int) -> Any:
-        return _MEMBERS[cls][value]
+    def _from_c(cls: Type[_T], value: int) -> _T:
+        return _MEMBERS[cls][value]  # type: ignore[no-any-return]
 
     def _to_c(self) -> int:
         return self._c  # type: ignore[attr-defined, no-any-return]
@@ -144,7 +160,7 @@ for _cls in (
 ):
     _MEMBERS[_cls] = list(_cls)
     for _i, _m in enumerate(_cls):
-        _m._c = _i  # the C number, read on every set
+        setattr(_m, "_c", _i)  # the C number, read on every set
 
 
 def _c_of(cls: Any, value: Any) -> int:
@@ -245,7 +261,7 @@ _set_dtls = _c.pcstate_transport_set_dtls_state
 _set_gatherer = _c.pcstate_transport_set_gatherer_state
 
 
-_KINDS = {
+_KINDS: Dict[int, Any] = {
     1: ("iceconnectionstatechange", IceConnectionState),
     2: ("connectionstatechange", ConnectionState),
     3: ("icegatheringstatechange", IceGatheringState),
@@ -328,6 +344,33 @@ def _free_all_at_exit() -> None:
 atexit.register(_free_all_at_exit)
 
 
+_E = TypeVar("_E", bound=_CEnum)
+
+
+class _StateField(Generic[_E]):
+    """A Transport attribute: reads one field of pcstate_transport_get_states as a member of the
+    enum; sets it from a member or its string through the C setter."""
+
+    def __init__(self, cls: Type[_E], field: str, setter: Callable[..., int]) -> None:
+        self.cls, self.field, self.setter = cls, field, setter
+
+    @overload
+    def __get__(self, obj: None, owner: Any) -> "_StateField[_E]": ...
+
+    @overload
+    def __get__(self, obj: "Transport", owner: Any) -> _E: ...
+
+    def __get__(self, obj: Optional["Transport"], owner: Any) -> Any:
+        if obj is None:
+            return self
+        return self.cls._from_c(getattr(obj._states(), self.field))
+
+    def __set__(self, obj: "Transport", value: Union[_E, str]) -> None:
+        code = self.setter(obj._pc._handle, obj.id, _c_of(self.cls, value))
+        if code:
+            _raise(code)
+
+
 class Transport:
     """One transport (ICE + DTLS + gatherer) of a :class:`PeerConnection`."""
 
@@ -342,35 +385,12 @@ class Transport:
         _check(_c.pcstate_transport_get_states(self._pc._handle, self.id, ctypes.byref(out)))
         return out
 
-    @property
-    def ice_state(self) -> IceTransportState:
-        return IceTransportState._from_c(self._states().ice_state)
-
-    @ice_state.setter
-    def ice_state(self, value: Union[IceTransportState, str]) -> None:
-        code = _set_ice(self._pc._handle, self.id, _c_of(IceTransportState, value))
-        if code:
-            _raise(code)
-
-    @property
-    def dtls_state(self) -> DtlsTransportState:
-        return DtlsTransportState._from_c(self._states().dtls_state)
-
-    @dtls_state.setter
-    def dtls_state(self, value: Union[DtlsTransportState, str]) -> None:
-        code = _set_dtls(self._pc._handle, self.id, _c_of(DtlsTransportState, value))
-        if code:
-            _raise(code)
-
-    @property
-    def gatherer_state(self) -> IceGathererState:
-        return IceGathererState._from_c(self._states().gatherer_state)
-
-    @gatherer_state.setter
-    def gatherer_state(self, value: Union[IceGathererState, str]) -> None:
-        code = _set_gatherer(self._pc._handle, self.id, _c_of(IceGathererState, value))
-        if code:
-            _raise(code)
+    ice_state = _StateField(IceTransportState, "ice_state", _set_ice)
+    """The ICE transport state: an :class:`IceTransportState`; set it with a member or its string."""
+    dtls_state = _StateField(DtlsTransportState, "dtls_state", _set_dtls)
+    """The DTLS transport state: a :class:`DtlsTransportState`; set with a member or its string."""
+    gatherer_state = _StateField(IceGathererState, "gatherer_state", _set_gatherer)
+    """The gatherer state: an :class:`IceGathererState`; set with a member or its string."""
 
     def remove(self) -> None:
         """Removes the transport from its peer; the aggregates are recomputed at once."""
@@ -531,8 +551,13 @@ class PeerConnection:
                     return
             except InvalidHandleError:
                 return
-            ready = loop.create_future()
-            loop.add_reader(fd, lambda: ready.done() or ready.set_result(None))
+            ready: "asyncio.Future[None]" = loop.create_future()
+
+            def wake(ready: "asyncio.Future[None]" = ready) -> None:
+                if not ready.done():
+                    ready.set_result(None)
+
+            loop.add_reader(fd, wake)
             try:
                 await ready
             finally:
