@@ -414,6 +414,25 @@ thread_local!(static DELIVERING: std::cell::Cell<u32> = const { std::cell::Cell:
 /// touched by replace/free calls that must wait, never on the update path.
 static WAITS: Mutex<Vec<(usize, usize)>> = parking_lot::const_mutex(Vec::new());
 
+/// Whether adding the edge `me -> awaited` to the wait graph closes a cycle through `me`. Each
+/// waiting thread has exactly one edge, so a cycle through `me` is reached within `waits.len()`
+/// steps. The walk is bounded by that: an edge can be briefly stale (its waiter's callback has
+/// finished but the waiter has not woken yet), so a transient cycle that does not pass through
+/// `me` can exist, and an unbounded walk would spin on it forever.
+fn closes_cycle(waits: &[(usize, usize)], me: usize, awaited: usize) -> bool {
+    let mut t = awaited;
+    for _ in 0..=waits.len() {
+        if t == me {
+            return true;
+        }
+        match waits.iter().find(|(w, _)| *w == t) {
+            Some(&(_, next)) => t = next,
+            None => return false,
+        }
+    }
+    false
+}
+
 /// Registers that this thread will wait for `awaited`'s callback, unless that would close a cycle
 /// of threads each waiting inside a callback for the next (a deadlock): then `WouldDeadlock`.
 fn begin_wait(awaited: usize) -> Result<()> {
@@ -421,14 +440,8 @@ fn begin_wait(awaited: usize) -> Result<()> {
     let mut waits = WAITS.lock();
     // Only a thread that is itself inside a callback can be waited for, so only then can a cycle
     // close through this thread.
-    if DELIVERING.with(|d| d.get()) > 0 {
-        let mut t = awaited;
-        while let Some(&(_, next)) = waits.iter().find(|(w, _)| *w == t) {
-            if next == me {
-                return Err(ResultCode::WouldDeadlock);
-            }
-            t = next;
-        }
+    if DELIVERING.with(|d| d.get()) > 0 && closes_cycle(&waits, me, awaited) {
+        return Err(ResultCode::WouldDeadlock);
     }
     waits.push((me, awaited));
     Ok(())
@@ -728,6 +741,18 @@ mod tests {
             assert_eq!(p.remove_transport(t).unwrap_err(), ResultCode::Closed);
             assert!(p.close().is_empty());
         }
+    }
+
+    #[test]
+    fn wait_graph_cycles() {
+        // 1 waits for 2, 2 for 3: 3 waiting for 1 closes a cycle; 4 waiting for 1 does not.
+        let waits = [(1, 2), (2, 3)];
+        assert!(closes_cycle(&waits, 3, 1));
+        assert!(!closes_cycle(&waits, 4, 1));
+        assert!(closes_cycle(&[], 5, 5));
+        // A stale cycle 1 -> 2 -> 1 not through 4: the walk ends, no deadlock through 4.
+        assert!(!closes_cycle(&[(1, 2), (2, 1)], 4, 1));
+        assert!(!closes_cycle(&[(1, 2), (2, 1), (3, 1)], 4, 3));
     }
 
     #[test]

@@ -305,11 +305,6 @@ impl Counts {
         self.shift(1, old as u8, new as u8);
     }
 
-    /// Moves one transport's gatherer state from `old` to `new`.
-    pub fn move_gatherer(&mut self, old: GathererState, new: GathererState) {
-        self.shift(2, old as u8, new as u8);
-    }
-
     /// How many transports are counted.
     #[inline]
     pub const fn total(&self) -> Count {
