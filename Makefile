@@ -141,14 +141,17 @@ miri:
 	@if cargo $(NIGHTLY) miri --version >/dev/null 2>&1; then \
 		echo "make miri: running the unit and model tests under Miri"; \
 		MIRIFLAGS=-Zmiri-disable-isolation cargo $(NIGHTLY) miri test --lib && \
-		PROPTEST_CASES=8 MIRIFLAGS=-Zmiri-disable-isolation cargo $(NIGHTLY) miri test --test model_based; \
+		MIRIFLAGS=-Zmiri-disable-isolation cargo $(NIGHTLY) miri test --test model_based; \
 	else echo "make miri: SKIPPED: no nightly toolchain with Miri here (rustup component add miri --toolchain nightly)"; fi
 
 tsan:
 	@if cargo $(NIGHTLY) --version >/dev/null 2>&1 && rustup component list --toolchain nightly --installed 2>/dev/null | grep -q rust-src; then \
 		echo "make tsan: running the threaded tests under ThreadSanitizer"; \
 		RUSTFLAGS=-Zsanitizer=thread RUSTDOCFLAGS=-Zsanitizer=thread TSAN_OPTIONS=halt_on_error=1 \
-		cargo $(NIGHTLY) test -Zbuild-std --target x86_64-unknown-linux-gnu --target-dir target/tsan --test api; \
+		cargo $(NIGHTLY) test -Zbuild-std --target x86_64-unknown-linux-gnu --target-dir target/tsan --test api && \
+		RUSTFLAGS=-Zsanitizer=thread TSAN_OPTIONS=halt_on_error=1 \
+		cargo $(NIGHTLY) run -Zbuild-std --target x86_64-unknown-linux-gnu --target-dir target/tsan \
+			--example stress -- --seconds 10; \
 	else echo "make tsan: SKIPPED: needs a nightly toolchain with rust-src"; fi
 
 fuzz:
