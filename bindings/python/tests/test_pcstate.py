@@ -425,3 +425,15 @@ def test_installed_package_ships_its_library():
     here = os.path.dirname(pcstate.__file__)
     assert "site-packages" in here, here
     assert _lib.library_path(pcstate._c) == os.path.join(here, "libpcstate.so")
+
+
+def test_sources_parse_as_python_3_9():
+    """The package promises Python 3.9+: no syntax newer than 3.9 (checked by the parser)."""
+    import ast
+    import glob
+
+    sources = glob.glob(os.path.join(os.path.dirname(pcstate.__file__), "*.py"))
+    assert sources
+    for path in sources:
+        with open(path) as f:
+            ast.parse(f.read(), filename=path, feature_version=(3, 9))
