@@ -558,11 +558,11 @@ impl Cell {
         g.peer.as_mut().expect("live").deliverer = me;
         DELIVERING.with(|d| d.set(d.get() + 1));
         let mut local = batch;
-        loop {
+        let still_live = loop {
             let peer = g.peer.as_mut().expect("live while we deliver");
             let queued = || peer.pending.as_mut().and_then(|q| q.pop_front());
             let Some(event) = local.pop_front().or_else(queued) else {
-                break;
+                break true;
             };
             let Some(mut cb) = peer.callback.take() else {
                 // The callback was cleared: nothing is left to deliver to.
@@ -573,11 +573,12 @@ impl Cell {
             peer.cb_out = true;
             MutexGuard::unlocked(&mut g, || cb.on_event(&event));
             if !self.after_callback(&mut g, generation, cb) {
-                DELIVERING.with(|d| d.set(d.get() - 1));
-                return;
+                break false; // freed: the cell no longer holds this peer
             }
+        };
+        if still_live {
+            g.peer.as_mut().expect("live").deliverer = 0;
         }
-        g.peer.as_mut().expect("live").deliverer = 0;
         DELIVERING.with(|d| d.set(d.get() - 1));
     }
 

@@ -6,31 +6,33 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Barrier, Mutex};
 use std::time::Duration;
 
+use pcstate::ResultCode;
 use pcstate::ffi::*;
+use pcstate::rules::{DtlsTransportState, EventKind, GathererState, IceTransportState};
 
-const OK: u32 = 0;
-const NULL_ARGUMENT: u32 = 1;
-const INVALID_HANDLE: u32 = 2;
-const UNKNOWN_TRANSPORT: u32 = 3;
-const INVALID_STATE: u32 = 4;
-const INVALID_ARGUMENT: u32 = 5;
-const CLOSED: u32 = 6;
-const EMPTY: u32 = 7;
-const WOULD_DEADLOCK: u32 = 10;
+const OK: u32 = ResultCode::Ok as u32;
+const NULL_ARGUMENT: u32 = ResultCode::NullArgument as u32;
+const INVALID_HANDLE: u32 = ResultCode::InvalidHandle as u32;
+const UNKNOWN_TRANSPORT: u32 = ResultCode::UnknownTransport as u32;
+const INVALID_STATE: u32 = ResultCode::InvalidState as u32;
+const INVALID_ARGUMENT: u32 = ResultCode::InvalidArgument as u32;
+const CLOSED: u32 = ResultCode::Closed as u32;
+const EMPTY: u32 = ResultCode::Empty as u32;
+const WOULD_DEADLOCK: u32 = ResultCode::WouldDeadlock as u32;
 
 // ICE transport, DTLS, gatherer values (C numbering).
-const ICE_CHECKING: u32 = 1;
-const ICE_CONNECTED: u32 = 2;
-const ICE_DISCONNECTED: u32 = 4;
-const DTLS_CONNECTING: u32 = 1;
-const DTLS_CONNECTED: u32 = 2;
-const DTLS_FAILED: u32 = 4;
-const GATHERING: u32 = 1;
-const COMPLETE: u32 = 2;
+const ICE_CHECKING: u32 = IceTransportState::Checking as u32;
+const ICE_CONNECTED: u32 = IceTransportState::Connected as u32;
+const ICE_DISCONNECTED: u32 = IceTransportState::Disconnected as u32;
+const DTLS_CONNECTING: u32 = DtlsTransportState::Connecting as u32;
+const DTLS_CONNECTED: u32 = DtlsTransportState::Connected as u32;
+const DTLS_FAILED: u32 = DtlsTransportState::Failed as u32;
+const GATHERING: u32 = GathererState::Gathering as u32;
+const COMPLETE: u32 = GathererState::Complete as u32;
 // Event kinds.
-const K_ICE: u32 = 1;
-const K_CONN: u32 = 2;
-const K_GATHER: u32 = 3;
+const K_ICE: u32 = EventKind::IceConnectionState as u32;
+const K_CONN: u32 = EventKind::ConnectionState as u32;
+const K_GATHER: u32 = EventKind::IceGatheringState as u32;
 
 fn new_peer(profile: u32, flags: u32) -> pcstate_peer {
     let mut p = 0;

@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::ffi::c_void;
 use std::sync::{Arc, Mutex};
 
+use pcstate::ResultCode;
 use pcstate::ffi::*;
 use pcstate::rules::{
     Aggregates, DtlsTransportState, GathererState, IceTransportState, Profile, TransportStates,
@@ -35,13 +36,13 @@ pub enum Op {
     Callback(u8, bool),
 }
 
-const OK: u32 = 0;
-const INVALID_HANDLE: u32 = 2;
-const UNKNOWN_TRANSPORT: u32 = 3;
-const INVALID_STATE: u32 = 4;
-const INVALID_ARGUMENT: u32 = 5;
-const CLOSED: u32 = 6;
-const EMPTY: u32 = 7;
+const OK: u32 = ResultCode::Ok as u32;
+const INVALID_HANDLE: u32 = ResultCode::InvalidHandle as u32;
+const UNKNOWN_TRANSPORT: u32 = ResultCode::UnknownTransport as u32;
+const INVALID_STATE: u32 = ResultCode::InvalidState as u32;
+const INVALID_ARGUMENT: u32 = ResultCode::InvalidArgument as u32;
+const CLOSED: u32 = ResultCode::Closed as u32;
+const EMPTY: u32 = ResultCode::Empty as u32;
 
 struct ModelPeer {
     profile: Profile,

@@ -14,13 +14,14 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use pcstate::ResultCode;
 use pcstate::ffi::*;
 
-const OK: u32 = 0;
-const INVALID_HANDLE: u32 = 2;
-const UNKNOWN_TRANSPORT: u32 = 3;
-const CLOSED: u32 = 6;
-const WOULD_DEADLOCK: u32 = 10;
+const OK: u32 = ResultCode::Ok as u32;
+const INVALID_HANDLE: u32 = ResultCode::InvalidHandle as u32;
+const UNKNOWN_TRANSPORT: u32 = ResultCode::UnknownTransport as u32;
+const CLOSED: u32 = ResultCode::Closed as u32;
+const WOULD_DEADLOCK: u32 = ResultCode::WouldDeadlock as u32;
 
 /// What one peer's callbacks check, shared by all its registrations.
 struct Track {
