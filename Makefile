@@ -29,7 +29,7 @@ NIGHTLY := +nightly
 VALGRIND := valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
 	--show-leak-kinds=definite
 
-.PHONY: all build demo install uninstall test test-rust test-header test-c test-cpp test-python \
+.PHONY: all build demo install uninstall test test-integration example-libnice test-rust test-header test-c test-cpp test-python \
 	test-packaging test-stress stress valgrind miri tsan fuzz build-stress bench bench-smoke lint clean
 
 all: build
@@ -64,7 +64,7 @@ uninstall:
 	scripts/install.sh uninstall "$(DESTDIR)$(PREFIX)" "$(PREFIX)"
 
 # ---- tests ----------------------------------------------------------------------------------
-test: lint test-rust test-header test-c test-cpp test-python test-packaging test-stress valgrind bench-smoke
+test: lint test-rust test-header test-c test-cpp test-python test-packaging test-integration test-stress valgrind bench-smoke
 	@echo "make test: all passed"
 
 lint:
@@ -114,6 +114,14 @@ test-python: build $(VPY)
 	$(VPY) -m pip install -q --disable-pip-version-check --force-reinstall --no-deps ./bindings/python
 	cd $(VENV) && PCSTATE_TEST_INSTALLED=1 bin/python -m pytest -q -p no:cacheprovider ../../bindings/python/tests
 	cd bindings/python && ../../$(VPY) -m mypy --strict --no-incremental pcstate
+
+# ---- integration: real libnice agents and OpenSSL DTLS on 127.0.0.1 ---------------------------
+# tests/integration/run.sh installs libnice-dev and libssl-dev when missing.
+test-integration: build
+	tests/integration/run.sh
+
+example-libnice: build
+	examples/libnice/run.sh
 
 # ---- reliability ------------------------------------------------------------------------------
 build-stress:

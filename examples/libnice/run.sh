@@ -1,0 +1,3 @@
+#!/usr/bin/env bash
+# Placeholder until the libnice + OpenSSL integration lands.
+echo "integration: not yet built"
