@@ -1,0 +1,548 @@
+//! ICE agent adapters: an agent's state number and two facts -> RTCIceTransportState (pure).
+//!
+//! libnice (`NiceComponentState`) and libjuice (`juice_state_t`) both number their states 0..5,
+//! like `pcstate_ice_transport_state`, with other meanings. A transport driven by an agent keeps
+//! the agent's last state ([`AgentState`]) and whether the remote signalled end-of-candidates;
+//! its ICE state, given by [`derive()`] from those and from whether its own gathering is complete,
+//! is recomputed whenever one of the three changes. An ICE restart ([`is_restart`]) clears the
+//! remote end-of-candidates fact. Everything here is a table lookup: it runs on the update path.
+//!
+//! Sources read: libnice 0.1.21 (Debian 12's) and git 0.1.23-15-g16b364d2 (`agent/agent.h`,
+//! `agent/agent.c`, `agent/conncheck.c`, `agent/component.c`, `agent/stream.c`; the state code is
+//! the same in both; only the consent timeout differs, 10 s in 0.1.21 and 30 s from 0.1.22);
+//! libjuice v1.7.2 (`include/juice/juice.h`, `src/agent.c`, `src/agent.h`); the W3C webrtc-pc
+//! editor's draft of 2026-05 (RTCIceTransportState enumeration description).
+//!
+//! W3C facts the tables follow: "completed" and "failed" both require that the transport "has
+//! finished gathering" and "received an indication that there are no more remote candidates";
+//! "failed" is terminal until an ICE restart. A transport that "has finished checking all
+//! existing candidate pairs and not found a connection (or consent checks, once successful, have
+//! now failed), but it is still gathering and/or waiting for additional remote candidates" is
+//! "disconnected".
+
+use crate::error::ResultCode;
+use crate::rules::IceTransportState;
+
+/// An ICE agent whose state numbers pcstate understands (`PCSTATE_ICE_AGENT_*`).
+#[repr(u32)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum IceAgent {
+    /// libnice: `NiceComponentState` of the transport's one component.
+    Libnice = 1,
+    /// libjuice: `juice_state_t` of the transport's agent.
+    Libjuice = 2,
+}
+
+impl IceAgent {
+    /// The agent with this C number, or `None` for an unknown agent.
+    pub(crate) const fn from_u32(v: u32) -> Option<IceAgent> {
+        match v {
+            1 => Some(IceAgent::Libnice),
+            2 => Some(IceAgent::Libjuice),
+            _ => None,
+        }
+    }
+
+    /// How many state numbers the agent defines (valid numbers are `0..state_count`).
+    /// libnice: 6 (`NICE_COMPONENT_STATE_LAST` = 6 is a dummy); libjuice: 6.
+    pub(crate) const fn state_count(self) -> u32 {
+        self.table().len() as u32
+    }
+
+    /// The agent's table: `[agent state][facts]`, facts as in [`facts_index`].
+    const fn table(self) -> &'static [[IceTransportState; 4]] {
+        match self {
+            IceAgent::Libnice => &LIBNICE,
+            IceAgent::Libjuice => &LIBJUICE,
+        }
+    }
+
+    /// Bit `n` of entry `old` is set when `old -> n` is an ICE restart.
+    const fn restarts(self) -> &'static [u8] {
+        match self {
+            IceAgent::Libnice => &LIBNICE_RESTART,
+            IceAgent::Libjuice => &LIBJUICE_RESTART,
+        }
+    }
+}
+
+/// A valid state number of a known agent (made only by [`agent_state`]).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct AgentState {
+    agent: IceAgent,
+    state: u8,
+}
+
+/// Checks an (agent, agent state) pair from C. Unknown agent: `InvalidArgument` (checked first);
+/// state number out of the agent's range: `InvalidState`.
+pub(crate) const fn agent_state(agent: u32, state: u32) -> Result<AgentState, ResultCode> {
+    let Some(agent) = IceAgent::from_u32(agent) else {
+        return Err(ResultCode::InvalidArgument);
+    };
+    if state >= agent.state_count() {
+        return Err(ResultCode::InvalidState);
+    }
+    Ok(AgentState {
+        agent,
+        state: state as u8,
+    })
+}
+
+/// The column of a table row for the two facts.
+const fn facts_index(gathering_complete: bool, remote_end_of_candidates: bool) -> usize {
+    gathering_complete as usize | (remote_end_of_candidates as usize) << 1
+}
+
+/// The transport's RTCIceTransportState from its agent's state, whether its own gathering is
+/// complete (gatherer state `complete`), and whether the remote signalled end-of-candidates.
+/// Never `closed`: that comes only from closing the peer.
+#[inline]
+pub(crate) const fn derive(
+    s: AgentState,
+    gathering_complete: bool,
+    remote_end_of_candidates: bool,
+) -> IceTransportState {
+    s.agent.table()[s.state as usize][facts_index(gathering_complete, remote_end_of_candidates)]
+}
+
+/// Whether the agent moving from `old` to `new` starts a new ICE session (an ICE restart, or a
+/// new agent reported on the same transport): the remote's end-of-candidates then no longer
+/// holds. A change of agent is a restart; so is, per agent, a move back to an earlier state of
+/// the start-up sequence as listed at [`LIBNICE_RESTART`] and [`LIBJUICE_RESTART`].
+#[inline]
+pub(crate) const fn is_restart(old: AgentState, new: AgentState) -> bool {
+    if old.agent as u32 != new.agent as u32 {
+        return true;
+    }
+    old.agent.restarts()[old.state as usize] & (1 << new.state) != 0
+}
+
+use IceTransportState as I;
+
+/// The two facts-dependent rows, columns ordered as [`facts_index`]: (neither), (gathering
+/// complete), (remote end-of-candidates), (both).
+const CONCLUDED: [I; 4] = [I::Connected, I::Connected, I::Connected, I::Completed];
+const GAVE_UP: [I; 4] = [I::Disconnected, I::Disconnected, I::Disconnected, I::Failed];
+
+/// libnice `NiceComponentState` -> RTCIceTransportState. Transitions cited are from
+/// `agent_signal_component_state_change` (agent.c), whose assertion lists every allowed one.
+///
+/// - 0 `DISCONNECTED` ("No activity scheduled") -> **new**. Only the initial state: set in
+///   `nice_component_init` (component.c) and never entered again (no transition leads back to
+///   it): nothing has started, which is W3C new, not disconnected (checks ran and found or kept
+///   nothing). GStreamer's nicetransport.c maps it to disconnected, a row the
+///   `component-state-changed` signal never reaches.
+/// - 1 `GATHERING` -> **new**. Entered by `nice_agent_gather_candidates` (agent.c) and by
+///   `nice_stream_restart` (stream.c, ICE restart); left for CONNECTING as soon as the first
+///   candidate pair exists (`priv_conn_check_add_for_candidate_pair_matched`, conncheck.c), so
+///   it means "no pair to check yet": W3C new ("gathering and/or waiting for remote candidates,
+///   and has not yet started checking"), whatever the facts.
+/// - 2 `CONNECTING` -> **checking**. A pair exists (a remote candidate was added or a
+///   peer-reflexive one discovered) and no pair works yet: W3C checking ("may also still be
+///   gathering"). Also entered from CONNECTED when the selected pair's TCP socket goes away
+///   (`conn_check_prune_socket`) and from FAILED when new pairs come (W3C checking also covers
+///   "consent checks have failed on all previously successful candidate pairs").
+/// - 3 `CONNECTED` ("At least one working candidate pair") -> **connected**: checks are still
+///   running (libnice goes READY only once no check is left, below), which is W3C connected
+///   ("found a usable connection, but is still checking other candidate pairs").
+/// - 4 `READY` ("ICE concluded, candidate pair selection is now final") -> **completed** when
+///   gathering is complete and the remote signalled end-of-candidates, else **connected**.
+///   libnice enters READY when a pair is nominated and no check is pending
+///   (`conn_check_update_check_list_state_for_ready`, conncheck.c) without looking at either
+///   fact, whereas W3C completed needs both. READY goes back to CONNECTED when a new pair is
+///   formed or a failed higher-priority pair is re-checked (conncheck.c).
+/// - 5 `FAILED` -> **failed** when gathering is complete and the remote signalled
+///   end-of-candidates, else **disconnected**. libnice enters FAILED when every pair failed and
+///   it stayed idle for `idle-timeout` (5 s; `priv_update_check_list_failed_components`,
+///   conncheck.c), on consent loss (`priv_conn_remote_consent_tick_agent_locked`), consent
+///   revocation, or a dead selected socket; since 0.1.17 it never waits for
+///   `nice_agent_peer_candidate_gathering_done` (the `peer_gathering_done` flag is no longer
+///   read), and it leaves FAILED for CONNECTING when new remote candidates arrive. Without the
+///   two facts that is W3C's transient disconnected ("finished checking all existing candidate
+///   pairs and not found a connection (or consent checks ... have now failed), but it is still
+///   gathering and/or waiting for additional remote candidates"); with them, W3C failed.
+/// - 6 `LAST` is a dummy: out of range.
+pub(crate) const LIBNICE: [[I; 4]; 6] = [
+    [I::New; 4],       // 0 DISCONNECTED
+    [I::New; 4],       // 1 GATHERING
+    [I::Checking; 4],  // 2 CONNECTING
+    [I::Connected; 4], // 3 CONNECTED
+    CONCLUDED,         // 4 READY
+    GAVE_UP,           // 5 FAILED
+];
+
+/// libjuice `juice_state_t` -> RTCIceTransportState. Transitions cited are the
+/// `agent_change_state` calls in src/agent.c; libjuice never re-enters its first three states.
+///
+/// - 0 `JUICE_STATE_DISCONNECTED` -> **new**: the initial state (`agent_create`), never entered
+///   again.
+/// - 1 `JUICE_STATE_GATHERING` -> **new**: set at the start of `agent_gather_candidates` and
+///   left in the same call once the host candidates exist.
+/// - 2 `JUICE_STATE_CONNECTING` -> **checking**: entered at the end of
+///   `agent_gather_candidates`, before any remote candidate may be known (server-reflexive and
+///   relayed gathering go on), so pcstate reads checking slightly earlier than a browser would
+///   (W3C checking needs a remote candidate; the state number cannot tell). Checks run here.
+/// - 3 `JUICE_STATE_CONNECTED` -> **connected**: a pair succeeded and is selected but none is
+///   nominated yet (`agent_bookkeeping`): W3C connected.
+/// - 4 `JUICE_STATE_COMPLETED` -> **completed** when gathering is complete and the remote
+///   signalled end-of-candidates, else **connected**. libjuice enters it as soon as a pair is
+///   nominated (`agent_bookkeeping`, "Completed"), without waiting for other checks or either
+///   fact.
+/// - 5 `JUICE_STATE_FAILED` -> **failed** when gathering is complete and the remote signalled
+///   end-of-candidates, else **disconnected** (same W3C reading as libnice FAILED). Entered when
+///   the nominated pair fails (consent expired after 30 s, `CONSENT_TIMEOUT` in agent.h), when
+///   the RFC 8863 connectivity timer (`ICE_PAC_TIMEOUT`, 39.5 s) expires with no pair left, or
+///   on a connection error (`agent_conn_fail`); `agent_bookkeeping` keeps running afterwards,
+///   so a late success can still move it to CONNECTED or COMPLETED.
+pub(crate) const LIBJUICE: [[I; 4]; 6] = [
+    [I::New; 4],       // 0 DISCONNECTED
+    [I::New; 4],       // 1 GATHERING
+    [I::Checking; 4],  // 2 CONNECTING
+    [I::Connected; 4], // 3 CONNECTED
+    CONCLUDED,         // 4 COMPLETED
+    GAVE_UP,           // 5 FAILED
+];
+
+/// The set of states `s` with `s < before`, as a bitmask.
+const fn below(before: u8) -> u8 {
+    (1u8 << before) - 1
+}
+
+/// libnice restarts, by old state: a move back to GATHERING from CONNECTING, CONNECTED, READY or
+/// FAILED (`nice_agent_restart` -> `nice_stream_restart` signals GATHERING for every component;
+/// FAILED -> GATHERING also happens when `nice_agent_gather_candidates` is called again on a
+/// failed component, which is taken as a restart too: the stricter reading, it only delays
+/// "completed" until the remote's next end-of-candidates), or back to DISCONNECTED from any
+/// later state (libnice never does that; it means a new component on this transport). Moves back
+/// to CONNECTING are not restarts: libnice makes them within a session (CONNECTED -> CONNECTING
+/// when a TCP socket dies, FAILED -> CONNECTING when new remote candidates arrive), and the
+/// remote's end-of-candidates still holds.
+pub(crate) const LIBNICE_RESTART: [u8; 6] = [
+    0,        // from DISCONNECTED: never
+    below(1), // from GATHERING: -> DISCONNECTED
+    below(2), // from CONNECTING: -> DISCONNECTED, GATHERING
+    below(2), // from CONNECTED
+    below(2), // from READY
+    below(2), // from FAILED
+];
+
+/// libjuice restarts, by old state: any move back to DISCONNECTED, GATHERING or CONNECTING.
+/// libjuice itself never moves back (one `agent_gather_candidates` per agent; a changed remote
+/// ufrag/pwd is refused: "ICE restart is not supported", agent.c), so such a move means the
+/// application replaced the agent, which is how a libjuice user restarts ICE.
+pub(crate) const LIBJUICE_RESTART: [u8; 6] = [
+    0,        // from DISCONNECTED: never
+    below(1), // from GATHERING: -> DISCONNECTED
+    below(2), // from CONNECTING: -> DISCONNECTED, GATHERING
+    below(3), // from CONNECTED: -> DISCONNECTED, GATHERING, CONNECTING
+    below(3), // from COMPLETED
+    below(3), // from FAILED
+];
+
+// Every row has one entry per fact combination, and every restart mask stays within the agent.
+const _: () = {
+    let agents = [IceAgent::Libnice, IceAgent::Libjuice];
+    let mut a = 0;
+    while a < agents.len() {
+        let n = agents[a].state_count();
+        assert!(agents[a].restarts().len() as u32 == n && n <= 8);
+        let mut s = 0;
+        while s < n as usize {
+            assert!(agents[a].restarts()[s] as u32 >> n == 0);
+            s += 1;
+        }
+        a += 1;
+    }
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What an agent state says, independent of the facts; the agents' names for each number.
+    #[derive(Copy, Clone, Debug, PartialEq)]
+    enum Says {
+        Idle,
+        Gathering,
+        Checking,
+        Working,
+        Concluded,
+        GaveUp,
+    }
+
+    /// Each agent's states by number, with the name its header gives them.
+    const LIBNICE_STATES: [(&str, Says); 6] = [
+        ("NICE_COMPONENT_STATE_DISCONNECTED", Says::Idle),
+        ("NICE_COMPONENT_STATE_GATHERING", Says::Gathering),
+        ("NICE_COMPONENT_STATE_CONNECTING", Says::Checking),
+        ("NICE_COMPONENT_STATE_CONNECTED", Says::Working),
+        ("NICE_COMPONENT_STATE_READY", Says::Concluded),
+        ("NICE_COMPONENT_STATE_FAILED", Says::GaveUp),
+    ];
+    const LIBJUICE_STATES: [(&str, Says); 6] = [
+        ("JUICE_STATE_DISCONNECTED", Says::Idle),
+        ("JUICE_STATE_GATHERING", Says::Gathering),
+        ("JUICE_STATE_CONNECTING", Says::Checking),
+        ("JUICE_STATE_CONNECTED", Says::Working),
+        ("JUICE_STATE_COMPLETED", Says::Concluded),
+        ("JUICE_STATE_FAILED", Says::GaveUp),
+    ];
+
+    fn states_of(agent: IceAgent) -> &'static [(&'static str, Says)] {
+        match agent {
+            IceAgent::Libnice => &LIBNICE_STATES,
+            IceAgent::Libjuice => &LIBJUICE_STATES,
+        }
+    }
+
+    /// The W3C reading, stated once: the two facts matter only when the agent has concluded or
+    /// given up; both must hold for the terminal W3C states.
+    fn w3c(says: Says, gathering_complete: bool, remote_eoc: bool) -> IceTransportState {
+        let both = gathering_complete && remote_eoc;
+        match says {
+            Says::Idle | Says::Gathering => I::New,
+            Says::Checking => I::Checking,
+            Says::Working => I::Connected,
+            Says::Concluded if both => I::Completed,
+            Says::Concluded => I::Connected,
+            Says::GaveUp if both => I::Failed,
+            Says::GaveUp => I::Disconnected,
+        }
+    }
+
+    const AGENTS: [(u32, IceAgent); 2] = [(1, IceAgent::Libnice), (2, IceAgent::Libjuice)];
+    const FACTS: [(bool, bool); 4] = [(false, false), (true, false), (false, true), (true, true)];
+
+    fn st(agent: IceAgent, n: u32) -> AgentState {
+        agent_state(agent as u32, n).expect("valid")
+    }
+
+    #[test]
+    fn every_row_of_both_tables() {
+        let mut rows = 0;
+        for (number, agent) in AGENTS {
+            assert_eq!(IceAgent::from_u32(number), Some(agent));
+            let states = states_of(agent);
+            assert_eq!(agent.state_count() as usize, states.len());
+            for (n, (name, says)) in states.iter().enumerate() {
+                for (gc, eoc) in FACTS {
+                    let got = derive(st(agent, n as u32), gc, eoc);
+                    assert_eq!(got, w3c(*says, gc, eoc), "{name} gc={gc} eoc={eoc}");
+                    assert_ne!(got, I::Closed, "{name}");
+                    rows += 1;
+                }
+            }
+        }
+        assert_eq!(rows, 2 * 6 * 4);
+    }
+
+    /// The rows that matter most, spelled out: completed needs both facts; libnice 0 is new.
+    #[test]
+    fn key_rows_literally() {
+        let nice = |n| st(IceAgent::Libnice, n);
+        let juice = |n| st(IceAgent::Libjuice, n);
+        assert_eq!(derive(nice(4), true, true), I::Completed);
+        assert_eq!(derive(nice(4), true, false), I::Connected);
+        assert_eq!(derive(nice(4), false, true), I::Connected);
+        assert_eq!(derive(nice(3), true, true), I::Connected);
+        assert_eq!(derive(nice(0), false, false), I::New);
+        assert_eq!(derive(nice(1), true, true), I::New);
+        assert_eq!(derive(nice(2), false, false), I::Checking);
+        assert_eq!(derive(nice(5), true, true), I::Failed);
+        assert_eq!(derive(nice(5), true, false), I::Disconnected);
+        assert_eq!(derive(juice(4), true, true), I::Completed);
+        assert_eq!(derive(juice(4), false, false), I::Connected);
+        assert_eq!(derive(juice(3), true, true), I::Connected);
+        assert_eq!(derive(juice(5), false, true), I::Disconnected);
+        assert_eq!(derive(juice(5), true, true), I::Failed);
+    }
+
+    #[test]
+    fn bad_numbers() {
+        for agent in [0, 3, 4, 255, u32::MAX] {
+            for state in [0, 4, 6, u32::MAX] {
+                assert_eq!(agent_state(agent, state), Err(ResultCode::InvalidArgument));
+            }
+            assert_eq!(IceAgent::from_u32(agent), None);
+        }
+        for (number, agent) in AGENTS {
+            for state in [6, 7, 255, 256, 0x1_0004, u32::MAX] {
+                assert_eq!(agent_state(number, state), Err(ResultCode::InvalidState));
+            }
+            for state in 0..6 {
+                let s = agent_state(number, state).expect("in range");
+                assert_eq!((s.agent, s.state as u32), (agent, state));
+            }
+        }
+    }
+
+    /// Every (old, new) pair of both agents against the list of restarts.
+    #[test]
+    fn restart_detection() {
+        // (old, new) pairs that are restarts; every other pair of the same agent is not.
+        let nice: &[(u32, u32)] = &[
+            (1, 0),
+            (2, 0),
+            (2, 1),
+            (3, 0),
+            (3, 1),
+            (4, 0),
+            (4, 1),
+            (5, 0),
+            (5, 1),
+        ];
+        let juice: &[(u32, u32)] = &[
+            (1, 0),
+            (2, 0),
+            (2, 1),
+            (3, 0),
+            (3, 1),
+            (3, 2),
+            (4, 0),
+            (4, 1),
+            (4, 2),
+            (5, 0),
+            (5, 1),
+            (5, 2),
+        ];
+        let mut restarts = 0;
+        for (agent, list) in [(IceAgent::Libnice, nice), (IceAgent::Libjuice, juice)] {
+            for old in 0..6 {
+                for new in 0..6 {
+                    let want = list.contains(&(old, new));
+                    let got = is_restart(st(agent, old), st(agent, new));
+                    assert_eq!(got, want, "{agent:?} {old} -> {new}");
+                    restarts += got as usize;
+                }
+            }
+        }
+        assert_eq!(restarts, nice.len() + juice.len());
+        // The libnice moves back to CONNECTING that happen within a session are not restarts.
+        for old in [3, 4, 5] {
+            assert!(!is_restart(
+                st(IceAgent::Libnice, old),
+                st(IceAgent::Libnice, 2)
+            ));
+        }
+        // Forward moves never are.
+        for (_, agent) in AGENTS {
+            for old in 0..6 {
+                for new in old..6 {
+                    assert!(!is_restart(st(agent, old), st(agent, new)));
+                }
+            }
+        }
+        // A different agent on the same transport is a new session, whatever the numbers.
+        for a in 0..6 {
+            for b in 0..6 {
+                assert!(is_restart(
+                    st(IceAgent::Libnice, a),
+                    st(IceAgent::Libjuice, b)
+                ));
+                assert!(is_restart(
+                    st(IceAgent::Libjuice, a),
+                    st(IceAgent::Libnice, b)
+                ));
+            }
+        }
+    }
+
+    /// A transport as a caller would keep it: the agent state and the remote end-of-candidates
+    /// fact, recomputed on each change, with restarts clearing the fact.
+    struct Transport {
+        agent: Option<AgentState>,
+        eoc: bool,
+        gathering_complete: bool,
+    }
+
+    impl Transport {
+        fn new() -> Self {
+            Transport {
+                agent: None,
+                eoc: false,
+                gathering_complete: false,
+            }
+        }
+        fn set(&mut self, agent: IceAgent, n: u32) -> I {
+            let new = st(agent, n);
+            if self.agent.is_some_and(|old| is_restart(old, new)) {
+                self.eoc = false;
+            }
+            self.agent = Some(new);
+            self.ice()
+        }
+        fn ice(&self) -> I {
+            derive(
+                self.agent.expect("agent set"),
+                self.gathering_complete,
+                self.eoc,
+            )
+        }
+    }
+
+    #[test]
+    fn end_of_candidates_before_and_after_ready() {
+        use IceAgent::Libnice as N;
+        // After READY: connected until the fact arrives, then completed.
+        let mut t = Transport::new();
+        let seq: Vec<I> = [0, 1, 2, 3, 4].iter().map(|&n| t.set(N, n)).collect();
+        assert_eq!(
+            seq,
+            [I::New, I::New, I::Checking, I::Connected, I::Connected]
+        );
+        t.gathering_complete = true;
+        assert_eq!(t.ice(), I::Connected);
+        t.eoc = true;
+        assert_eq!(t.ice(), I::Completed);
+
+        // Before READY: completed as soon as the agent concludes.
+        let mut t = Transport::new();
+        t.set(N, 1);
+        t.eoc = true;
+        t.gathering_complete = true;
+        assert_eq!(t.set(N, 2), I::Checking);
+        assert_eq!(t.set(N, 3), I::Connected);
+        assert_eq!(t.set(N, 4), I::Completed);
+        // A new pair (READY -> CONNECTED) keeps the fact: completed again at READY.
+        assert_eq!(t.set(N, 3), I::Connected);
+        assert_eq!(t.set(N, 4), I::Completed);
+    }
+
+    #[test]
+    fn restart_clears_end_of_candidates() {
+        use IceAgent::{Libjuice as J, Libnice as N};
+        let mut t = Transport::new();
+        t.gathering_complete = true;
+        t.eoc = true;
+        for n in [1, 2, 3, 4] {
+            t.set(N, n);
+        }
+        assert_eq!(t.ice(), I::Completed);
+        assert_eq!(t.set(N, 1), I::New); // nice_agent_restart
+        assert!(!t.eoc);
+        assert_eq!(t.set(N, 2), I::Checking);
+        assert_eq!(t.set(N, 3), I::Connected);
+        assert_eq!(t.set(N, 4), I::Connected); // until the remote's new end-of-candidates
+        t.eoc = true;
+        assert_eq!(t.ice(), I::Completed);
+        // FAILED -> CONNECTING within a session keeps it; failed needs both facts.
+        assert_eq!(t.set(N, 5), I::Failed);
+        assert_eq!(t.set(N, 2), I::Checking);
+        assert!(t.eoc);
+
+        // libjuice: a new agent (back to DISCONNECTED) after FAILED.
+        let mut t = Transport::new();
+        t.gathering_complete = true;
+        t.eoc = true;
+        for n in [1, 2, 3, 4, 5] {
+            t.set(J, n);
+        }
+        assert_eq!(t.ice(), I::Failed);
+        assert_eq!(t.set(J, 0), I::New);
+        assert!(!t.eoc);
+        for n in [1, 2, 3, 4] {
+            t.set(J, n);
+        }
+        assert_eq!(t.ice(), I::Connected);
+    }
+}
