@@ -6,6 +6,14 @@ CC      ?= gcc
 CXX     ?= g++
 PYTHON  ?= python3
 
+# The ABI policy (README "Versions and ABI"): the SONAME is libpcstate.so.0.MINOR while the
+# version is 0.x, libpcstate.so.MAJOR from 1.0 (build.rs sets it; install.sh follows it).
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+VERSION_MAJOR := $(word 1,$(subst ., ,$(VERSION)))
+VERSION_MINOR := $(word 2,$(subst ., ,$(VERSION)))
+ABI      := $(if $(filter 0,$(VERSION_MAJOR)),0.$(VERSION_MINOR),$(VERSION_MAJOR))
+SONAME   := libpcstate.so.$(ABI)
+
 RELEASE  := target/release
 LIB_SO   := $(RELEASE)/libpcstate.so
 LIB_A    := $(RELEASE)/libpcstate.a
@@ -15,29 +23,54 @@ STATIC_LIBS := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 WARN     := -Wall -Wextra -Werror
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
+# Release builds carry no debug info and no symbol table (Cargo.toml); DEBUGINFO=1 keeps both,
+# for every cargo call of this run (e.g. `make build DEBUGINFO=1`, `make valgrind DEBUGINFO=1`).
+DEBUGINFO ?=
+ifeq ($(DEBUGINFO),1)
+export CARGO_PROFILE_RELEASE_DEBUG := true
+export CARGO_PROFILE_RELEASE_STRIP := none
+endif
+
+# The test and packaging tools (pytest, mypy, cmake, auditwheel, build), pinned, in a venv.
 VENV     := target/venv
 VPY      := $(VENV)/bin/python
+REQUIREMENTS := scripts/requirements.txt
+VENV_OK  := $(VENV)/.requirements
+PIP      := $(VPY) -m pip install -q --disable-pip-version-check
+CMAKE   ?= $(CURDIR)/$(VENV)/bin/cmake
+# Python builds compile the crate with setuptools-rust in a target dir of their own (its flags
+# differ from `make build`'s), with the pinned build backend.
+PY_CARGO := $(CURDIR)/target/python-cargo
+PY_BUILD_ENV := CARGO_TARGET_DIR=$(PY_CARGO) PIP_CONSTRAINT=$(CURDIR)/$(REQUIREMENTS)
+WHEELS   := target/wheels
+DOCS     := target/docs
 
 PREFIX  ?= /usr/local
+LIBDIR  ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
 DESTDIR ?=
-VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
-# cmake: the machine's, or one pip-installed into the test venv.
-CMAKE   ?= $(shell command -v cmake || echo $(VENV)/bin/cmake)
 
 SECONDS ?= 60
 NIGHTLY := +nightly
 VALGRIND := valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
 	--show-leak-kinds=definite
 
-.PHONY: all build demo install uninstall test test-integration example-libnice test-rust test-header test-c test-cpp test-python \
-	test-packaging test-stress stress valgrind miri tsan fuzz build-stress bench bench-smoke lint clean
+.PHONY: all build demo install uninstall wheel docs test test-integration example-libnice test-rust test-header test-c \
+	test-cpp test-python test-packaging test-docs test-stress stress valgrind miri tsan fuzz build-stress bench \
+	bench-smoke lint clean
 
 all: build
 
-# The library's SONAME is libpcstate.so.0: give the loader that name beside the build output.
+# The shared library is stripped by the release profile; the archive is stripped here (cargo does
+# not strip archives) of debug info and of the LLVM bitcode rustc embeds for Rust-side LTO, which
+# no C linker reads. A link named after the SONAME sits beside the build output for the loader.
 build:
 	$(CARGO) build --release
-	ln -sf libpcstate.so $(RELEASE)/libpcstate.so.0
+ifneq ($(DEBUGINFO),1)
+	strip --strip-debug --remove-section=.llvmbc --remove-section=.llvmcmd $(LIB_A)
+endif
+	@find $(RELEASE) -maxdepth 1 -type l -name 'libpcstate.so.*' ! -name $(SONAME) -delete
+	ln -sf libpcstate.so $(RELEASE)/$(SONAME)
 
 $(LIB_SO) $(LIB_A): build
 
@@ -46,25 +79,55 @@ $(BUILD):
 
 # ---- demo -----------------------------------------------------------------------------------
 demo: build | $(BUILD)
-	$(CC) -std=c99 $(WARN) -Iinclude examples/c/demo.c -o $(BUILD)/demo -L$(RELEASE) -lpcstate -Wl,-rpath,'$$ORIGIN/../release'
-	./$(BUILD)/demo
-	$(CXX) -std=c++17 $(WARN) -Iinclude examples/cpp/demo.cpp -o $(BUILD)/demo_cpp -L$(RELEASE) -lpcstate \
+	@$(CC) -std=c99 $(WARN) -Iinclude examples/c/demo.c -o $(BUILD)/demo -L$(RELEASE) -lpcstate -Wl,-rpath,'$$ORIGIN/../release'
+	@$(CXX) -std=c++17 $(WARN) -Iinclude examples/cpp/demo.cpp -o $(BUILD)/demo_cpp -L$(RELEASE) -lpcstate \
 		-Wl,-rpath,'$$ORIGIN/../release'
-	./$(BUILD)/demo_cpp
-	PYTHONPATH=bindings/python $(PYTHON) examples/python/demo.py
-	PYTHONPATH=bindings/python $(PYTHON) examples/python/asyncio_demo.py
+	@printf '\n==== C: examples/c/demo.c ====\n'
+	@./$(BUILD)/demo
+	@printf '\n==== C++: examples/cpp/demo.cpp ====\n'
+	@./$(BUILD)/demo_cpp
+	@printf '\n==== Python: examples/python/demo.py ====\n'
+	@PYTHONPATH=bindings/python $(PYTHON) examples/python/demo.py
+	@printf '\n==== Python asyncio: examples/python/asyncio_demo.py ====\n'
+	@PYTHONPATH=bindings/python $(PYTHON) examples/python/asyncio_demo.py
+	@printf '\nmake demo: finished: the C, C++, Python and Python asyncio demos ran\n'
 
 # ---- install ----------------------------------------------------------------------------------
-# lib/libpcstate.so.$(VERSION) (+ .so.0, .so links), lib/libpcstate.a, include/pcstate.h(pp),
-# lib/pkgconfig/pcstate.pc, lib/cmake/pcstate/; a manifest lets uninstall remove exactly that.
-install: build
-	scripts/install.sh install "$(DESTDIR)$(PREFIX)" "$(PREFIX)" "$(VERSION)" $(RELEASE) "$(STATIC_LIBS)"
+# Copies what `make build` made (it never runs cargo, so `sudo make install` works after a build):
+# LIBDIR/libpcstate.so.$(VERSION) (+ $(SONAME) and libpcstate.so links), LIBDIR/libpcstate.a,
+# INCLUDEDIR/pcstate.h(pp), LIBDIR/pkgconfig/pcstate.pc, LIBDIR/cmake/pcstate/; a manifest in
+# PREFIX/share/pcstate lets uninstall remove exactly that.
+install:
+	DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" LIBDIR="$(LIBDIR)" INCLUDEDIR="$(INCLUDEDIR)" VERSION="$(VERSION)" \
+		RELEASE="$(RELEASE)" STATIC_LIBS="$(STATIC_LIBS)" scripts/install.sh install
 
 uninstall:
-	scripts/install.sh uninstall "$(DESTDIR)$(PREFIX)" "$(PREFIX)"
+	DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" scripts/install.sh uninstall
+
+# ---- Python wheel -----------------------------------------------------------------------------
+# An sdist, then a wheel built from it (setuptools-rust compiles the crate the sdist carries), into
+# target/wheels; auditwheel reports the manylinux tag the wheel qualifies for. The crate's own units
+# are dropped from the cache first: each sdist unpacks to a new path, so they would pile up.
+wheel: $(VENV_OK)
+	rm -rf $(WHEELS)
+	rm -rf $(PY_CARGO)/release/deps/*pcstate* $(PY_CARGO)/release/.fingerprint/pcstate-* \
+		$(PY_CARGO)/release/build/pcstate-*
+	$(PY_BUILD_ENV) $(VPY) -m build --outdir $(WHEELS) bindings/python > target/wheel-build.log 2>&1 \
+		|| { cat target/wheel-build.log; exit 1; }
+	$(VPY) scripts/check_wheel.py $(WHEELS)
+
+# ---- API reference ----------------------------------------------------------------------------
+# HTML from include/pcstate.h with Doxygen (installed with apt-get when missing) into target/docs.
+docs:
+	@command -v doxygen >/dev/null || { echo "make docs: installing doxygen"; \
+		apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends doxygen >/dev/null; }
+	rm -rf $(DOCS) && mkdir -p $(DOCS)
+	( cat Doxyfile; echo "PROJECT_NUMBER = $(VERSION)" ) | doxygen - > $(DOCS)/doxygen.log
+	@echo "make docs: $(DOCS)/html/index.html ($$(grep -c -E 'warning|error' $(DOCS)/warnings.log) warnings in $(DOCS)/warnings.log)"
 
 # ---- tests ----------------------------------------------------------------------------------
-test: lint test-rust test-header test-c test-cpp test-python test-packaging test-integration test-stress valgrind bench-smoke
+test: lint test-rust test-header test-c test-cpp test-python test-packaging test-docs test-integration test-stress \
+	valgrind bench-smoke
 	@echo "make test: all passed"
 
 lint:
@@ -101,17 +164,26 @@ test-cpp: build | $(BUILD)
 		-Wl,-rpath,'$$ORIGIN/../release'
 	./$(BUILD)/demo_cpp > /dev/null
 
-test-packaging: build $(VPY)
-	@command -v $(CMAKE) >/dev/null || $(VPY) -m pip install -q --disable-pip-version-check cmake
-	CMAKE=$(CMAKE) tests/packaging.sh
+# Install/uninstall, SONAME and links, stripping, relocation, the pkg-config and CMake consumers,
+# the wheel, and a fresh copy of the repository pip-installed into a new venv (tests/packaging.sh).
+test-packaging: build wheel $(VENV_OK)
+	CMAKE=$(CMAKE) VPY=$(CURDIR)/$(VPY) PY_CARGO=$(PY_CARGO) REQUIREMENTS=$(CURDIR)/$(REQUIREMENTS) \
+		WHEELS=$(WHEELS) tests/packaging.sh
 
-# The Python binding, pip-installed (with the built library inside) into a venv, tested there.
-$(VPY):
-	$(PYTHON) -m venv $(VENV)
-	$(VPY) -m pip install -q --disable-pip-version-check pytest mypy
+# The API reference lists every function the library exports.
+test-docs: docs build
+	scripts/check_docs.sh $(LIB_SO) $(DOCS)
 
-test-python: build $(VPY)
-	$(VPY) -m pip install -q --disable-pip-version-check --force-reinstall --no-deps ./bindings/python
+# The tools, pinned; reinstalled when scripts/requirements.txt changes.
+$(VENV_OK): $(REQUIREMENTS)
+	test -x $(VPY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) -r $(REQUIREMENTS)
+	cp $(REQUIREMENTS) $@
+
+# The Python binding, pip-installed (setuptools-rust builds the library into the package) into the
+# venv, tested there.
+test-python: build $(VENV_OK)
+	$(PY_BUILD_ENV) $(PIP) --force-reinstall --no-deps ./bindings/python
 	cd $(VENV) && PCSTATE_TEST_INSTALLED=1 bin/python -m pytest -q -p no:cacheprovider ../../bindings/python/tests
 	cd bindings/python && ../../$(VPY) -m mypy --strict --no-incremental pcstate
 
@@ -138,7 +210,7 @@ stress: build-stress
 # definitely lost.
 valgrind: build build-stress | $(BUILD)
 	@command -v valgrind >/dev/null || { echo "make valgrind: installing valgrind"; \
-		apt-get install -y -q valgrind >/dev/null; }
+		apt-get update -q >/dev/null && apt-get install -y -q valgrind >/dev/null; }
 	$(CC) -std=c99 -g $(WARN) -Iinclude tests/c/test_api.c -o $(BUILD)/test_api_plain \
 		-L$(RELEASE) -lpcstate -Wl,-rpath,'$$ORIGIN/../release'
 	$(VALGRIND) ./$(BUILD)/test_api_plain
@@ -185,6 +257,10 @@ bench-smoke: $(BUILD)/bench
 	PYTHONPATH=bindings/python $(PYTHON) bench/bench.py --scale 0.001 --json $(BUILD)/bench-smoke.json > /dev/null
 	$(PYTHON) -c "import json; d = json.load(open('$(BUILD)/bench-smoke.json')); assert d['mutex_pair_ns'] > 0 and d['python_bare_ctypes_ns'] > 0; print('bench smoke: ok,', len(d), 'figures')"
 
+# Every build leftover: cargo's, the Python builds' (setuptools build/, egg-info, dist, a library
+# an editable install put into the package), caches, the consumers' programs.
 clean:
-	$(CARGO) clean
-	rm -rf $(BUILD)
+	rm -rf target fuzz/target bindings/python/build bindings/python/dist bindings/python/*.egg-info \
+		bindings/python/pcstate/libpcstate.so dist .mypy_cache bindings/python/.mypy_cache .pytest_cache
+	rm -f examples/consumers/pkg-config/consumer_shared examples/consumers/pkg-config/consumer_static
+	find . -path ./.git -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +

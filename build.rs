@@ -1,5 +1,5 @@
 //! Generates the C header into OUT_DIR (tests/header.rs compares it with include/pcstate.h) and
-//! gives the shared library its SONAME.
+//! gives the shared library its SONAME by the ABI policy.
 
 use std::env;
 use std::path::PathBuf;
@@ -28,9 +28,13 @@ fn main() {
         .expect("cbindgen generates the header")
         .write_to_file(&out);
 
-    // The shared library's SONAME carries the major version (0 while the API is 0.x).
-    if env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
-        println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libpcstate.so.{major}");
+    // The ABI policy (README "Versions and ABI"): while 0.x every minor release may break the ABI,
+    // so the SONAME is libpcstate.so.0.MINOR (as cargo-c names it); from 1.0 it is
+    // libpcstate.so.MAJOR. The Makefile, install.sh and the CMake version file follow the same rule.
+    let abi = if major == "0" { format!("0.{minor}") } else { major.clone() };
+    let os = env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
+    if os == "linux" || os == "android" {
+        println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libpcstate.so.{abi}");
     }
     println!("cargo:rerun-if-changed=src");
     println!("cargo:rerun-if-changed=cbindgen.toml");

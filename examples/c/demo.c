@@ -24,7 +24,7 @@ static const char *state_name(uint32_t kind, uint32_t v) {
 }
 
 static void on_event(void *user_data, const pcstate_event *e) {
-    (void)user_data;
+    ++*(int *)user_data;
     printf("  #%llu %s %s -> %s (transport %u)\n", (unsigned long long)e->seq, kind_name(e->kind),
            state_name(e->kind, e->old_state), state_name(e->kind, e->new_state), e->transport);
 }
@@ -57,9 +57,10 @@ static void gather(pcstate_transport t, uint32_t s) {
 int main(void) {
     pcstate_transport audio, video;
     pcstate_snapshot s;
-    printf("pcstate %s, W3C profile, close events on\n", pcstate_version());
+    int events = 0;
+    printf("pcstate %s C demo: W3C profile, close events on\n", pcstate_version());
     ok(pcstate_peer_new(PCSTATE_PROFILE_W3C, PCSTATE_FLAG_CLOSE_EVENTS, &peer), "peer_new");
-    ok(pcstate_peer_set_callback(peer, on_event, NULL, NULL), "set_callback");
+    ok(pcstate_peer_set_callback(peer, on_event, &events, NULL), "set_callback");
     ok(pcstate_transport_add(peer, &audio), "add");
     ok(pcstate_transport_add(peer, &video), "add");
     printf("added transports %u (audio) and %u (video)\n", audio, video);
@@ -98,5 +99,6 @@ int main(void) {
     printf("-- close\n");
     ok(pcstate_peer_close(peer), "close");
     ok(pcstate_peer_free(peer), "free");
+    printf("C demo finished: %d events\n", events);
     return 0;
 }

@@ -8,7 +8,7 @@ using pcstate::IceGathererState;
 using pcstate::IceTransportState;
 
 int main() {
-    std::printf("pcstate %s, W3C profile, close events on\n", pcstate_version());
+    std::printf("pcstate %s C++ demo: W3C profile, close events on\n", pcstate_version());
     pcstate::PeerConnection pc(pcstate::Profile::W3C, pcstate::flags::CloseEvents);
     int events = 0;
     pc.on_event([&events](const pcstate::Event &e) {
@@ -55,6 +55,6 @@ int main() {
     pc.close();
     audio.release(); // the peer is closed: nothing to remove
     video.release();
-    std::printf("%d events\n", events);
+    std::printf("C++ demo finished: %d events\n", events);
     return events == 18 ? 0 : 1;
 }

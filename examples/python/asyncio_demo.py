@@ -26,11 +26,12 @@ async def drive(pc: pcstate.PeerConnection) -> None:
 
 
 async def main() -> None:
+    print(f"pcstate {pcstate.__version__} Python asyncio demo: an event queue read with async for")
     with pcstate.PeerConnection(event_queue=True, close_events=True) as pc:
         consumer = asyncio.ensure_future(consume(pc))
         await drive(pc)
         count = await consumer
-        print(f"consumer saw {count} events; the iterator ended after close")
+        print(f"Python asyncio demo finished: the consumer saw {count} events; the iterator ended after close")
 
 
 async def consume(pc: pcstate.PeerConnection) -> int:

@@ -4,11 +4,14 @@ from pcstate import DtlsTransportState as Dtls, IceGathererState as Gatherer, Ic
 
 
 def main() -> None:
-    print(f"pcstate {pcstate.__version__}, W3C profile, close events on")
+    print(f"pcstate {pcstate.__version__} Python demo: W3C profile, close events on")
+    events = 0
     with pcstate.PeerConnection(profile="w3c", close_events=True) as pc:
 
         @pc.on_event
         def show(e: pcstate.Event) -> None:
+            nonlocal events
+            events += 1
             print(f"  #{e.seq} {e.kind} {e.old} -> {e.new} (transport {e.transport})")
 
         audio, video = pc.add_transport(), pc.add_transport()
@@ -48,6 +51,7 @@ def main() -> None:
         )
         print("-- close")
         pc.close()
+    print(f"Python demo finished: {events} events")
 
 
 if __name__ == "__main__":
