@@ -1,15 +1,21 @@
-"""Loading libpcstate and declaring every C function (argtypes and restype).
+"""Finding and loading libpcstate, checking its version, declaring every C function.
 
 The declarations here are checked against include/pcstate.h by the test suite, so the two cannot
-drift.
+drift. Where the library is looked for: ``PCSTATE_LIBRARY`` alone when it is set; otherwise the
+package's own ``libpcstate.so`` (what a wheel ships), a source checkout's ``target/release`` and
+``target/debug``, then the system's (the SONAME, then ``ctypes.util.find_library``).
 """
 import ctypes
 import ctypes.util
 import os
+import re
 from typing import Dict, List, Optional, Tuple
 
 #: The C library version this binding is written for.
 EXPECTED_VERSION = "0.1.0"
+
+#: The library's SONAME: while 0.x every minor release may break the ABI, so it names the minor.
+SONAME = "libpcstate.so.0.1"
 
 pcstate_peer = ctypes.c_uint64
 pcstate_transport = ctypes.c_uint32
@@ -89,60 +95,110 @@ FUNCTIONS: Dict[str, Tuple[object, List[object]]] = {
 }
 
 
-def _candidates() -> List[str]:
-    """Every place the library is looked for, in order."""
-    places = []
+def version_compatible(version: str) -> bool:
+    """Whether a library of ``version`` has the ABI this binding needs: the same ABI series (major
+    and, while 0.x, minor) and no older than ``EXPECTED_VERSION`` (which may add functions)."""
+    m = re.fullmatch(r"(\d+)\.(\d+)\.(\d+)", version)
+    if m is None:
+        return False
+    have = tuple(int(x) for x in m.groups())
+    want = tuple(int(x) for x in EXPECTED_VERSION.split("."))
+    series = 2 if want[0] == 0 else 1
+    return have[:series] == want[:series] and have >= want
+
+
+def _declare(lib: ctypes.CDLL) -> Optional[str]:
+    """Checks the version first, then declares every function. None, or why ``lib`` is unusable."""
+    try:
+        version_fn = getattr(lib, "pcstate_version")
+    except AttributeError:
+        return "not libpcstate: it has no pcstate_version"
+    version_fn.restype, version_fn.argtypes = FUNCTIONS["pcstate_version"]
+    raw = version_fn()
+    version = raw.decode(errors="replace") if isinstance(raw, bytes) else repr(raw)
+    if not version_compatible(version):
+        return (
+            f"version {version}, but this binding needs {EXPECTED_VERSION} or a later "
+            f"{EXPECTED_VERSION.rsplit('.', 1)[0]}.x; install matching versions"
+        )
+    missing = []
+    for name, (restype, argtypes) in FUNCTIONS.items():
+        try:
+            fn = getattr(lib, name)
+        except AttributeError:
+            missing.append(name)
+            continue
+        fn.restype = restype
+        fn.argtypes = argtypes
+    if missing:
+        return f"version {version} but it lacks " + ", ".join(missing)
+    return None
+
+
+def _open(path: str) -> Tuple[Optional[ctypes.CDLL], str]:
+    """The library at ``path`` (a path or a name for the dynamic loader), declared; or why not."""
+    try:
+        lib = ctypes.CDLL(path)
+    except OSError as e:
+        return None, f"cannot be loaded: {e}"
+    why = _declare(lib)
+    if why is not None:
+        return None, why
+    return lib, ""
+
+
+def candidates() -> List[str]:
+    """The paths tried before the system's libraries, in order (``PCSTATE_LIBRARY`` alone if set)."""
     env = os.environ.get("PCSTATE_LIBRARY")
     if env:
-        places.append(env)
+        return [env]
     here = os.path.dirname(os.path.abspath(__file__))
-    places.append(os.path.join(here, "libpcstate.so"))
     # A source checkout: bindings/python/pcstate -> the repository's target/.
     repo = os.path.normpath(os.path.join(here, "..", "..", ".."))
-    for profile in ("release", "debug"):
-        places.append(os.path.join(repo, "target", profile, "libpcstate.so"))
-    return places
+    return [os.path.join(here, "libpcstate.so")] + [
+        os.path.join(repo, "target", profile, "libpcstate.so") for profile in ("release", "debug")
+    ]
 
 
 def load() -> ctypes.CDLL:
-    """Loads the library from the first place that has it and declares its functions."""
+    """Loads the library from the first place that has a usable one (see the module docstring)
+    and declares its functions; ImportError naming every place tried and why each failed."""
     tried = []
-    lib = None
-    for path in _candidates():
+    for path in candidates():
         if not os.path.exists(path):
             tried.append(f"{path} (not found)")
             continue
-        try:
-            lib = ctypes.CDLL(path)
-            break
-        except OSError as e:
-            tried.append(f"{path} ({e})")
-    if lib is None:
-        found = ctypes.util.find_library("pcstate")
-        if found:
-            try:
-                lib = ctypes.CDLL(found)
-            except OSError as e:
-                tried.append(f"system library {found} ({e})")
-        else:
-            tried.append("the system's libraries (ctypes.util.find_library('pcstate'): none)")
-    if lib is None:
+        lib, why = _open(path)
+        if lib is not None:
+            return lib
+        tried.append(f"{path} ({why})")
+    env = os.environ.get("PCSTATE_LIBRARY")
+    if env:
         raise ImportError(
-            "pcstate: cannot load libpcstate.so. Build it with `make build` (or cargo build "
-            "--release), or set PCSTATE_LIBRARY to its path. Tried:\n  " + "\n  ".join(tried)
+            f"pcstate: PCSTATE_LIBRARY={env} is not a usable libpcstate: {tried[0]}. Point it at "
+            "the libpcstate.so that `make build` makes (target/release/libpcstate.so), or unset it."
         )
-    for name, (restype, argtypes) in FUNCTIONS.items():
-        fn = getattr(lib, name)
-        fn.restype = restype
-        fn.argtypes = argtypes
-    version = lib.pcstate_version().decode()
-    if version != EXPECTED_VERSION:
-        raise ImportError(
-            f"pcstate: the binding expects libpcstate {EXPECTED_VERSION} but loaded {version} "
-            f"from {getattr(lib, '_name', '?')}; install matching versions"
-        )
-    return lib
+    lib, why = _open(SONAME)
+    if lib is not None:
+        return lib
+    tried.append(f"the system's {SONAME} ({why})")
+    found = ctypes.util.find_library("pcstate")
+    if not found:
+        tried.append("the system's libraries (ctypes.util.find_library('pcstate'): none)")
+    elif found == SONAME:
+        tried.append(f"ctypes.util.find_library('pcstate'): {found}, tried above")
+    else:
+        lib, why = _open(found)
+        if lib is not None:
+            return lib
+        tried.append(f"the system's {found}, from ctypes.util.find_library('pcstate') ({why})")
+    raise ImportError(
+        "pcstate: cannot load libpcstate. Build it with `make build` (or cargo build --release), "
+        "install the package with `pip install ./bindings/python`, or set PCSTATE_LIBRARY to its "
+        "path. Tried:\n  " + "\n  ".join(tried)
+    )
 
 
 def library_path(lib: Optional[ctypes.CDLL]) -> str:
+    """The path (or name) ``lib`` was loaded from."""
     return getattr(lib, "_name", "?")
