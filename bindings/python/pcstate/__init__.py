@@ -6,14 +6,27 @@ Report each transport's ICE, DTLS and gathering state; read ``connection_state``
 Threads: every method may be called from any thread. Events of one peer arrive in order, one at a
 time, on whichever thread is delivering them: the thread whose call caused them, or, when several
 threads update one peer at once, the one already delivering. A handler may call anything on any
-peer, including ``close()`` and ``free()`` of its own. An exception raised by a handler is reported
-through ``sys.unraisablehook`` and the peer keeps working.
+peer, including ``close()`` and ``free()`` of its own.
+
+Exceptions raised by a handler: ``KeyboardInterrupt`` is delivered to the main thread, as CPython
+delivers SIGINT (``_thread.interrupt_main()``), and raised there at its next bytecode boundary.
+Every other exception, ``SystemExit`` included, is reported through ``sys.unraisablehook``. Either
+way the event counts as delivered and the peer keeps working.
+
+Interpreter exit: an ``atexit`` hook stops every handler before finalization. It clears each
+registration the C library holds, waiting for a handler running on another thread to return.
+From then on no handler runs and ``on_event`` registers nothing (it is inert). Peers otherwise keep
+working, so daemon threads may go on using theirs until the interpreter ends them.
 """
+import _thread
 import asyncio
 import atexit
 import ctypes
 import enum
 import itertools
+import os
+import threading
+import time
 import weakref
 from typing import (
     Any,
@@ -24,13 +37,15 @@ from typing import (
     List,
     NamedTuple,
     Optional,
+    Tuple,
     Type,
     TypeVar,
     Union,
     overload,
 )
 
-from . import _lib
+from . import _constants, _lib
+from ._managed import Managed, NoCopy
 
 __version__ = _lib.EXPECTED_VERSION
 
@@ -61,39 +76,47 @@ __all__ = [
     "WouldDeadlockError",
 ]
 
+_R = _constants.RESULT
+_OK, _EMPTY, _INVALID_HANDLE = _R["OK"], _R["EMPTY"], _R["INVALID_HANDLE"]
 
 _T = TypeVar("_T")
 
 
+# ---- enums --------------------------------------------------------------------------------------
+
+
 class _CEnum(str, enum.Enum):
-    """A str-valued enum whose members, in order, are the C values 0, 1, 2, ..."""
+    """A str-valued enum of W3C names; each member carries its C number, taken from the table."""
 
     @classmethod
     def _from_c(cls: Type[_T], value: int) -> _T:
-        return _MEMBERS[cls][value]  # type: ignore[no-any-return]
+        return _BY_C[cls][value]  # type: ignore[no-any-return]
 
     def _to_c(self) -> int:
         return self._c  # type: ignore[attr-defined, no-any-return]
+
+    @classmethod
+    def _error(cls, value: Any) -> "PcstateError":
+        names = ", ".join(repr(m.value) for m in cls)
+        return InvalidStateError(_R["INVALID_STATE"], f"{value!r} is not a {cls.__name__} (one of {names})")
 
     @classmethod
     def _coerce(cls, value: Any) -> Any:
         if isinstance(value, cls):
             return value
         if isinstance(value, str):
-            try:
-                return cls(value)
-            except ValueError:
-                pass
-        names = ", ".join(repr(m.value) for m in cls)
-        raise InvalidStateError(
-            4, f"{value!r} is not a {cls.__name__} (one of {names})"
-        )
+            member = cls._value2member_map_.get(value)
+            if member is not None:
+                return member
+        raise cls._error(value)
 
     def __str__(self) -> str:
         return str(self.value)
 
 
 class ConnectionState(_CEnum):
+    """RTCPeerConnectionState: the peer's ``connectionState``."""
+
     NEW = "new"
     CONNECTING = "connecting"
     CONNECTED = "connected"
@@ -103,6 +126,8 @@ class ConnectionState(_CEnum):
 
 
 class IceConnectionState(_CEnum):
+    """RTCIceConnectionState: the peer's ``iceConnectionState``."""
+
     NEW = "new"
     CHECKING = "checking"
     CONNECTED = "connected"
@@ -113,6 +138,8 @@ class IceConnectionState(_CEnum):
 
 
 class IceTransportState(_CEnum):
+    """RTCIceTransportState: one transport's ICE state, as the application reports it."""
+
     NEW = "new"
     CHECKING = "checking"
     CONNECTED = "connected"
@@ -123,6 +150,8 @@ class IceTransportState(_CEnum):
 
 
 class DtlsTransportState(_CEnum):
+    """RTCDtlsTransportState: one transport's DTLS state, as the application reports it."""
+
     NEW = "new"
     CONNECTING = "connecting"
     CONNECTED = "connected"
@@ -131,36 +160,54 @@ class DtlsTransportState(_CEnum):
 
 
 class IceGatheringState(_CEnum):
+    """RTCIceGatheringState: the peer's ``iceGatheringState``."""
+
     NEW = "new"
     GATHERING = "gathering"
     COMPLETE = "complete"
 
 
 class IceGathererState(_CEnum):
+    """RTCIceGathererState: one transport's candidate gathering state, as the application reports it."""
+
     NEW = "new"
     GATHERING = "gathering"
     COMPLETE = "complete"
 
 
 class Profile(_CEnum):
+    """Which rules a peer follows: ``"w3c"`` (the default: the W3C rules as intended, what
+    libwebrtc computes), ``"w3c-literal"`` (the 2025 Recommendation read literally) or
+    ``"legacy-2016"`` (the 2016 draft's table, still shown by MDN)."""
+
     W3C = "w3c"
     W3C_LITERAL = "w3c-literal"
     LEGACY_2016 = "legacy-2016"
 
+    @classmethod
+    def _error(cls, value: Any) -> "PcstateError":
+        names = ", ".join(repr(m.value) for m in cls)
+        return InvalidArgumentError(
+            _R["INVALID_ARGUMENT"], f"{value!r} is not a Profile (one of {names})"
+        )
 
-_MEMBERS: Dict[type, List[Any]] = {}
-for _cls in (
-    ConnectionState,
-    IceConnectionState,
-    IceTransportState,
-    DtlsTransportState,
-    IceGatheringState,
-    IceGathererState,
-    Profile,
-):
-    _MEMBERS[_cls] = list(_cls)
-    for _i, _m in enumerate(_cls):
-        setattr(_m, "_c", _i)  # the C number, read on every set
+
+#: Each Python enum and the C enum whose numbers its members carry.
+_ENUM_OF: Dict[Type[_CEnum], str] = {
+    Profile: "pcstate_profile",
+    ConnectionState: "pcstate_connection_state",
+    IceConnectionState: "pcstate_ice_connection_state",
+    IceTransportState: "pcstate_ice_transport_state",
+    DtlsTransportState: "pcstate_dtls_transport_state",
+    IceGatheringState: "pcstate_ice_gathering_state",
+    IceGathererState: "pcstate_ice_gatherer_state",
+}
+_BY_C: Dict[type, Dict[int, Any]] = {}
+for _cls, _enum in _ENUM_OF.items():
+    _table = _constants.ENUMS[_enum]
+    for _m in _cls:
+        setattr(_m, "_c", _table[_m.name])  # the C number, read on every set
+    _BY_C[_cls] = {_table[_m.name]: _m for _m in _cls}
 
 
 def _c_of(cls: Any, value: Any) -> int:
@@ -173,17 +220,8 @@ def _c_of(cls: Any, value: Any) -> int:
             return m._c  # type: ignore[no-any-return]
     return cls._coerce(value)._c  # type: ignore[no-any-return]
 
-# The C library's names must be the binding's values, in the same order.
-for _cls, _fn in (
-    (ConnectionState, _c.pcstate_connection_state_name),
-    (IceConnectionState, _c.pcstate_ice_connection_state_name),
-    (IceTransportState, _c.pcstate_ice_transport_state_name),
-    (DtlsTransportState, _c.pcstate_dtls_transport_state_name),
-    (IceGatheringState, _c.pcstate_ice_gathering_state_name),
-    (IceGathererState, _c.pcstate_ice_gatherer_state_name),
-):
-    assert [_fn(i).decode() for i in range(len(_cls))] == [m.value for m in _cls], _cls
-    assert _fn(len(_cls)) is None
+
+# ---- errors -------------------------------------------------------------------------------------
 
 
 class PcstateError(Exception):
@@ -197,7 +235,7 @@ class PcstateError(Exception):
 
 
 class NullArgumentError(PcstateError):
-    pass
+    """A required pointer was NULL (cannot happen through this binding; kept for completeness)."""
 
 
 class InvalidHandleError(PcstateError):
@@ -205,7 +243,7 @@ class InvalidHandleError(PcstateError):
 
 
 class UnknownTransportError(PcstateError):
-    pass
+    """The transport was removed from its peer (or never belonged to it)."""
 
 
 class InvalidStateError(PcstateError, ValueError):
@@ -213,38 +251,40 @@ class InvalidStateError(PcstateError, ValueError):
 
 
 class InvalidArgumentError(PcstateError, ValueError):
-    pass
+    """An argument the call does not accept: an unknown profile, or a queue call on a peer
+    created without ``event_queue=True``."""
 
 
 class ClosedError(PcstateError):
-    pass
+    """The peer is closed: transports can no longer be added, removed or updated."""
 
 
 class PanicError(PcstateError):
-    pass
+    """A bug inside pcstate was caught at the C boundary; the process keeps running."""
 
 
 class LimitError(PcstateError):
-    pass
+    """A limit was reached: too many live peers, too many transports on one peer, or no file
+    descriptor left for an event queue."""
 
 
 class WouldDeadlockError(PcstateError):
-    pass
+    """The call would wait for a handler that is itself waiting for this thread's handler (a
+    crossed ``free()`` or ``on_event()`` between two handlers); nothing was changed."""
 
 
-_ERRORS = {
-    1: NullArgumentError,
-    2: InvalidHandleError,
-    3: UnknownTransportError,
-    4: InvalidStateError,
-    5: InvalidArgumentError,
-    6: ClosedError,
-    8: PanicError,
-    9: LimitError,
-    10: WouldDeadlockError,
+_ERROR_OF: Dict[str, Type[PcstateError]] = {
+    "NULL_ARGUMENT": NullArgumentError,
+    "INVALID_HANDLE": InvalidHandleError,
+    "UNKNOWN_TRANSPORT": UnknownTransportError,
+    "INVALID_STATE": InvalidStateError,
+    "INVALID_ARGUMENT": InvalidArgumentError,
+    "CLOSED": ClosedError,
+    "PANIC": PanicError,
+    "LIMIT": LimitError,
+    "WOULD_DEADLOCK": WouldDeadlockError,
 }
-
-_EMPTY = 7
+_ERRORS: Dict[int, Type[PcstateError]] = {_R[name]: cls for name, cls in _ERROR_OF.items()}
 
 
 def _raise(code: int) -> None:
@@ -252,38 +292,78 @@ def _raise(code: int) -> None:
 
 
 def _check(code: int) -> None:
-    if code != 0:
+    if code != _OK:
         _raise(code)
 
+
+# ---- the loaded library must name the states as the binding does -------------------------------
+
+_NAME_FUNCTION_OF: Dict[Type[_CEnum], str] = {
+    ConnectionState: "pcstate_connection_state_name",
+    IceConnectionState: "pcstate_ice_connection_state_name",
+    IceTransportState: "pcstate_ice_transport_state_name",
+    DtlsTransportState: "pcstate_dtls_transport_state_name",
+    IceGatheringState: "pcstate_ice_gathering_state_name",
+    IceGathererState: "pcstate_ice_gatherer_state_name",
+}
+
+
+def _check_library(c: Any) -> None:
+    """ImportError unless the library names every state as the binding does, at the same numbers,
+    and no more (a run-time check: it holds under ``python -O`` too)."""
+    for cls, fn_name in _NAME_FUNCTION_OF.items():
+        fn = getattr(c, fn_name)
+        numbers = [m._to_c() for m in cls]
+        have = [fn(n) for n in numbers] + [fn(max(numbers) + 1)]
+        want = [m.value.encode() for m in cls] + [None]
+        if have != want:
+            raise ImportError(
+                f"pcstate: the library {_lib.library_path(c)} names {cls.__name__} {have[:-1]!r} "
+                f"(then {have[-1]!r}) where the binding has {want[:-1]!r}: mismatched versions"
+            )
+
+
+_check_library(_c)
 
 _set_ice = _c.pcstate_transport_set_ice_state
 _set_dtls = _c.pcstate_transport_set_dtls_state
 _set_gatherer = _c.pcstate_transport_set_gatherer_state
 
 
-_KINDS: Dict[int, Any] = {
-    1: ("iceconnectionstatechange", IceConnectionState),
-    2: ("connectionstatechange", ConnectionState),
-    3: ("icegatheringstatechange", IceGatheringState),
+# ---- events and snapshots -----------------------------------------------------------------------
+
+_K = _constants.EVENT_KIND
+
+#: C event kind -> (DOM event name, the enum of old and new).
+_KINDS: Dict[int, Tuple[str, Any]] = {
+    _K["ICE_CONNECTION_STATE"]: ("iceconnectionstatechange", IceConnectionState),
+    _K["CONNECTION_STATE"]: ("connectionstatechange", ConnectionState),
+    _K["ICE_GATHERING_STATE"]: ("icegatheringstatechange", IceGatheringState),
 }
+
+
+def _document(cls: type, **docs: str) -> None:
+    """Sets the docstring of each NamedTuple field (class-body strings do not reach them)."""
+    for field, doc in docs.items():
+        getattr(cls, field).__doc__ = doc
 
 
 class Event(NamedTuple):
     """A change of one aggregate state."""
 
     kind: str
-    """``"iceconnectionstatechange"``, ``"connectionstatechange"`` or ``"icegatheringstatechange"``."""
     old: Any
     new: Any
     seq: int
     transport: int
-    """The transport whose add/remove/set caused it; 0 for close."""
     time_ns: int
-    """CLOCK_MONOTONIC when the change was committed."""
 
     @classmethod
     def _from_c(cls, e: _lib.Event) -> "Event":
-        kind, enum_cls = _KINDS[e.kind]
+        known = _KINDS.get(e.kind)
+        if known is None:  # a kind newer than this binding: raw numbers
+            return cls("unknown", e.old_state, e.new_state, e.seq, e.transport, e.time_ns)
+        kind, enum_cls = known
         return cls(
             kind,
             enum_cls._from_c(e.old_state),
@@ -292,6 +372,18 @@ class Event(NamedTuple):
             e.transport,
             e.time_ns,
         )
+
+
+_document(
+    Event,
+    kind='``"iceconnectionstatechange"``, ``"connectionstatechange"`` or '
+    '``"icegatheringstatechange"`` (``"unknown"`` for a kind newer than this binding).',
+    old="The previous value: a member of that kind's enum (:class:`IceConnectionState`, ...).",
+    new="The new value: a member of that kind's enum.",
+    seq="1, 2, 3, ... per peer, across all kinds, without gaps.",
+    transport="The transport whose add/remove/set caused it; 0 for close.",
+    time_ns="CLOCK_MONOTONIC, in nanoseconds, when the change was committed.",
+)
 
 
 class Snapshot(NamedTuple):
@@ -304,45 +396,127 @@ class Snapshot(NamedTuple):
     last_seq: int
 
 
+_document(
+    Snapshot,
+    connection_state="The peer's ``connectionState``.",
+    ice_connection_state="The peer's ``iceConnectionState``.",
+    ice_gathering_state="The peer's ``iceGatheringState``.",
+    transport_count="How many transports the peer has.",
+    last_seq="The seq of the newest event committed (0 if none).",
+)
+
+
 # ---- callbacks: one module-level trampoline for all peers ---------------------------------------
 # user_data is an integer key into _HANDLERS; C calls _release(key) exactly once when it lets go.
 # The CFUNCTYPE objects below live as long as the module, so C can never call a collected one.
+# _HANDLERS and _REGISTERED need no lock: dict get/set/pop and next() on a counter are atomic, and
+# _release may run in a garbage-collected peer's __del__ on any thread.
 
-# No lock: dict get/set/pop and next() on a counter are atomic, and a lock taken here could
-# deadlock when a garbage-collected peer's __del__ releases a key on a thread holding it.
-_HANDLERS: Dict[int, Callable[[Event], Any]] = {}
+_HANDLERS: Dict[int, Callable[["Event"], Any]] = {}
+_REGISTERED: Dict[int, int] = {}  # key -> peer handle, while C holds the registration
 _KEYS = itertools.count(1)
+
+# Interpreter exit: _exiting is set once, under _EXIT_LOCK, by the atexit hook; a registration
+# counts itself in _registering (under the lock, never held across a C call) while it is in C.
+_EXIT_LOCK = threading.Lock()
+_EXIT_IDLE = threading.Condition(_EXIT_LOCK)
+_exiting = False
+_registering = 0
+#: How long the atexit hook waits in all for registrations already inside C and for frees under
+#: way on other threads to release their keys (each waits at most for one running handler).
+_EXIT_WAIT_S = 5.0
+
+
+_MAIN_THREAD = threading.main_thread().ident
+# A KeyboardInterrupt raised by a handler on the main thread, to be raised when the binding's call
+# that delivered it returns: an interrupt_main() there would fire inside the callback itself.
+_interrupted = False
 
 
 def _dispatch(user_data: Optional[int], event_ptr: Any) -> None:
-    handler = _HANDLERS.get(user_data or 0)
-    if handler is not None:
-        # An exception propagates out of the ctypes callback: ctypes reports it through
-        # sys.unraisablehook and returns to C, and the peer goes on.
-        handler(Event._from_c(event_ptr.contents))
+    global _interrupted
+    try:
+        if _exiting:
+            return
+        handler = _HANDLERS.get(user_data or 0)
+        if handler is not None:
+            handler(Event._from_c(event_ptr.contents))
+    except KeyboardInterrupt:
+        if threading.get_ident() == _MAIN_THREAD:
+            _interrupted = True
+        else:
+            _thread.interrupt_main()
+    # Any other exception propagates out of the ctypes callback: ctypes reports it through
+    # sys.unraisablehook and returns to C, and the peer goes on.
+
+
+def _after_call(code: int) -> None:
+    """After a call that can deliver events on this thread: a KeyboardInterrupt its handlers
+    raised on the main thread, else the call's error."""
+    global _interrupted
+    if _interrupted and threading.get_ident() == _MAIN_THREAD:
+        _interrupted = False
+        raise KeyboardInterrupt
+    _check(code)
 
 
 def _release(user_data: Optional[int]) -> None:
-    _HANDLERS.pop(user_data or 0, None)
+    key = user_data or 0
+    _HANDLERS.pop(key, None)
+    _REGISTERED.pop(key, None)
 
 
 _DISPATCH = _lib.EVENT_CB(_dispatch)
 _RELEASE = _lib.FREE_CB(_release)
-
-# Peers alive, so that interpreter exit can free them (their callbacks must not run after).
-_LIVE: "weakref.WeakValueDictionary[int, PeerConnection]" = weakref.WeakValueDictionary()
-
-
-def _free_all_at_exit() -> None:
-    for pc in list(_LIVE.values()):
-        try:
-            pc.free()
-        except Exception:
-            pass
+_NO_CB = _lib.EVENT_CB()
+_NO_FREE = _lib.FREE_CB()
 
 
-atexit.register(_free_all_at_exit)
+def _begin_registration() -> bool:
+    """Counts a registration about to enter C; False once the interpreter is exiting."""
+    global _registering
+    with _EXIT_LOCK:
+        if _exiting:
+            return False
+        _registering += 1
+        return True
 
+
+def _end_registration() -> None:
+    global _registering
+    with _EXIT_LOCK:
+        _registering -= 1
+        if _registering == 0 and _exiting:
+            _EXIT_IDLE.notify_all()
+
+
+def _stop_callbacks_at_exit() -> None:
+    """Before finalization: refuse new registrations, let those inside C land, then clear every
+    registration C holds. Each clear returns once that peer's handlers are no longer running and
+    their keys are released. A peer that another thread is freeing right now is already invalid
+    (its clear fails) but releases its key only when that free drops the registration: wait for
+    those too. So during finalization C never calls into Python."""
+    global _exiting
+    deadline = time.monotonic() + _EXIT_WAIT_S
+    with _EXIT_IDLE:
+        _exiting = True
+        while _registering:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            _EXIT_IDLE.wait(left)
+    while True:
+        for handle in set(_REGISTERED.values()):
+            _c.pcstate_peer_set_callback(handle, _NO_CB, None, _NO_FREE)
+        if not _REGISTERED or time.monotonic() >= deadline:
+            return
+        time.sleep(0.001)  # lets the freeing threads run their release
+
+
+atexit.register(_stop_callbacks_at_exit)
+
+
+# ---- transports ---------------------------------------------------------------------------------
 
 _E = TypeVar("_E", bound=_CEnum)
 
@@ -351,8 +525,9 @@ class _StateField(Generic[_E]):
     """A Transport attribute: reads one field of pcstate_transport_get_states as a member of the
     enum; sets it from a member or its string through the C setter."""
 
-    def __init__(self, cls: Type[_E], field: str, setter: Callable[..., int]) -> None:
+    def __init__(self, cls: Type[_E], field: str, setter: Callable[..., int], doc: str) -> None:
         self.cls, self.field, self.setter = cls, field, setter
+        self.__doc__ = doc
 
     @overload
     def __get__(self, obj: None, owner: Any) -> "_StateField[_E]": ...
@@ -366,111 +541,168 @@ class _StateField(Generic[_E]):
         return self.cls._from_c(getattr(obj._states(), self.field))
 
     def __set__(self, obj: "Transport", value: Union[_E, str]) -> None:
-        code = self.setter(obj._pc._handle, obj.id, _c_of(self.cls, value))
-        if code:
-            _raise(code)
+        code = self.setter(obj._pc._handle, obj._id, _c_of(self.cls, value))
+        if code or _interrupted:
+            _after_call(code)
 
 
-class Transport:
-    """One transport (ICE + DTLS + gatherer) of a :class:`PeerConnection`."""
+class Transport(NoCopy):
+    """One transport (ICE + DTLS + gatherer) of a :class:`PeerConnection`; keeps its peer alive.
 
-    __slots__ = ("_pc", "id", "__weakref__")
+    Two Transport objects are equal when they name the same transport of the same peer."""
+
+    __slots__ = ("_pc", "_id", "__weakref__")
 
     def __init__(self, pc: "PeerConnection", transport_id: int) -> None:
         self._pc = pc
-        self.id = transport_id
+        self._id = transport_id
+
+    @property
+    def id(self) -> int:
+        """The transport's id within its peer: 1, 2, 3, ... in the order added, never reused."""
+        return self._id
+
+    @property
+    def peer(self) -> "PeerConnection":
+        """The :class:`PeerConnection` this transport belongs to."""
+        return self._pc
 
     def _states(self) -> _lib.TransportStates:
         out = _lib.TransportStates()
-        _check(_c.pcstate_transport_get_states(self._pc._handle, self.id, ctypes.byref(out)))
+        _check(_c.pcstate_transport_get_states(self._pc._handle, self._id, ctypes.byref(out)))
         return out
 
-    ice_state = _StateField(IceTransportState, "ice_state", _set_ice)
-    """The ICE transport state: an :class:`IceTransportState`; set it with a member or its string."""
-    dtls_state = _StateField(DtlsTransportState, "dtls_state", _set_dtls)
-    """The DTLS transport state: a :class:`DtlsTransportState`; set with a member or its string."""
-    gatherer_state = _StateField(IceGathererState, "gatherer_state", _set_gatherer)
-    """The gatherer state: an :class:`IceGathererState`; set with a member or its string."""
+    ice_state = _StateField(
+        IceTransportState,
+        "ice_state",
+        _set_ice,
+        "The ICE transport state: an :class:`IceTransportState`; set it with a member or its string.",
+    )
+    dtls_state = _StateField(
+        DtlsTransportState,
+        "dtls_state",
+        _set_dtls,
+        "The DTLS transport state: a :class:`DtlsTransportState`; set it with a member or its string.",
+    )
+    gatherer_state = _StateField(
+        IceGathererState,
+        "gatherer_state",
+        _set_gatherer,
+        "The gatherer state: an :class:`IceGathererState`; set it with a member or its string.",
+    )
 
     def remove(self) -> None:
         """Removes the transport from its peer; the aggregates are recomputed at once."""
-        _check(_c.pcstate_transport_remove(self._pc._handle, self.id))
-        self._pc._transports.pop(self.id, None)
+        code = _c.pcstate_transport_remove(self._pc._handle, self._id)
+        if code == _OK:
+            self._pc._transport_ids.pop(self._id, None)
+            self._pc._transport_objs.pop(self._id, None)
+        _after_call(code)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Transport):
+            return NotImplemented
+        return self._pc is other._pc and self._id == other._id
+
+    def __hash__(self) -> int:
+        return hash((id(self._pc), self._id))
 
     def __repr__(self) -> str:
-        return f"<pcstate.Transport {self.id} of peer {self._pc._handle:#x}>"
+        return f"<pcstate.Transport {self._id} of peer {self._pc._handle:#x}>"
 
+
+# ---- peers --------------------------------------------------------------------------------------
 
 _PeerArg = Union[Profile, str]
+_F = _constants.FLAGS
 
 
-class PeerConnection:
+async def _readable(loop: asyncio.AbstractEventLoop, fd: int) -> None:
+    """Waits until ``fd`` is readable; the reader is removed however the wait ends."""
+    ready: "asyncio.Future[None]" = loop.create_future()
+    loop.add_reader(fd, _wake, ready)
+    try:
+        await ready
+    finally:
+        loop.remove_reader(fd)
+
+
+def _wake(ready: "asyncio.Future[None]") -> None:
+    if not ready.done():
+        ready.set_result(None)
+
+
+class PeerConnection(Managed):
     """A peer connection's aggregate states.
 
-    ``profile``: ``Profile`` member or ``"w3c"`` / ``"w3c-literal"`` / ``"legacy-2016"``.
+    ``profile``: a :class:`Profile` member or ``"w3c"`` / ``"w3c-literal"`` / ``"legacy-2016"``.
     ``close_events``: ``close()`` reports final ``closed`` events (as native stacks do).
     ``event_queue``: events are also queued for :meth:`poll_event` and :meth:`events`.
+
+    ``free()`` (or leaving a ``with`` block, or dropping the last reference to the peer and its
+    transports) frees it. A handler that refers to its peer keeps it alive until ``free()`` or
+    ``on_event(None)``. Copying or pickling a peer raises ``TypeError``.
     """
 
     def __init__(
         self, profile: _PeerArg = Profile.W3C, close_events: bool = False, event_queue: bool = False
     ) -> None:
-        self._handle = 0
-        self._freed = False
-        self._transports: Dict[int, Transport] = {}
-        p = Profile._coerce(profile) if isinstance(profile, (Profile, str)) else profile
-        if not isinstance(p, Profile):
-            raise InvalidArgumentError(5, f"{profile!r} is not a Profile")
-        flags = (1 if close_events else 0) | (2 if event_queue else 0)
+        # Ids in the order added; the Transport objects only weakly, so that they, which keep
+        # their peer alive, form no reference cycle with it.
+        self._transport_ids: Dict[int, None] = {}
+        self._transport_objs: "weakref.WeakValueDictionary[int, Transport]" = (
+            weakref.WeakValueDictionary()
+        )
+        if not isinstance(profile, (Profile, str)):
+            raise Profile._error(profile)
+        p: Profile = Profile._coerce(profile)
+        flags = (_F["CLOSE_EVENTS"] if close_events else 0) | (_F["EVENT_QUEUE"] if event_queue else 0)
         handle = _lib.pcstate_peer(0)
         _check(_c.pcstate_peer_new(p._to_c(), flags, ctypes.byref(handle)))
+        self._profile = p
         self._handle = handle.value
-        self.profile = p
-        _LIVE[self._handle] = self
+        self._freed = False
+
+    def _release(self, handle: int) -> None:
+        code = _c.pcstate_peer_free(handle)
+        if code not in (_OK, _INVALID_HANDLE):
+            _raise(code)
+
+    @property
+    def profile(self) -> Profile:
+        """The :class:`Profile` the peer was created with."""
+        return self._profile
 
     # -- lifecycle --------------------------------------------------------------------------------
     def close(self) -> None:
         """``RTCPeerConnection.close()``: the states become closed; no event unless close_events."""
-        _check(_c.pcstate_peer_close(self._handle))
-
-    def free(self) -> None:
-        """Frees the peer (idempotent). Using it afterwards raises :class:`InvalidHandleError`."""
-        if self._freed:
-            return
-        self._freed = True
-        code = _c.pcstate_peer_free(self._handle)
-        if code not in (0, 2):
-            self._freed = False
-            _check(code)
-
-    def __enter__(self) -> "PeerConnection":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.free()
-
-    def __del__(self) -> None:
-        # Safe during interpreter shutdown: module globals may already be gone.
-        try:
-            if not self._freed and self._handle:
-                self._freed = True
-                _c.pcstate_peer_free(self._handle)
-        except Exception:
-            pass
+        _after_call(_c.pcstate_peer_close(self._handle))
 
     # -- transports -------------------------------------------------------------------------------
     def add_transport(self) -> Transport:
         """Adds a transport in states new/new/new."""
         out = _lib.pcstate_transport(0)
-        _check(_c.pcstate_transport_add(self._handle, ctypes.byref(out)))
+        code = _c.pcstate_transport_add(self._handle, ctypes.byref(out))
+        if code != _OK:
+            _after_call(code)
         t = Transport(self, out.value)
-        self._transports[t.id] = t
+        self._transport_ids[t._id] = None
+        self._transport_objs[t._id] = t
+        if _interrupted:
+            _after_call(code)
         return t
 
     @property
     def transports(self) -> List[Transport]:
         """The live transports, in the order they were added."""
-        return sorted(self._transports.values(), key=lambda t: t.id)
+        out = []
+        for i in list(self._transport_ids):
+            t = self._transport_objs.get(i)
+            if t is None:
+                t = Transport(self, i)
+                self._transport_objs[i] = t
+            out.append(t)
+        return out
 
     # -- aggregates -------------------------------------------------------------------------------
     def _u32(self, fn: Any) -> int:
@@ -480,17 +712,21 @@ class PeerConnection:
 
     @property
     def connection_state(self) -> ConnectionState:
+        """``connectionState``: a :class:`ConnectionState`."""
         return ConnectionState._from_c(self._u32(_c.pcstate_peer_connection_state))
 
     @property
     def ice_connection_state(self) -> IceConnectionState:
+        """``iceConnectionState``: an :class:`IceConnectionState`."""
         return IceConnectionState._from_c(self._u32(_c.pcstate_peer_ice_connection_state))
 
     @property
     def ice_gathering_state(self) -> IceGatheringState:
+        """``iceGatheringState``: an :class:`IceGatheringState`."""
         return IceGatheringState._from_c(self._u32(_c.pcstate_peer_ice_gathering_state))
 
     def snapshot(self) -> Snapshot:
+        """All three aggregates, the transport count and the newest event's seq, read at once."""
         s = _lib.Snapshot()
         _check(_c.pcstate_peer_snapshot(self._handle, ctypes.byref(s)))
         return Snapshot(
@@ -504,18 +740,25 @@ class PeerConnection:
     # -- events -----------------------------------------------------------------------------------
     def on_event(self, fn: Optional[Callable[[Event], Any]]) -> Optional[Callable[[Event], Any]]:
         """Calls ``fn(event)`` for every change (replacing any previous handler); ``None`` clears.
-        Returns ``fn``, so it also works as a decorator."""
+        Returns ``fn``, so it also works as a decorator. Once the interpreter is exiting (see the
+        module docstring) it registers nothing."""
         if fn is None:
-            _check(_c.pcstate_peer_set_callback(self._handle, _lib.EVENT_CB(), None, _lib.FREE_CB()))
+            _check(_c.pcstate_peer_set_callback(self._handle, _NO_CB, None, _NO_FREE))
             return None
         if not callable(fn):
             raise TypeError("on_event takes a callable or None")
-        key = next(_KEYS)
-        _HANDLERS[key] = fn
-        code = _c.pcstate_peer_set_callback(self._handle, _DISPATCH, key, _RELEASE)
-        if code != 0:
-            _release(key)  # on error C took nothing
-            _check(code)
+        if not _begin_registration():
+            return fn
+        try:
+            key = next(_KEYS)
+            _HANDLERS[key] = fn
+            _REGISTERED[key] = self._handle
+            code = _c.pcstate_peer_set_callback(self._handle, _DISPATCH, key, _RELEASE)
+            if code != _OK:
+                _release(key)  # on error C took nothing
+                _check(code)
+        finally:
+            _end_registration()
         return fn
 
     def poll_event(self) -> Optional[Event]:
@@ -528,41 +771,48 @@ class PeerConnection:
         return Event._from_c(e)
 
     def fileno(self) -> int:
-        """The event queue's fd: readable while events are queued (needs ``event_queue=True``)."""
+        """The event queue's fd (needs ``event_queue=True``): readable while events are queued,
+        after ``close()``, and just before ``free()`` closes it; ``poll_event()`` returning
+        ``None`` resets it. Owned by the peer: do not read or close it."""
         fd = ctypes.c_int(-1)
         _check(_c.pcstate_peer_event_fd(self._handle, ctypes.byref(fd)))
         return fd.value
 
     async def events(self) -> AsyncIterator[Event]:
-        """Queued events as an async iterator, driven by the event fd (needs ``event_queue=True``).
-        Ends when the peer is closed and its queue drained, or freed."""
+        """Queued events as an async iterator on the running loop (needs ``event_queue=True``).
+        Ends when the peer is closed and its queue drained, or when it is freed (also while
+        waiting, from any thread). It waits on its own duplicate of the event fd, closed when the
+        iterator ends, so no reader is ever left on a number the peer no longer owns. Use one
+        iterator per peer: each event goes to one reader."""
         loop = asyncio.get_running_loop()
-        fd = self.fileno()
-        while True:
-            try:
-                event = self.poll_event()
-            except InvalidHandleError:
-                return
-            if event is not None:
-                yield event
-                continue
-            try:
-                if self.connection_state == ConnectionState.CLOSED:
+        try:
+            fd = os.dup(self.fileno())
+        except InvalidHandleError:
+            return
+        except OSError:  # freed by another thread between fileno() and dup()
+            return
+        try:
+            closing = False
+            while True:
+                # A handle is never valid again once freed: if the peer was freed before the dup,
+                # this raises, so a number reused in between is never waited on.
+                try:
+                    event = self.poll_event()
+                    closed = event is None and self.connection_state is ConnectionState.CLOSED
+                except InvalidHandleError:
                     return
-            except InvalidHandleError:
-                return
-            ready: "asyncio.Future[None]" = loop.create_future()
-
-            def wake(ready: "asyncio.Future[None]" = ready) -> None:
-                if not ready.done():
-                    ready.set_result(None)
-
-            loop.add_reader(fd, wake)
-            try:
-                await ready
-            finally:
-                loop.remove_reader(fd)
+                if event is not None:
+                    yield event
+                elif closed:
+                    if closing:
+                        return
+                    closing = True  # poll once more: what close() queued, then end
+                else:
+                    await _readable(loop, fd)
+        finally:
+            os.close(fd)
 
     def __repr__(self) -> str:
         state = "freed" if self._freed else self.connection_state.value
-        return f"<pcstate.PeerConnection {self._handle:#x} {self.profile.value} {state}>"
+        profile = getattr(self, "_profile", None)
+        return f"<pcstate.PeerConnection {self._handle:#x} {profile} {state}>"

@@ -1,0 +1,298 @@
+"""Tests of the binding's design (issues 11 and 13): one constants table checked against the
+header, the loader's order and errors, run-time checks that survive `python -O`, docstrings."""
+import ast
+import ctypes
+import ctypes.util
+import glob
+import inspect
+import os
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+import types
+
+import pytest
+
+import pcstate
+from pcstate import _constants, _lib
+
+REPO = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+HEADER = os.path.join(REPO, "include", "pcstate.h")
+SOURCES = sorted(glob.glob(os.path.join(os.path.dirname(pcstate.__file__), "*.py")))
+
+
+def _header_text() -> str:
+    with open(HEADER) as f:
+        return re.sub(r"/\*.*?\*/|//[^\n]*", "", f.read(), flags=re.S)
+
+
+def _header_enums() -> dict:
+    """enum name -> {C constant: value} for every enum in the header."""
+    enums = {}
+    for m in re.finditer(r"\benum (pcstate_\w+)[^{;]*\{([^}]*)\}", _header_text()):
+        enums[m.group(1)] = {k: int(v) for k, v in re.findall(r"(PCSTATE_\w+)\s*=\s*(\d+)", m.group(2))}
+    return enums
+
+
+# ---- one table, checked against the header ------------------------------------------------------
+
+
+def test_constants_table_is_the_header():
+    header = _header_enums()
+    assert {"pcstate_result", "pcstate_profile", "pcstate_event_kind"} <= set(header)
+    table = {
+        enum: {_constants.c_name(enum, name): value for name, value in members.items()}
+        for enum, members in _constants.ENUMS.items()
+    }
+    assert table == header
+
+
+def test_flags_table_is_the_header():
+    defines = dict(re.findall(r"#define (PCSTATE_FLAG_\w+) (\d+)", _header_text()))
+    assert {f"PCSTATE_FLAG_{k}": v for k, v in _constants.FLAGS.items()} == {
+        k: int(v) for k, v in defines.items()
+    }
+    assert len(defines) >= 2
+
+
+def test_header_version_is_the_binding_version():
+    v = {k: v for k, v in re.findall(r"#define PCSTATE_VERSION_(MAJOR|MINOR|PATCH) (\d+)", _header_text())}
+    assert f"{v['MAJOR']}.{v['MINOR']}.{v['PATCH']}" == _lib.EXPECTED_VERSION
+
+
+def test_python_enums_are_the_table():
+    for cls, enum in pcstate._ENUM_OF.items():
+        table = _constants.ENUMS[enum]
+        assert [m.name for m in cls] == sorted(table, key=table.get), cls
+        assert [m._to_c() for m in cls] == [table[m.name] for m in cls], cls
+        for m in cls:
+            assert cls._from_c(m._to_c()) is m
+    assert set(pcstate._ENUM_OF.values()) == set(_constants.ENUMS) - {"pcstate_result", "pcstate_event_kind"}
+
+
+def test_every_error_result_has_its_exception():
+    for name, code in _constants.ENUMS["pcstate_result"].items():
+        if name in ("OK", "EMPTY"):
+            continue
+        cls = pcstate._ERRORS[code]
+        assert issubclass(cls, pcstate.PcstateError) and cls is not pcstate.PcstateError, name
+        assert cls.__name__ in pcstate.__all__, name
+        assert cls(code).code == code
+        assert str(cls(code)) == pcstate._c.pcstate_result_message(code).decode()
+    assert len(set(pcstate._ERRORS.values())) == len(pcstate._ERRORS)
+
+
+def test_every_event_kind_is_handled():
+    for name, kind in _constants.ENUMS["pcstate_event_kind"].items():
+        assert kind in pcstate._KINDS, name
+
+
+def test_unknown_profile_is_an_invalid_argument():
+    for bad in ("w3c-2099", "", "W3C"):
+        with pytest.raises(pcstate.InvalidArgumentError) as ei:
+            pcstate.PeerConnection(profile=bad)
+        assert ei.value.code == _constants.ENUMS["pcstate_result"]["INVALID_ARGUMENT"]
+        assert not isinstance(ei.value, pcstate.InvalidStateError)
+        assert "w3c-literal" in str(ei.value)  # names the accepted values
+
+
+# ---- run-time checks: ImportError, never assert -------------------------------------------------
+
+
+def test_no_assert_statements_in_the_package():
+    """`python -O` strips asserts: the checks that must hold at run time raise instead."""
+    for path in SOURCES:
+        with open(path) as f:
+            tree = ast.parse(f.read(), filename=path)
+        asserts = [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Assert)]
+        assert not asserts, f"{path}: assert on lines {asserts}"
+
+
+def test_library_state_names_are_checked_at_run_time():
+    c = pcstate._c
+    good = types.SimpleNamespace(**{name: getattr(c, name) for name in _lib.FUNCTIONS})
+    pcstate._check_library(good)  # the real library passes
+
+    def shifted(i):
+        return c.pcstate_dtls_transport_state_name(i + 1)
+
+    bad = types.SimpleNamespace(**dict(vars(good), pcstate_dtls_transport_state_name=shifted))
+    with pytest.raises(ImportError, match="DtlsTransportState"):
+        pcstate._check_library(bad)
+
+    def longer(i):
+        return b"extra" if i == len(pcstate.IceGatheringState) else c.pcstate_ice_gathering_state_name(i)
+
+    bad = types.SimpleNamespace(**dict(vars(good), pcstate_ice_gathering_state_name=longer))
+    with pytest.raises(ImportError, match="IceGatheringState"):
+        pcstate._check_library(bad)
+
+
+def test_import_under_python_O():
+    r = subprocess.run(
+        [sys.executable, "-O", "-c", "import pcstate; print(pcstate.PeerConnection().connection_state)"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert r.returncode == 0 and r.stdout.strip() == "new", r.stderr
+
+
+# ---- the loader -----------------------------------------------------------------------------------
+
+
+def _fake_library(tmp_path, version: str, name: str = "libfake.so") -> str:
+    if not shutil.which("gcc"):
+        pytest.skip("gcc is needed to build a fake library")
+    src = tmp_path / "fake.c"
+    src.write_text(f'const char *pcstate_version(void) {{ return "{version}"; }}\n')
+    out = str(tmp_path / name)
+    subprocess.run(["gcc", "-shared", "-fPIC", "-o", out, str(src)], check=True, timeout=60)
+    return out
+
+
+def _import(env_library, cwd=None, package_parent=None):
+    env = dict(os.environ)
+    env.pop("PCSTATE_LIBRARY", None)
+    if env_library is not None:
+        env["PCSTATE_LIBRARY"] = env_library
+    parent = package_parent or os.path.dirname(os.path.dirname(os.path.abspath(pcstate.__file__)))
+    env["PYTHONPATH"] = parent
+    return subprocess.run(
+        [sys.executable, "-c", "import pcstate; print(pcstate._lib.library_path(pcstate._c))"],
+        cwd=cwd or parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+
+def test_version_is_checked_before_the_functions_are_declared(tmp_path):
+    lib = _fake_library(tmp_path, "9.9.9")
+    r = _import(lib)
+    assert r.returncode != 0
+    assert re.search(r"^ImportError: pcstate", r.stderr, re.M), r.stderr
+    assert "9.9.9" in r.stderr and _lib.EXPECTED_VERSION in r.stderr and lib in r.stderr, r.stderr
+    assert "pcstate_peer_new" not in r.stderr and "AttributeError" not in r.stderr, r.stderr
+
+
+def test_a_missing_function_is_an_import_error_naming_it(tmp_path):
+    lib = _fake_library(tmp_path, _lib.EXPECTED_VERSION)
+    r = _import(lib)
+    assert r.returncode != 0
+    assert re.search(r"^ImportError: pcstate", r.stderr, re.M), r.stderr
+    assert "pcstate_peer_new" in r.stderr and "pcstate_peer_event_fd" in r.stderr and lib in r.stderr
+    assert "AttributeError" not in r.stderr, r.stderr
+
+
+def test_version_policy_minor_is_the_abi(tmp_path):
+    major, minor, patch = (int(x) for x in _lib.EXPECTED_VERSION.split("."))
+    assert _lib.version_compatible(f"{major}.{minor}.{patch}")
+    assert _lib.version_compatible(f"{major}.{minor}.{patch + 1}")
+    assert not _lib.version_compatible(f"{major}.{minor + 1}.0")
+    assert not _lib.version_compatible(f"{major + 1}.{minor}.{patch}")
+    assert not _lib.version_compatible("garbage")
+    if patch > 0:
+        assert not _lib.version_compatible(f"{major}.{minor}.{patch - 1}")
+
+
+def _copy_package(dest):
+    os.makedirs(dest)
+    for f in SOURCES:
+        shutil.copy(f, dest)
+
+
+def _system_has_pcstate() -> bool:
+    if ctypes.util.find_library("pcstate"):
+        return True
+    try:
+        ctypes.CDLL(_lib.SONAME)
+        return True
+    except OSError:
+        return False
+
+
+def test_loader_order_and_every_place_tried(tmp_path):
+    """Without PCSTATE_LIBRARY: the package's own library, a checkout's target/release and
+    target/debug, then the system's (the SONAME, then find_library); each named when none loads."""
+    if _system_has_pcstate():
+        pytest.skip("a system libpcstate is installed: the search would find it")
+    checkout = tmp_path / "checkout"
+    pkg = checkout / "bindings" / "python" / "pcstate"
+    _copy_package(str(pkg))
+    r = _import(None, package_parent=str(pkg.parent))
+    assert r.returncode != 0
+    assert re.search(r"^ImportError: pcstate", r.stderr, re.M), r.stderr
+    places = [
+        str(pkg / "libpcstate.so"),
+        str(checkout / "target" / "release" / "libpcstate.so"),
+        str(checkout / "target" / "debug" / "libpcstate.so"),
+        _lib.SONAME,
+        "find_library",
+    ]
+    at = [r.stderr.find(p) for p in places]
+    assert -1 not in at, (places, r.stderr)
+    assert at == sorted(at), r.stderr
+
+    built = pcstate._lib.library_path(pcstate._c)
+    for profile in ("debug", "release"):
+        dest = checkout / "target" / profile
+        dest.mkdir(parents=True)
+        shutil.copy(built, dest / "libpcstate.so")
+        r = _import(None, package_parent=str(pkg.parent))
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.strip() == str(dest / "libpcstate.so")
+    shutil.copy(built, pkg / "libpcstate.so")
+    r = _import(None, package_parent=str(pkg.parent))
+    assert r.stdout.strip() == str(pkg / "libpcstate.so"), r.stderr
+
+
+def test_pcstate_library_is_the_only_place_tried(tmp_path):
+    pkg = tmp_path / "pcstate"
+    _copy_package(str(pkg))
+    shutil.copy(pcstate._lib.library_path(pcstate._c), pkg / "libpcstate.so")  # would load
+    missing = str(tmp_path / "nope.so")
+    r = _import(missing, package_parent=str(tmp_path))
+    assert r.returncode != 0
+    assert missing in r.stderr and "not found" in r.stderr, r.stderr
+    assert str(pkg / "libpcstate.so") not in r.stderr and "find_library" not in r.stderr, r.stderr
+    r = _import(str(pkg / "libpcstate.so"), package_parent=str(tmp_path))
+    assert r.returncode == 0 and r.stdout.strip() == str(pkg / "libpcstate.so"), r.stderr
+
+
+# ---- docstrings ------------------------------------------------------------------------------------
+
+
+def _public_items():
+    for name in pcstate.__all__:
+        obj = getattr(pcstate, name)
+        if name == "__version__":
+            continue
+        yield name, obj
+        if inspect.isclass(obj):
+            for attr, value in vars(obj).items():
+                if attr.startswith("_"):
+                    continue
+                if isinstance(value, obj):  # an enum member
+                    continue
+                yield f"{name}.{attr}", value
+
+
+def test_every_public_item_has_a_docstring():
+    missing = []
+    count = 0
+    for name, obj in _public_items():
+        count += 1
+        if inspect.isclass(obj):
+            doc = obj.__dict__.get("__doc__")
+        elif isinstance(obj, (classmethod, staticmethod)):
+            doc = obj.__func__.__doc__
+        else:
+            doc = getattr(obj, "__doc__", None)
+        if not doc or not doc.strip() or doc.startswith("Alias for field number"):
+            missing.append(name)
+    assert count > 44
+    assert not missing, f"no docstring: {missing}"
