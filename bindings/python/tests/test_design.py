@@ -206,13 +206,19 @@ def _copy_package(dest):
 
 
 def _system_has_pcstate() -> bool:
-    if ctypes.util.find_library("pcstate"):
-        return True
-    try:
-        ctypes.CDLL(_lib.SONAME)
-        return True
-    except OSError:
-        return False
+    """Whether the dynamic loader finds a libpcstate by itself (asked in a fresh process: this
+    one has loaded the library already, so its SONAME would resolve here)."""
+    code = textwrap.dedent(
+        f"""
+        import ctypes, ctypes.util, sys
+        try:
+            ctypes.CDLL({_lib.SONAME!r})
+        except OSError:
+            sys.exit(1 if ctypes.util.find_library("pcstate") is None else 0)
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PCSTATE_LIBRARY"}
+    return subprocess.run([sys.executable, "-c", code], env=env, timeout=30).returncode == 0
 
 
 def test_loader_order_and_every_place_tried(tmp_path):
@@ -273,12 +279,18 @@ def _public_items():
             continue
         yield name, obj
         if inspect.isclass(obj):
-            for attr, value in vars(obj).items():
-                if attr.startswith("_"):
+            seen = set()
+            # Its own attributes and those it inherits from the package's bases (free() ...).
+            for klass in obj.__mro__:
+                if not klass.__module__.startswith("pcstate"):
                     continue
-                if isinstance(value, obj):  # an enum member
-                    continue
-                yield f"{name}.{attr}", value
+                for attr, value in vars(klass).items():
+                    if attr.startswith("_") or attr in seen:
+                        continue
+                    seen.add(attr)
+                    if isinstance(value, obj):  # an enum member
+                        continue
+                    yield f"{name}.{attr}", value
 
 
 def test_every_public_item_has_a_docstring():
