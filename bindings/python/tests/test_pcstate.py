@@ -25,6 +25,7 @@ HEADER = os.path.join(REPO, "include", "pcstate.h")
 _C_TYPES = {
     "uint32_t": ctypes.c_uint32,
     "uint64_t": ctypes.c_uint64,
+    "pcstate_result": ctypes.c_uint32,  # typedef uint32_t (enum pcstate_result)
     "pcstate_peer": _lib.pcstate_peer,
     "pcstate_transport": _lib.pcstate_transport,
     "const char *": ctypes.c_char_p,
