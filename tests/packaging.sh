@@ -25,7 +25,7 @@ pass=0 fail=0 skip=0
 ok() { echo "ok: $*"; pass=$((pass + 1)); }
 die() { echo "FAILED: $*" >&2; fail=$((fail + 1)); echo "packaging: $pass passed, $fail failed"; exit 1; }
 t0=$(date +%s)
-took() { echo "($(($(date +%s) - t0)) s)"; t0=$(date +%s); }
+lap() { local now; now=$(date +%s); secs="($((now - t0)) s)"; t0=$now; } # secs: since the last lap
 
 soname_of() { readelf -d "$1" | sed -n 's/.*Library soname: \[\(.*\)\]/\1/p'; }
 # Stripped: no symbol table and no debug sections (shared library); no debug sections and no
@@ -124,7 +124,8 @@ ok "C++ demo against the installed library ($(tail -1 "$tmp/demo_cpp.out"))"
 PATH=$nocargo $MAKE -s uninstall PREFIX="$prefix" > /dev/null
 after=$(cd "$prefix" && find . | sort)
 [ "$before" = "$after" ] || { diff <(echo "$before") <(echo "$after"); die "uninstall left changes"; }
-ok "uninstall without cargo on PATH left the prefix as it was $(took)"
+lap
+ok "uninstall without cargo on PATH left the prefix as it was $secs"
 
 # ---- LIBDIR, INCLUDEDIR, relocation, DESTDIR --------------------------------------------------------
 moved=$tmp/moved
@@ -152,24 +153,30 @@ grep -qx 'file lib/libpcstate.a' "$stage/opt/pcstate/share/pcstate/install-manif
 $MAKE -s uninstall PREFIX=/opt/pcstate DESTDIR="$stage" > /dev/null
 [ -z "$(find "$stage" -mindepth 1 -not -type d)" ] && [ -z "$(find "$stage/opt/pcstate" -mindepth 1)" ] \
   || die "DESTDIR uninstall"
-ok "DESTDIR staged install and uninstall $(took)"
+lap
+ok "DESTDIR staged install and uninstall $secs"
 
 # ---- cargo-c, when installed ------------------------------------------------------------------------
 if cargo cinstall --version > /dev/null 2>&1; then
   cprefix=$tmp/cargo-c
-  CARGO_TARGET_DIR=$repo/target/cargo-c cargo cinstall -q --release --locked --prefix="$cprefix" --libdir=lib \
+  CARGO_TARGET_DIR=$repo/target/cargo-c cargo cinstall --release --locked --prefix="$cprefix" --libdir=lib \
     > "$tmp/cinstall.log" 2>&1 || { cat "$tmp/cinstall.log"; die "cargo cinstall"; }
   # What cargo-c cannot make: the CMake package files; make install's manifest.
   cwant=$(echo $want | tr ' ' '\n' | grep -v -e /cmake/ -e install-manifest | sort | tr '\n' ' ')
   cgot=$(cd "$cprefix" && find . \( -type f -o -type l \) | sort | tr '\n' ' ')
   [ "$cgot" = "$cwant" ] || die "cargo cinstall files: $cgot; make install: $cwant"
   [ "$(soname_of "$cprefix/lib/libpcstate.so.$version")" = "$soname" ] || die "cargo-c SONAME"
-  [ "$(readlink "$cprefix/lib/libpcstate.so")" = "$soname" ] || die "cargo-c links"
+  for l in libpcstate.so "$soname"; do
+    [ "$(readlink -f "$cprefix/lib/$l")" = "$cprefix/lib/libpcstate.so.$version" ] || die "cargo-c link $l"
+  done
+  cmp -s include/pcstate.h "$cprefix/include/pcstate.h" && cmp -s include/pcstate.hpp "$cprefix/include/pcstate.hpp" \
+    || die "cargo-c installed other headers"
   PKG_CONFIG_PATH=$cprefix/lib/pkgconfig
   cp -r examples/consumers/pkg-config "$tmp/pc3"
   $MAKE -s -C "$tmp/pc3" consumer_shared > /dev/null && "$tmp/pc3/consumer_shared" > /dev/null \
     || die "a program linked against the cargo-c install"
-  ok "cargo cinstall --libdir=lib: the same files as make install but the CMake files; SONAME $soname; a consumer runs $(took)"
+  lap
+  ok "cargo cinstall --libdir=lib: make install's files but the CMake ones, SONAME $soname, the committed headers; a consumer runs $secs"
 else
   echo "skip: cargo-c is not installed (cargo install cargo-c), so cargo cinstall is not compared"
   skip=$((skip + 1))
@@ -206,7 +213,8 @@ sys.exit(0 if state == "connected" else 1)
 site=$("$tmp/venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 out=$(cd "$tmp" && env -u PCSTATE_LIBRARY "$tmp/venv/bin/python" -c "$compute") || die "the installed package: $out"
 [ "$out" = "connected $site/pcstate/libpcstate.so" ] || die "the installed package computed/loaded: $out"
-ok "fresh copy (no target/), new venv: pip install ./bindings/python built the library; import loads $site/pcstate/libpcstate.so and computes 'connected' $(took)"
+lap
+ok "fresh copy (no target/), new venv: pip install ./bindings/python built the library; import loads $site/pcstate/libpcstate.so and computes 'connected' $secs"
 [ -d "$copy/bindings/python/build" ] || die "pip left no build/ (the clean check below would prove nothing)"
 (cd "$copy" && PATH=$nocargo $MAKE -s clean)
 [ "$(listing)" = "$clean_listing" ] || { diff <(echo "$clean_listing") <(listing); die "make clean left build leftovers"; }
