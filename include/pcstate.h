@@ -26,6 +26,18 @@
 #define PCSTATE_FLAG_EVENT_QUEUE 2
 
 /**
+ * How many events a peer's event queue, and separately its callback backlog (events committed
+ * while a callback of the peer runs), hold at most unless `pcstate_peer_set_event_limit` says
+ * otherwise: 1024 (40 KiB each).
+ */
+#define PCSTATE_DEFAULT_EVENT_LIMIT 1024
+
+/**
+ * The largest limit `pcstate_peer_set_event_limit` accepts (2^20 events, 40 MiB each).
+ */
+#define PCSTATE_MAX_EVENT_LIMIT (1 << 20)
+
+/**
  * The result of a pcstate call. Every function that can fail returns one of these as `uint32_t`;
  * on any result but `PCSTATE_RESULT_OK` nothing was changed and no out-parameter was written.
  */
@@ -72,13 +84,19 @@ enum pcstate_result
    */
   PCSTATE_RESULT_PANIC = 8,
   /**
-   * A limit was reached: too many live peers, or too many transports on one peer.
+   * A limit was reached: too many live peers (16M), too many transports on one peer (65,535),
+   * the peer's 2^32 - 1 transport ids used up, or no eventfd could be had (the process's or
+   * the system's file descriptor limit).
    */
   PCSTATE_RESULT_LIMIT = 9,
   /**
    * The call would wait for a callback that is itself waiting for this thread's callback.
    */
   PCSTATE_RESULT_WOULD_DEADLOCK = 10,
+  /**
+   * Memory ran out; nothing was changed.
+   */
+  PCSTATE_RESULT_NO_MEMORY = 11,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -271,6 +289,12 @@ enum pcstate_event_kind
    * `icegatheringstatechange`: old and new are `pcstate_ice_gathering_state` values.
    */
   PCSTATE_EVENT_KIND_ICE_GATHERING_STATE = 3,
+  /**
+   * Not a state change: the peer's event limit was reached and events were dropped, in the
+   * event queue or in a slow callback's backlog. `old_state` is how many were dropped
+   * (saturating), `seq` the seq of the newest dropped one. Read the snapshot to resynchronise.
+   */
+  PCSTATE_EVENT_KIND_OVERFLOW = 4,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -528,6 +552,19 @@ uint32_t pcstate_peer_poll_event(pcstate_peer peer, struct pcstate_event *out);
  * `PCSTATE_FLAG_EVENT_QUEUE` (else `INVALID_ARGUMENT`).
  */
 uint32_t pcstate_peer_event_fd(pcstate_peer peer, int *out_fd);
+
+/**
+ * Bounds the peer's event queue and its callback backlog to `max_events` events each
+ * (1 ..= `PCSTATE_MAX_EVENT_LIMIT`, default `PCSTATE_DEFAULT_EVENT_LIMIT`). An event that does
+ * not fit (or for which memory cannot be had) is dropped and counted, and so is every later
+ * one until the reader has taken what was kept; the reader then gets one
+ * `PCSTATE_EVENT_KIND_OVERFLOW` event (`old_state`: how many were dropped, saturating; `seq`:
+ * the newest dropped one) and resynchronises with `pcstate_peer_snapshot`. The state changes
+ * themselves are never refused. A smaller limit than what is stored keeps what is stored.
+ *
+ * Results: OK; INVALID_HANDLE; INVALID_ARGUMENT (out of range).
+ */
+uint32_t pcstate_peer_set_event_limit(pcstate_peer peer, uint32_t max_events);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -24,10 +24,14 @@ pub enum ResultCode {
     Empty = 7,
     /// A bug inside pcstate was caught at the API boundary; the process keeps running.
     Panic = 8,
-    /// A limit was reached: too many live peers, or too many transports on one peer.
+    /// A limit was reached: too many live peers (16M), too many transports on one peer (65,535),
+    /// the peer's 2^32 - 1 transport ids used up, or no eventfd could be had (the process's or
+    /// the system's file descriptor limit).
     Limit = 9,
     /// The call would wait for a callback that is itself waiting for this thread's callback.
     WouldDeadlock = 10,
+    /// Memory ran out; nothing was changed.
+    NoMemory = 11,
 }
 
 impl ResultCode {
@@ -44,6 +48,7 @@ impl ResultCode {
         ResultCode::Panic,
         ResultCode::Limit,
         ResultCode::WouldDeadlock,
+        ResultCode::NoMemory,
     ];
 
     /// A short static description of a result code; unknown codes get a text that says so.
@@ -62,17 +67,15 @@ impl ResultCode {
             Some(ResultCode::Closed) => c"the peer is closed",
             Some(ResultCode::Empty) => c"no event is queued",
             Some(ResultCode::Panic) => c"internal error: a panic was caught at the API boundary",
-            Some(ResultCode::Limit) => c"limit reached (too many peers, or transports on one peer)",
+            Some(ResultCode::Limit) => {
+                c"limit reached (too many live peers, too many transports on one peer or transport ids used up, or no eventfd could be had)"
+            }
             Some(ResultCode::WouldDeadlock) => {
                 c"the call would wait for a callback that is waiting for this thread"
             }
+            Some(ResultCode::NoMemory) => c"out of memory; nothing was changed",
             None => c"unknown result code",
         }
-    }
-
-    /// The same text as a `&str`.
-    pub fn message_of(code: u32) -> &'static str {
-        Self::message_with_nul(code).to_str().expect("ASCII")
     }
 }
 

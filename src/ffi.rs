@@ -10,13 +10,14 @@
 use std::ffi::{c_char, c_int, c_void};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
+use crate::delivery::{EventSink, Peer};
 use crate::error::{Result, ResultCode};
-use crate::peer::{self, Batch, Event, EventSink, Peer};
 use crate::registry;
 use crate::rules::{
     ConnectionState, DtlsTransportState, GathererState, IceConnectionState, IceGatheringState,
     IceTransportState, Profile,
 };
+use crate::state::{self, Batch, Event};
 
 /// An opaque peer handle. 0 is never valid; a freed handle never becomes valid again.
 pub type pcstate_peer = u64;
@@ -34,8 +35,8 @@ pub const PCSTATE_FLAG_CLOSE_EVENTS: u32 = 1;
 /// not empty.
 pub const PCSTATE_FLAG_EVENT_QUEUE: u32 = 2;
 
-const _: () = assert!(PCSTATE_FLAG_CLOSE_EVENTS == peer::FLAG_CLOSE_EVENTS);
-const _: () = assert!(PCSTATE_FLAG_EVENT_QUEUE == peer::FLAG_EVENT_QUEUE);
+const _: () = assert!(PCSTATE_FLAG_CLOSE_EVENTS == state::FLAG_CLOSE_EVENTS);
+const _: () = assert!(PCSTATE_FLAG_EVENT_QUEUE == state::FLAG_EVENT_QUEUE);
 
 /// A change of one of a peer's aggregate states (40 bytes).
 #[repr(C)]
@@ -115,19 +116,54 @@ struct CRegistration {
 // SAFETY: the C API documents that callbacks and user_data may be used from any thread.
 unsafe impl Send for CRegistration {}
 
+/// Armed around every call into the application. A C callback must return normally; if it
+/// unwinds instead (`pthread_exit`, thread cancellation, a C++ exception), the peer's delivery
+/// state could not be restored, so the process stops here with a message that says why rather
+/// than deep inside the unwinder.
+struct MustReturn;
+
+impl Drop for MustReturn {
+    fn drop(&mut self) {
+        let msg = b"pcstate: a callback or user_data_free did not return normally (pthread_exit, \
+thread cancellation or an exception unwound through pcstate); callbacks must return: aborting\n";
+        // SAFETY: writes a static buffer to stderr; abort never returns.
+        unsafe {
+            libc::write(2, msg.as_ptr().cast(), msg.len());
+            libc::abort();
+        }
+    }
+}
+
+/// Runs a call into the application with [`MustReturn`] armed.
+fn must_return(call: impl FnOnce()) {
+    let guard = MustReturn;
+    call();
+    std::mem::forget(guard);
+}
+
+// The application's functions, called as functions that may unwind: an unwind then meets
+// `MustReturn` instead of being undefined behaviour. "C" and "C-unwind" are the same calling
+// convention; the latter only lets an unwind leave the function.
+type EventFnUnwind = unsafe extern "C-unwind" fn(*mut c_void, *const pcstate_event);
+type FreeFnUnwind = unsafe extern "C-unwind" fn(*mut c_void);
+
 impl EventSink for CRegistration {
     fn on_event(&mut self, event: &Event) {
         let e = c_event(self.peer, event);
-        // SAFETY: the caller registered `cb` for exactly this use.
-        unsafe { (self.cb)(self.user_data, &e) }
+        // SAFETY: same ABI (see above); the application registered `cb` and `user_data` for
+        // exactly this use.
+        let cb: EventFnUnwind = unsafe { std::mem::transmute(self.cb) };
+        must_return(|| unsafe { cb(self.user_data, &e) });
     }
 }
 
 impl Drop for CRegistration {
     fn drop(&mut self) {
         if let Some(free) = self.user_data_free {
-            // SAFETY: called once, when pcstate lets go of user_data, as documented.
-            unsafe { free(self.user_data) }
+            // SAFETY: same ABI (see above); called once, when pcstate lets go of user_data, as
+            // documented.
+            let free: FreeFnUnwind = unsafe { std::mem::transmute(free) };
+            must_return(|| unsafe { free(self.user_data) });
         }
     }
 }
@@ -249,7 +285,7 @@ pub extern "C" fn pcstate_peer_new(profile: u32, flags: u32, out_peer: *mut pcst
     boundary(|| {
         non_null(out_peer)?;
         let profile = Profile::from_u32(profile).ok_or(ResultCode::InvalidArgument)?;
-        if flags & !peer::ALL_FLAGS != 0 {
+        if flags & !state::ALL_FLAGS != 0 {
             return Err(ResultCode::InvalidArgument);
         }
         let handle = registry::insert(Peer::new(profile, flags)?)?;
@@ -264,7 +300,7 @@ pub extern "C" fn pcstate_peer_new(profile: u32, flags: u32, out_peer: *mut pcst
 /// `CLOSED`; getters keep working. Closing a closed peer is OK and does nothing.
 #[unsafe(no_mangle)]
 pub extern "C" fn pcstate_peer_close(peer: pcstate_peer) -> u32 {
-    boundary(|| update(peer, |p| Ok(((), p.state.close()))))
+    boundary(|| update(peer, |p| Ok(((), p.close()))))
 }
 
 /// Frees the peer. Afterwards every call with this handle returns `INVALID_HANDLE`, its callback
@@ -471,5 +507,33 @@ pub extern "C" fn pcstate_peer_event_fd(peer: pcstate_peer, out_fd: *mut c_int) 
         non_null(out_fd)?;
         write_out(out_fd, read(peer, |p| p.event_fd())??);
         Ok(())
+    })
+}
+
+/// How many events a peer's event queue, and separately its callback backlog (events committed
+/// while a callback of the peer runs), hold at most unless `pcstate_peer_set_event_limit` says
+/// otherwise: 1024 (40 KiB each).
+pub const PCSTATE_DEFAULT_EVENT_LIMIT: u32 = 1024;
+/// The largest limit `pcstate_peer_set_event_limit` accepts (2^20 events, 40 MiB each).
+pub const PCSTATE_MAX_EVENT_LIMIT: u32 = 1 << 20;
+
+const _: () = assert!(PCSTATE_DEFAULT_EVENT_LIMIT == crate::queue::DEFAULT_LIMIT);
+const _: () = assert!(PCSTATE_MAX_EVENT_LIMIT == crate::queue::MAX_LIMIT);
+
+/// Bounds the peer's event queue and its callback backlog to `max_events` events each
+/// (1 ..= `PCSTATE_MAX_EVENT_LIMIT`, default `PCSTATE_DEFAULT_EVENT_LIMIT`). An event that does
+/// not fit (or for which memory cannot be had) is dropped and counted, and so is every later
+/// one until the reader has taken what was kept; the reader then gets one
+/// `PCSTATE_EVENT_KIND_OVERFLOW` event (`old_state`: how many were dropped, saturating; `seq`:
+/// the newest dropped one) and resynchronises with `pcstate_peer_snapshot`. The state changes
+/// themselves are never refused. A smaller limit than what is stored keeps what is stored.
+///
+/// Results: OK; INVALID_HANDLE; INVALID_ARGUMENT (out of range).
+#[unsafe(no_mangle)]
+pub extern "C" fn pcstate_peer_set_event_limit(peer: pcstate_peer, max_events: u32) -> u32 {
+    boundary(|| {
+        update(peer, |p| {
+            Ok((p.set_event_limit(max_events)?, Batch::default()))
+        })
     })
 }

@@ -1,17 +1,24 @@
 //! pcstate: the RTCPeerConnection state machine exactly as browsers define it, behind a stable
 //! C ABI.
 //!
-//! Layout: [`rules`] holds the pure aggregation rules (no FFI, O(1) from counters);
-//! [`transports`] a peer's transport table; [`peer`] the peer state machine and event delivery;
-//! [`registry`] the handles; [`ffi`] the `extern "C"` surface, which only checks arguments,
-//! converts and calls in. The header `include/pcstate.h` is generated from [`ffi`] by build.rs.
+//! Layout, from the pure rules out to the C surface: [`rules`] the aggregation rules (no FFI,
+//! O(1) from counters); `agents` the ICE agent adapters' tables; `transports` a peer's transport
+//! table; [`state`] one peer's state machine; `queue` the bounded event buffers; [`delivery`]
+//! the cell, the deliverer and the wait graph; `registry` the handles; [`ffi`] the `extern "C"`
+//! surface, which only checks arguments, converts and calls in. The header `include/pcstate.h`
+//! is generated from [`ffi`] by build.rs.
 
+#[allow(dead_code)] // until the ICE agent adapter calls it
+mod agents;
+mod alloc;
+pub mod delivery;
 pub mod error;
 pub mod fault;
 pub mod ffi;
-pub mod peer;
-pub mod registry;
+mod queue;
+mod registry;
 pub mod rules;
-pub mod transports;
+pub mod state;
+mod transports;
 
 pub use error::ResultCode;

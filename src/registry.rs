@@ -10,8 +10,9 @@ use std::sync::atomic::{AtomicPtr, Ordering};
 
 use parking_lot::Mutex;
 
+use crate::alloc::try_slice;
+use crate::delivery::{Cell, Peer, Reuse};
 use crate::error::{Result, ResultCode};
-use crate::peer::{Cell, Peer};
 
 const SEGMENT_BITS: u32 = 10;
 const SEGMENT_LEN: usize = 1 << SEGMENT_BITS;
@@ -56,9 +57,13 @@ fn allocate_index() -> Result<u32> {
     if i as usize >= MAX_PEERS {
         return Err(ResultCode::Limit);
     }
+    // Room to hand the cell back later without allocating then.
+    let more = i as usize + 1 - a.free.len();
+    a.free.try_reserve(more).map_err(|_| ResultCode::NoMemory)?;
     let slot = &DIRECTORY[i as usize >> SEGMENT_BITS];
     if slot.load(Ordering::Relaxed).is_null() {
-        let segment: Box<[Cell]> = (0..SEGMENT_LEN).map(|_| Cell::default()).collect();
+        let base = i & !(SEGMENT_LEN as u32 - 1);
+        let segment = try_slice(SEGMENT_LEN, |k| Cell::new(base + k as u32))?;
         slot.store(Box::leak(segment).as_mut_ptr(), Ordering::Release);
     }
     a.next += 1;
@@ -88,10 +93,16 @@ pub fn insert(peer: Peer) -> Result<u64> {
 /// Frees the peer behind a handle; its cell is reused later under a new generation.
 pub fn remove(handle: u64) -> Result<()> {
     let (cell, generation) = lookup(handle)?;
-    if cell.free(generation)? {
-        ALLOCATOR.lock().free.push(handle as u32);
+    if cell.free(generation)? == Reuse::Now {
+        recycle(handle as u32);
     }
     Ok(())
+}
+
+/// Hands cell `index` back for reuse (its peer is freed and no callback of it is running).
+pub(crate) fn recycle(index: u32) {
+    // Never allocates: `allocate_index` reserved room for every cell ever handed out.
+    ALLOCATOR.lock().free.push(index);
 }
 
 #[cfg(test)]

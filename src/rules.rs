@@ -166,25 +166,20 @@ pub enum EventKind {
     ConnectionState = 2,
     /// `icegatheringstatechange`: old and new are `pcstate_ice_gathering_state` values.
     IceGatheringState = 3,
+    /// Not a state change: the peer's event limit was reached and events were dropped, in the
+    /// event queue or in a slow callback's backlog. `old_state` is how many were dropped
+    /// (saturating), `seq` the seq of the newest dropped one. Read the snapshot to resynchronise.
+    Overflow = 4,
 }
 
 impl EventKind {
-    /// The kind with this number (1, 2 or 3; anything else is a bug).
-    pub fn from_u8(v: u8) -> Self {
-        match v {
-            1 => EventKind::IceConnectionState,
-            2 => EventKind::ConnectionState,
-            3 => EventKind::IceGatheringState,
-            _ => unreachable!("event kinds are 1, 2, 3"),
-        }
-    }
-
     /// The DOM event's name, e.g. `"connectionstatechange"`.
     pub fn dom_name(self) -> &'static str {
         match self {
             EventKind::IceConnectionState => "iceconnectionstatechange",
             EventKind::ConnectionState => "connectionstatechange",
             EventKind::IceGatheringState => "icegatheringstatechange",
+            EventKind::Overflow => "overflow",
         }
     }
 }

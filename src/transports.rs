@@ -1,10 +1,13 @@
 //! A peer's transports: id -> three states, O(1) expected per lookup, insert and remove.
 //!
-//! Ids are handed out 1, 2, 3, ... and never reused, so the table is an open-addressing hash table
-//! keyed by the id itself (identity hash, linear probing, backward-shift deletion). Live ids are
-//! usually a narrow window, so they land in distinct slots; memory stays proportional to the live
-//! transports however many were ever added.
+//! Ids are handed out 1, 2, 3, ... and never reused, and which of them stay live is up to the
+//! application (every 4096th, say). The table is open addressing with linear probing and
+//! backward-shift deletion, placed by Fibonacci hashing (the id times 2^32/phi, top bits), which
+//! spreads any arithmetic pattern of ids evenly, so a lookup stays O(1) whatever was added and
+//! removed. Memory stays proportional to the live transports however many were ever added.
 
+use crate::alloc::try_slice;
+use crate::error::{Result, ResultCode};
 use crate::rules::{DtlsTransportState, GathererState, IceTransportState, TransportStates};
 
 /// Index of the ICE state in [`RawStates`].
@@ -47,7 +50,12 @@ pub struct TransportTable {
     /// full.
     slots: Box<[Entry]>,
     len: u32,
+    /// 32 - log2(slots.len()): the home slot of `id` is the top bits of `id * FIBONACCI`.
+    shift: u32,
 }
+
+/// 2^32 / phi, odd: multiplying by it spreads ids that share low bits over the top bits.
+const FIBONACCI: u32 = 0x9E37_79B9;
 
 impl TransportTable {
     /// How many transports are in the table.
@@ -56,6 +64,7 @@ impl TransportTable {
     }
 
     /// Whether the table holds no transport.
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
@@ -64,13 +73,19 @@ impl TransportTable {
         self.slots.len().wrapping_sub(1)
     }
 
+    /// The slot where `id`'s probe run starts (the table is not empty).
+    #[inline(always)]
+    fn home(&self, id: u32) -> usize {
+        (id.wrapping_mul(FIBONACCI) >> self.shift) as usize
+    }
+
     #[inline(always)]
     fn find(&self, id: u32) -> Option<usize> {
         if id == 0 || self.slots.is_empty() {
             return None;
         }
         let mask = self.mask();
-        let mut i = id as usize & mask;
+        let mut i = self.home(id);
         for _ in 0..self.slots.len() {
             match self.slots[i].id {
                 0 => return None,
@@ -95,6 +110,7 @@ impl TransportTable {
     }
 
     /// Replaces the states of transport `id`; returns the old states, or `None` if absent.
+    #[cfg(test)]
     pub fn replace(&mut self, id: u32, s: TransportStates) -> Option<TransportStates> {
         let i = self.find(id)?;
         let old = self.slots[i].states();
@@ -102,20 +118,22 @@ impl TransportTable {
         Some(old)
     }
 
-    /// Adds transport `id` (not present, not 0).
-    pub fn insert(&mut self, id: u32, s: TransportStates) {
+    /// Adds transport `id` (not present, not 0); `NoMemory`, with nothing changed, when the
+    /// table must grow and cannot.
+    pub fn insert(&mut self, id: u32, s: TransportStates) -> Result<()> {
         debug_assert!(id != 0 && self.find(id).is_none());
         let (need, cap) = (self.len as usize + 1, self.slots.len());
         if need > cap || (cap > 4 && need * 4 > cap * 3) {
-            self.resize((cap * 2).max(4));
+            self.resize((cap * 2).max(4))?;
         }
         self.place(id, s);
         self.len += 1;
+        Ok(())
     }
 
     fn place(&mut self, id: u32, s: TransportStates) {
         let mask = self.mask();
-        let mut i = id as usize & mask;
+        let mut i = self.home(id);
         while self.slots[i].id != 0 {
             i = (i + 1) & mask;
         }
@@ -123,14 +141,15 @@ impl TransportTable {
         self.slots[i].set_states(s);
     }
 
-    fn resize(&mut self, cap: usize) {
-        let old = std::mem::replace(
-            &mut self.slots,
-            vec![Entry::default(); cap].into_boxed_slice(),
-        );
+    /// Moves every entry into a new table of `cap` slots (a power of two, at least 4).
+    fn resize(&mut self, cap: usize) -> Result<()> {
+        let slots = try_slice(cap, |_| Entry::default()).map_err(|_| ResultCode::NoMemory)?;
+        let old = std::mem::replace(&mut self.slots, slots);
+        self.shift = 32 - cap.trailing_zeros();
         for e in old.iter().filter(|e| e.id != 0) {
             self.place(e.id, e.states());
         }
+        Ok(())
     }
 
     /// Removes transport `id`; returns its states, or `None` if absent.
@@ -146,7 +165,7 @@ impl TransportTable {
             if e.id == 0 {
                 break;
             }
-            let home = e.id as usize & mask;
+            let home = self.home(e.id);
             // Move e into the hole unless its home lies cyclically in (hole, j].
             let stays = if hole <= j {
                 hole < home && home <= j
@@ -163,7 +182,8 @@ impl TransportTable {
         if self.len == 0 {
             self.slots = Box::default();
         } else if self.slots.len() > 8 && (self.len as usize) * 8 < self.slots.len() {
-            self.resize(self.slots.len() / 2);
+            // Shrinking is an optimisation: without memory for the smaller table, keep this one.
+            let _ = self.resize(self.slots.len() / 2);
         }
         Some(removed)
     }
@@ -223,7 +243,7 @@ mod tests {
                 0 | 1 if model.len() < 300 => {
                     // Some ids jump ahead so that homes collide after wrapping.
                     next += if r % 16 == 0 { 61 } else { 1 };
-                    table.insert(next, st(step));
+                    table.insert(next, st(step)).unwrap();
                     model.insert(next, st(step));
                 }
                 2 if !model.is_empty() => {
@@ -264,7 +284,7 @@ mod tests {
             let r = seed;
             if r % 3 == 0 && model.len() < 4 {
                 next += 1 + (r >> 8) as u32 % 8;
-                table.insert(next, st(step));
+                table.insert(next, st(step)).unwrap();
                 model.insert(next, st(step));
             } else if r % 3 == 1 && !model.is_empty() {
                 let keys: Vec<u32> = model.keys().copied().collect();
@@ -283,10 +303,10 @@ mod tests {
     #[test]
     fn memory_follows_live_transports() {
         let mut t = TransportTable::default();
-        t.insert(1, st(0));
+        t.insert(1, st(0)).unwrap();
         let n = if cfg!(miri) { 2_000 } else { 100_000 };
         for id in 2..n {
-            t.insert(id, st(id));
+            t.insert(id, st(id)).unwrap();
             t.remove(id);
         }
         assert_eq!(t.len(), 1);
@@ -294,5 +314,34 @@ mod tests {
         assert_eq!(t.remove(1), Some(st(0)));
         assert!(t.is_empty());
         assert_eq!(t.slots.len(), 0);
+    }
+
+    /// How many slots a lookup of `id` visits.
+    fn probes(t: &TransportTable, id: u32) -> usize {
+        let i = t.find(id).expect("present");
+        (i.wrapping_sub(t.home(id)) & t.mask()) + 1
+    }
+
+    /// Issue 9.7: ids that share their low bits (every 4096th kept, every 2^k-th, arithmetic
+    /// runs) must not pile up in one probe run: lookups stay short whatever the pattern.
+    #[test]
+    fn strided_ids_stay_o1() {
+        for stride in [1u32, 2, 64, 1000, 4096, 65_536, 1 << 20] {
+            let mut t = TransportTable::default();
+            let n = 3000u32.min(u32::MAX / stride);
+            let ids: Vec<u32> = (1..=n).map(|k| k * stride).collect();
+            for &id in &ids {
+                t.insert(id, st(id)).unwrap();
+            }
+            let total: usize = ids.iter().map(|&id| probes(&t, id)).sum();
+            let worst = ids.iter().map(|&id| probes(&t, id)).max().unwrap();
+            let mean = total as f64 / ids.len() as f64;
+            assert!(mean < 3.0, "stride {stride}: mean probe run {mean}");
+            assert!(worst < 64, "stride {stride}: longest probe run {worst}");
+            for &id in &ids {
+                assert_eq!(t.remove(id), Some(st(id)));
+            }
+            assert!(t.is_empty());
+        }
     }
 }

@@ -6,11 +6,11 @@
 mod model;
 
 use model::rules::reference;
-use pcstate::peer::{Event, PeerState};
 use pcstate::rules::{
     self, Aggregates, ConnectionState as C, Counts, DtlsTransportState as D, EventKind,
     GathererState as G, IceTransportState as I, Profile, TransportStates,
 };
+use pcstate::state::{Event, PeerState};
 
 fn every_transport_state() -> Vec<TransportStates> {
     let mut v = Vec::new();

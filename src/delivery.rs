@@ -1,0 +1,453 @@
+//! The delivery protocol: the cell that guards a peer, the deliverer, and the wait graph.
+//!
+//! Every call that commits events does so under the cell's lock. If no thread is delivering
+//! this peer's events, the calling thread becomes the deliverer: it takes the registration out
+//! of the peer ("an outing"), releases the lock, calls it, takes the lock again, and goes on
+//! until nothing is left. Events committed meanwhile (by other threads, or by the callback
+//! itself) wait in the peer's bounded backlog and are delivered by the deliverer in order. So
+//! callbacks of one peer never overlap, never run under a lock, and may call anything.
+//!
+//! A registration replaced (`set_callback`) or freed (`free`) during its outing is retired: the
+//! deliverer drops it (calling `user_data_free`) when the callback returns. A thread that
+//! replaced or freed it from outside that callback waits until then, so when `set_callback` or
+//! `free` returns, no replaced registration is running or will run. Waiting is tracked per
+//! outing, which outlives the peer: the cell is not reused until its last outing is over.
+//!
+//! Waits form a graph of threads (waiter -> thread holding the awaited outing). A wait that
+//! would close a cycle gets `WouldDeadlock` instead. The thread that ends an outing removes
+//! the edges of its waiters before waking them, so no stale edge is ever seen as a cycle.
+
+use parking_lot::{Condvar, Mutex, MutexGuard};
+
+use crate::error::{Result, ResultCode};
+use crate::queue::{DEFAULT_LIMIT, EventBuffer, EventQueue, MAX_LIMIT};
+use crate::rules::Profile;
+use crate::state::{Batch, Event, FLAG_EVENT_QUEUE, PeerState};
+
+/// Where a peer's events go: implemented by the C registration (whose `Drop` calls
+/// `user_data_free`) and by Rust closures.
+pub trait EventSink: Send {
+    fn on_event(&mut self, event: &Event);
+}
+
+impl<F: FnMut(&Event) + Send> EventSink for F {
+    fn on_event(&mut self, event: &Event) {
+        self(event)
+    }
+}
+
+/// A live peer inside its cell: the state machine and what delivery needs.
+pub struct Peer {
+    pub state: PeerState,
+    /// The current registration while it is home (not out with the deliverer).
+    callback: Option<Box<dyn EventSink>>,
+    /// Token of the thread delivering this peer's events, 0 when none.
+    deliverer: usize,
+    /// Events committed while another outing ran, for the deliverer (bounded).
+    backlog: EventBuffer,
+    queue: Option<Box<EventQueue>>,
+}
+
+impl Peer {
+    /// A new open peer; fails when an eventfd cannot be had (`Limit`) or memory runs out.
+    pub fn new(profile: Profile, flags: u32) -> Result<Self> {
+        let queue = if flags & FLAG_EVENT_QUEUE != 0 {
+            Some(crate::alloc::try_box(EventQueue::new(DEFAULT_LIMIT)?)?)
+        } else {
+            None
+        };
+        Ok(Peer {
+            state: PeerState::new(profile, flags),
+            callback: None,
+            deliverer: 0,
+            backlog: EventBuffer::new(DEFAULT_LIMIT),
+            queue,
+        })
+    }
+
+    /// Pops the oldest queued event (`InvalidArgument` without `FLAG_EVENT_QUEUE`).
+    pub fn poll_event(&mut self) -> Result<Event> {
+        let q = self.queue.as_mut().ok_or(ResultCode::InvalidArgument)?;
+        q.pop().ok_or(ResultCode::Empty)
+    }
+
+    /// The queue's eventfd (`InvalidArgument` without `FLAG_EVENT_QUEUE`).
+    pub fn event_fd(&self) -> Result<libc::c_int> {
+        self.queue
+            .as_ref()
+            .map(|q| q.fd())
+            .ok_or(ResultCode::InvalidArgument)
+    }
+
+    /// Bounds the queue and the backlog to `limit` events each (1 ..= `MAX_LIMIT`).
+    pub fn set_event_limit(&mut self, limit: u32) -> Result<()> {
+        if !(1..=MAX_LIMIT).contains(&limit) {
+            return Err(ResultCode::InvalidArgument);
+        }
+        self.backlog.set_limit(limit);
+        if let Some(q) = self.queue.as_mut() {
+            q.set_limit(limit);
+        }
+        Ok(())
+    }
+
+    /// Closes the peer (see `PeerState::close`) and wakes the queue's reader, even when close
+    /// commits no event, so that it sees the closed state.
+    pub fn close(&mut self) -> Batch {
+        let batch = self.state.close();
+        if let Some(q) = self.queue.as_ref() {
+            q.wake();
+        }
+        batch
+    }
+}
+
+/// Which registration, if any, is out with a deliverer.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Out {
+    /// None: the current registration (if any) is home.
+    Home,
+    /// The current registration is out.
+    Current,
+    /// A registration replaced or freed during its outing is out; the deliverer drops it.
+    Retired,
+}
+
+/// An identifier of the calling thread, unique among live threads, never 0.
+fn thread_token() -> usize {
+    thread_local!(static TOKEN: u8 = const { 0 });
+    TOKEN.with(|t| t as *const u8 as usize)
+}
+
+thread_local!(static DELIVERING: std::cell::Cell<u32> = const { std::cell::Cell::new(0) });
+
+/// One waiting thread: it waits for outing `outing` of the cell at `cell`, held by `holder`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+struct Wait {
+    waiter: usize,
+    holder: usize,
+    cell: usize,
+    outing: u64,
+}
+
+/// Every thread waiting in `set_callback` or `free`. Touched only by those calls and by the end
+/// of an outing that has waiters, never on the update path.
+static WAITS: Mutex<Vec<Wait>> = parking_lot::const_mutex(Vec::new());
+
+/// Whether `me` waiting for `holder` closes a cycle of waiting threads. Each waiting thread has
+/// one edge, so a cycle through `me` is found within `waits.len()` steps; the walk is bounded by
+/// that, so it ends even on a cycle that does not pass through `me`.
+fn closes_cycle(waits: &[Wait], me: usize, holder: usize) -> bool {
+    let mut t = holder;
+    for _ in 0..=waits.len() {
+        if t == me {
+            return true;
+        }
+        match waits.iter().find(|w| w.waiter == t) {
+            Some(w) => t = w.holder,
+            None => return false,
+        }
+    }
+    false
+}
+
+/// Records that this thread waits for `outing` of `cell` held by `holder`, unless that closes a
+/// cycle of threads each waiting inside a callback for the next: then `WouldDeadlock`.
+fn begin_wait(cell: &Cell, holder: usize, outing: u64) -> Result<()> {
+    let me = thread_token();
+    let mut waits = WAITS.lock();
+    // Only a thread inside a callback can be waited for, so only then can a cycle close here.
+    if DELIVERING.with(|d| d.get()) > 0 && closes_cycle(&waits, me, holder) {
+        return Err(ResultCode::WouldDeadlock);
+    }
+    waits.try_reserve(1).map_err(|_| ResultCode::NoMemory)?;
+    waits.push(Wait {
+        waiter: me,
+        holder,
+        cell: cell as *const Cell as usize,
+        outing,
+    });
+    Ok(())
+}
+
+/// The guarded slot a peer lives in. Cells are never deallocated; a freed cell is reused for a
+/// later peer with a new generation, so a stale handle (old generation) is always detected.
+/// Cache-line aligned: threads updating neighbouring peers never write to a shared line.
+#[repr(align(64))]
+pub struct Cell {
+    /// The cell's index in the registry.
+    index: u32,
+    inner: Mutex<CellInner>,
+    cond: Condvar,
+}
+
+struct CellInner {
+    /// Generation of the current (or next) occupant; 0 means the cell is retired for good.
+    generation: u32,
+    peer: Option<Peer>,
+    /// The registration out with a deliverer, if any; it can outlive its peer.
+    out: Out,
+    /// Token of the thread holding it.
+    out_holder: usize,
+    /// How many outings have started in this cell: names the current one.
+    outings: u64,
+    /// Threads waiting for the current outing to end.
+    waiters: u32,
+    /// Freed during its last outing: the deliverer hands the cell back when the outing ends.
+    recycle: bool,
+}
+
+impl Cell {
+    /// An empty cell at `index` of the registry.
+    pub fn new(index: u32) -> Self {
+        Cell {
+            index,
+            inner: Mutex::new(CellInner {
+                generation: 1,
+                peer: None,
+                out: Out::Home,
+                out_holder: 0,
+                outings: 0,
+                waiters: 0,
+                recycle: false,
+            }),
+            cond: Condvar::new(),
+        }
+    }
+}
+
+type Guard<'a> = MutexGuard<'a, CellInner>;
+
+/// What `free` leaves to its caller about the cell.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Reuse {
+    /// The cell may be reused now.
+    Now,
+    /// A callback of the freed peer is still running on this thread; the cell is handed back
+    /// (through `registry::recycle`) when it returns.
+    Later,
+    /// The cell's generations are used up: it is retired.
+    Never,
+}
+
+impl Cell {
+    /// Puts a new peer in this empty cell; returns its generation (None if the cell is retired).
+    pub fn occupy(&self, peer: Peer) -> Option<u32> {
+        let mut g = self.inner.lock();
+        debug_assert!(g.peer.is_none() && g.out == Out::Home);
+        if g.generation == 0 {
+            return None;
+        }
+        g.peer = Some(peer);
+        Some(g.generation)
+    }
+
+    #[inline(always)]
+    fn lock_live(&self, generation: u32) -> Result<Guard<'_>> {
+        let g = self.inner.lock();
+        if g.generation == generation && g.peer.is_some() {
+            Ok(g)
+        } else {
+            Err(ResultCode::InvalidHandle)
+        }
+    }
+
+    /// Reads the peer under its lock.
+    pub fn read<T>(&self, generation: u32, f: impl FnOnce(&Peer) -> T) -> Result<T> {
+        let g = self.lock_live(generation)?;
+        Ok(f(g.peer.as_ref().expect("checked live")))
+    }
+
+    /// Runs a mutating operation under the lock, commits its events (queue, then callback), and
+    /// delivers them when no other thread is delivering this peer's events.
+    #[inline(always)]
+    pub fn update<T>(
+        &self,
+        generation: u32,
+        op: impl FnOnce(&mut Peer) -> Result<(T, Batch)>,
+    ) -> Result<T> {
+        let mut g = self.lock_live(generation)?;
+        let (value, batch) = op(g.peer.as_mut().expect("checked live"))?;
+        if !batch.is_empty() {
+            self.publish(g, generation, batch);
+        }
+        Ok(value)
+    }
+
+    /// Queues a call's events and delivers them (the part of an update that runs only when an
+    /// aggregate changed; kept out of line so the no-change path stays short).
+    #[cold]
+    #[inline(never)]
+    fn publish(&self, mut g: Guard<'_>, generation: u32, batch: Batch) {
+        let out = g.out;
+        let peer = g.peer.as_mut().expect("checked live");
+        if let Some(q) = peer.queue.as_mut() {
+            batch.iter().for_each(|e| q.push(e));
+        }
+        if peer.callback.is_none() && out != Out::Current {
+            return;
+        }
+        if peer.deliverer != 0 {
+            // Another thread, or this one further up the stack, is delivering: it will deliver
+            // these after what it has, in order.
+            batch.iter().for_each(|e| peer.backlog.push(e));
+            return;
+        }
+        self.deliver(g, generation, batch);
+    }
+
+    /// The delivery loop; entered with the lock held and no deliverer; returns with it released.
+    fn deliver(&self, mut g: Guard<'_>, generation: u32, batch: Batch) {
+        let me = thread_token();
+        g.peer.as_mut().expect("live").deliverer = me;
+        DELIVERING.with(|d| d.set(d.get() + 1));
+        let mut local = batch;
+        loop {
+            let peer = g.peer.as_mut().expect("live while we deliver");
+            let Some(event) = local.pop_front().or_else(|| peer.backlog.pop()) else {
+                peer.deliverer = 0;
+                break;
+            };
+            let Some(mut cb) = peer.callback.take() else {
+                // The callback was cleared: nothing is left to deliver to.
+                peer.backlog.clear();
+                local = Batch::default();
+                continue;
+            };
+            g.out = Out::Current;
+            g.out_holder = me;
+            g.outings += 1;
+            MutexGuard::unlocked(&mut g, || cb.on_event(&event));
+            if !self.end_outing(&mut g, generation, cb) {
+                break; // freed: the cell no longer holds this peer
+            }
+        }
+        DELIVERING.with(|d| d.set(d.get() - 1));
+    }
+
+    /// Back from a callback with the lock held: puts the registration back, or drops it when it
+    /// was retired meanwhile, then releases the outing's waiters. Returns false when the peer
+    /// was freed (delivery ends).
+    fn end_outing(&self, g: &mut Guard<'_>, generation: u32, cb: Box<dyn EventSink>) -> bool {
+        let live = g.generation == generation;
+        if live && g.out == Out::Current {
+            g.peer.as_mut().expect("live").callback = Some(cb);
+        } else {
+            // Retired by set_callback or free: drop it (user_data_free) outside the lock; the
+            // outing lasts until that returned.
+            MutexGuard::unlocked(g, || drop(cb));
+        }
+        g.out = Out::Home;
+        if g.waiters > 0 {
+            let (cell, outing) = (self as *const Cell as usize, g.outings);
+            WAITS
+                .lock()
+                .retain(|w| !(w.cell == cell && w.outing == outing));
+            self.cond.notify_all();
+        }
+        if live {
+            return true;
+        }
+        if std::mem::take(&mut g.recycle) {
+            crate::registry::recycle(self.index);
+        }
+        false
+    }
+
+    /// Waits (lock held) until outing `outing` is over; the edge was added by `begin_wait`.
+    fn wait_for_outing(&self, g: &mut Guard<'_>, outing: u64) {
+        while g.outings == outing && g.out != Out::Home {
+            self.cond.wait(g);
+        }
+        g.waiters -= 1;
+    }
+
+    /// If a registration of this cell is out on another thread, records the wait for it (or
+    /// refuses with `WouldDeadlock`) and returns its outing.
+    fn must_wait(&self, g: &mut Guard<'_>) -> Result<Option<u64>> {
+        if g.out == Out::Home || g.out_holder == thread_token() {
+            return Ok(None);
+        }
+        begin_wait(self, g.out_holder, g.outings)?;
+        g.waiters += 1;
+        Ok(Some(g.outings))
+    }
+
+    /// Replaces the registration (`make` builds the new one once the handle is known good and
+    /// no deadlock is possible). When this returns, no replaced registration is running or will
+    /// run and each one's drop (`user_data_free`) has run, unless the call comes from inside
+    /// the running callback itself: that registration is dropped as soon as it returns.
+    pub fn set_callback(
+        &self,
+        generation: u32,
+        make: impl FnOnce() -> Option<Box<dyn EventSink>>,
+    ) -> Result<()> {
+        let mut g = self.lock_live(generation)?;
+        let wait = self.must_wait(&mut g)?;
+        let new = make();
+        let old = std::mem::replace(&mut g.peer.as_mut().expect("live").callback, new);
+        if g.out == Out::Current {
+            g.out = Out::Retired;
+        }
+        if let Some(outing) = wait {
+            self.wait_for_outing(&mut g, outing);
+        }
+        drop(g);
+        drop(old);
+        Ok(())
+    }
+
+    /// Frees the peer: the handle is invalid from now on; undelivered events are dropped; the
+    /// registrations are dropped and none runs after this returns, unless the call comes from
+    /// inside the peer's own callback (then that registration is dropped when it returns).
+    pub fn free(&self, generation: u32) -> Result<Reuse> {
+        let mut g = self.lock_live(generation)?;
+        let wait = self.must_wait(&mut g)?;
+        let peer = g.peer.take().expect("checked live");
+        g.generation = g.generation.wrapping_add(1);
+        let retired = g.generation == 0;
+        let from_inside = g.out != Out::Home && wait.is_none();
+        g.recycle = from_inside && !retired;
+        if g.out == Out::Current {
+            g.out = Out::Retired;
+        }
+        MutexGuard::unlocked(&mut g, || drop(peer));
+        if let Some(outing) = wait {
+            self.wait_for_outing(&mut g, outing);
+        }
+        Ok(if retired {
+            Reuse::Never
+        } else if from_inside {
+            Reuse::Later
+        } else {
+            Reuse::Now
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn graph(edges: &[(usize, usize)]) -> Vec<Wait> {
+        let wait = |&(waiter, holder)| Wait {
+            waiter,
+            holder,
+            cell: 0,
+            outing: 0,
+        };
+        edges.iter().map(wait).collect()
+    }
+
+    #[test]
+    fn wait_graph_cycles() {
+        // 1 waits for 2, 2 for 3: 3 waiting for 1 closes a cycle; 4 waiting for 1 does not.
+        let waits = graph(&[(1, 2), (2, 3)]);
+        assert!(closes_cycle(&waits, 3, 1));
+        assert!(!closes_cycle(&waits, 4, 1));
+        assert!(closes_cycle(&[], 5, 5));
+        // A cycle 1 -> 2 -> 1 not through 4: the walk ends, no deadlock through 4.
+        assert!(!closes_cycle(&graph(&[(1, 2), (2, 1)]), 4, 1));
+        assert!(!closes_cycle(&graph(&[(1, 2), (2, 1), (3, 1)]), 4, 3));
+    }
+}

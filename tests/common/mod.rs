@@ -1,0 +1,111 @@
+//! Helpers shared by the tests that drive the C ABI from Rust: result codes and state numbers,
+//! peers and transports, and Rust closures registered as C callbacks.
+#![allow(dead_code)]
+
+use std::ffi::c_void;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::{Arc, Mutex};
+
+use pcstate::ResultCode;
+use pcstate::ffi::*;
+use pcstate::rules::{DtlsTransportState, EventKind, GathererState, IceTransportState};
+
+pub const OK: u32 = ResultCode::Ok as u32;
+pub const NULL_ARGUMENT: u32 = ResultCode::NullArgument as u32;
+pub const INVALID_HANDLE: u32 = ResultCode::InvalidHandle as u32;
+pub const UNKNOWN_TRANSPORT: u32 = ResultCode::UnknownTransport as u32;
+pub const INVALID_STATE: u32 = ResultCode::InvalidState as u32;
+pub const INVALID_ARGUMENT: u32 = ResultCode::InvalidArgument as u32;
+pub const CLOSED: u32 = ResultCode::Closed as u32;
+pub const EMPTY: u32 = ResultCode::Empty as u32;
+pub const WOULD_DEADLOCK: u32 = ResultCode::WouldDeadlock as u32;
+
+// ICE transport, DTLS, gatherer values (C numbering).
+pub const ICE_CHECKING: u32 = IceTransportState::Checking as u32;
+pub const ICE_CONNECTED: u32 = IceTransportState::Connected as u32;
+pub const ICE_DISCONNECTED: u32 = IceTransportState::Disconnected as u32;
+pub const DTLS_CONNECTING: u32 = DtlsTransportState::Connecting as u32;
+pub const DTLS_CONNECTED: u32 = DtlsTransportState::Connected as u32;
+pub const DTLS_FAILED: u32 = DtlsTransportState::Failed as u32;
+pub const GATHERING: u32 = GathererState::Gathering as u32;
+pub const COMPLETE: u32 = GathererState::Complete as u32;
+// Event kinds.
+pub const K_ICE: u32 = EventKind::IceConnectionState as u32;
+pub const K_CONN: u32 = EventKind::ConnectionState as u32;
+pub const K_GATHER: u32 = EventKind::IceGatheringState as u32;
+pub const K_OVERFLOW: u32 = EventKind::Overflow as u32;
+
+pub fn new_peer(profile: u32, flags: u32) -> pcstate_peer {
+    let mut p = 0;
+    assert_eq!(pcstate_peer_new(profile, flags, &mut p), OK);
+    assert_ne!(p, 0);
+    p
+}
+
+pub fn add(p: pcstate_peer) -> pcstate_transport {
+    let mut t = 0;
+    assert_eq!(pcstate_transport_add(p, &mut t), OK);
+    t
+}
+
+pub fn snapshot(p: pcstate_peer) -> pcstate_snapshot {
+    let mut s = pcstate_snapshot {
+        last_seq: 0,
+        connection_state: 0,
+        ice_connection_state: 0,
+        ice_gathering_state: 0,
+        transport_count: 0,
+    };
+    assert_eq!(pcstate_peer_snapshot(p, &mut s), OK);
+    s
+}
+
+/// A Rust closure registered through the C API; `frees` counts user_data_free calls.
+pub type Handler = Box<dyn FnMut(&pcstate_event) + Send>;
+
+pub struct Reg {
+    pub handler: Handler,
+    pub frees: Arc<AtomicUsize>,
+}
+
+pub unsafe extern "C" fn trampoline(user_data: *mut c_void, event: *const pcstate_event) {
+    let reg = unsafe { &mut *(user_data as *mut Reg) };
+    (reg.handler)(unsafe { &*event });
+}
+
+pub unsafe extern "C" fn free_reg(user_data: *mut c_void) {
+    let reg = unsafe { Box::from_raw(user_data as *mut Reg) };
+    reg.frees.fetch_add(1, SeqCst);
+}
+
+pub fn set_handler(p: pcstate_peer, handler: Handler) -> Arc<AtomicUsize> {
+    let frees = Arc::new(AtomicUsize::new(0));
+    let reg = Box::into_raw(Box::new(Reg {
+        handler,
+        frees: frees.clone(),
+    }));
+    assert_eq!(
+        pcstate_peer_set_callback(p, Some(trampoline), reg.cast(), Some(free_reg)),
+        OK
+    );
+    frees
+}
+
+/// Events as (seq, kind, old, new, transport).
+pub type Log = Arc<Mutex<Vec<(u64, u32, u32, u32, u32)>>>;
+
+/// Records every event.
+pub fn record(p: pcstate_peer) -> (Log, Arc<AtomicUsize>) {
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let l = log.clone();
+    let frees = set_handler(
+        p,
+        Box::new(move |e| {
+            assert_eq!(std::mem::size_of_val(e), 40);
+            l.lock()
+                .unwrap()
+                .push((e.seq, e.kind, e.old_state, e.new_state, e.transport))
+        }),
+    );
+    (log, frees)
+}
