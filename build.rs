@@ -31,7 +31,11 @@ fn main() {
     // The ABI policy (README "Versions and ABI"): while 0.x every minor release may break the ABI,
     // so the SONAME is libpcstate.so.0.MINOR (as cargo-c names it); from 1.0 it is
     // libpcstate.so.MAJOR. The Makefile, install.sh and the CMake version file follow the same rule.
-    let abi = if major == "0" { format!("0.{minor}") } else { major.clone() };
+    let abi = if major == "0" {
+        format!("0.{minor}")
+    } else {
+        major.clone()
+    };
     let os = env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
     if os == "linux" || os == "android" {
         println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libpcstate.so.{abi}");
