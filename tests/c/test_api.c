@@ -1,6 +1,7 @@
 /* C test of the whole pcstate API: every function, every error code the contract names, events,
  * close, callbacks (reentrant close, replace, free from inside), the event queue and its fd.
  * Built against libpcstate.so and libpcstate.a, run under ASan and UBSan (see Makefile). */
+#define _DEFAULT_SOURCE /* fork, pipe, usleep, pthread for the callback-must-return test */
 #include "pcstate.h"
 
 #include <poll.h>
@@ -8,6 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static int failures = 0;
 static int checks = 0;
@@ -297,11 +302,67 @@ static void test_reentrant(void) {
     EXPECT(pcstate_peer_free(p), PCSTATE_RESULT_INVALID_HANDLE);
 }
 
+/* A callback must return normally (header: "Threads and callbacks"). One that ends its thread
+ * instead (pthread_exit, or cancellation at a cancellation point) stops the process with a message
+ * that names the rule, rather than deep inside the unwinder. Run in a child process. */
+static int exit_mode; /* 1: pthread_exit; 2: blocks at a cancellation point, then is cancelled */
+static volatile int in_callback;
+
+static void ending_callback(void *user_data, const pcstate_event *e) {
+    (void)user_data;
+    (void)e;
+    in_callback = 1;
+    if (exit_mode == 1) pthread_exit(NULL);
+    for (;;) pause(); /* a cancellation point */
+}
+
+static void *updater(void *arg) {
+    pcstate_peer p = *(pcstate_peer *)arg;
+    pcstate_transport t;
+    if (pcstate_transport_add(p, &t) == PCSTATE_RESULT_OK)
+        pcstate_transport_set_ice_state(p, t, PCSTATE_ICE_TRANSPORT_STATE_CHECKING);
+    return NULL;
+}
+
+static void test_callback_must_return(void) {
+    const char *preload = getenv("LD_PRELOAD");
+    if (preload && strstr(preload, "vgpreload")) return; /* not under valgrind: it forks */
+    for (exit_mode = 1; exit_mode <= 2; exit_mode++) {
+        int err[2];
+        CHECK(pipe(err) == 0);
+        fflush(NULL);
+        pid_t child = fork();
+        if (child == 0) {
+            dup2(err[1], 2);
+            pcstate_peer p;
+            pthread_t th;
+            if (pcstate_peer_new(PCSTATE_PROFILE_W3C, 0, &p) != PCSTATE_RESULT_OK) _exit(3);
+            if (pcstate_peer_set_callback(p, ending_callback, NULL, NULL) != PCSTATE_RESULT_OK) _exit(4);
+            pthread_create(&th, NULL, updater, &p);
+            while (!in_callback) usleep(1000);
+            if (exit_mode == 2) pthread_cancel(th);
+            pthread_join(th, NULL);
+            _exit(0); /* the process survived: not what the contract says */
+        }
+        close(err[1]);
+        char buf[4096] = {0};
+        size_t n = 0;
+        ssize_t k;
+        while (n < sizeof buf - 1 && (k = read(err[0], buf + n, sizeof buf - 1 - n)) > 0) n += (size_t)k;
+        close(err[0]);
+        int status = 0;
+        CHECK(waitpid(child, &status, 0) == child);
+        CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+        CHECK(strstr(buf, "pcstate: a callback or user_data_free did not return normally") != NULL);
+    }
+}
+
 int main(void) {
     test_names();
     test_errors();
     test_events_and_queue();
     test_reentrant();
+    test_callback_must_return();
     printf("C API test: %d checks, %d failed\n", checks, failures);
     printf("%d passed, %d failed\n", checks - failures, failures);
     return failures == 0 ? 0 : 1;
