@@ -187,7 +187,8 @@ unset PKG_CONFIG_PATH
 copy=$tmp/repo
 mkdir "$copy"
 git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' f; do
-  [ -e "$f" ] && printf '%s\0' "$f"
+  # what a clone has (and files not yet committed), not a library an editable install left
+  [ -e "$f" ] && [ "$f" != bindings/python/pcstate/libpcstate.so ] && printf '%s\0' "$f"
 done | tar --null -T - -cf - | tar -xf - -C "$copy"
 [ ! -e "$copy/target" ] && [ -f "$copy/Cargo.toml" ] || die "fresh copy"
 listing() { (cd "$copy" && find . | sort); }
