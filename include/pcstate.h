@@ -26,6 +26,26 @@
 #define PCSTATE_FLAG_EVENT_QUEUE 2
 
 /**
+ * Flag for `pcstate_peer_new`: after `pcstate_peer_close`, calls that add, remove or set
+ * transport states (and `pcstate_transport_note_alive`) return OK and change nothing, instead of
+ * `CLOSED`: for stacks that keep reporting states while they tear down. `pcstate_transport_add`
+ * then writes transport 0, which such calls also accept.
+ */
+#define PCSTATE_FLAG_IGNORE_AFTER_CLOSE 4
+
+/**
+ * `pcstate_transport_set_ice_agent_state`: libnice's `NiceComponentState` of the transport's
+ * component (DISCONNECTED 0, GATHERING 1, CONNECTING 2, CONNECTED 3, READY 4, FAILED 5).
+ */
+#define PCSTATE_ICE_AGENT_LIBNICE 1
+
+/**
+ * `pcstate_transport_set_ice_agent_state`: libjuice's `juice_state_t` (DISCONNECTED 0,
+ * GATHERING 1, CONNECTING 2, CONNECTED 3, COMPLETED 4, FAILED 5).
+ */
+#define PCSTATE_ICE_AGENT_LIBJUICE 2
+
+/**
  * How many events a peer's event queue, and separately its callback backlog (events committed
  * while a callback of the peer runs), hold at most unless `pcstate_peer_set_event_limit` says
  * otherwise: 1024 (40 KiB each).
@@ -565,6 +585,117 @@ uint32_t pcstate_peer_event_fd(pcstate_peer peer, int *out_fd);
  * Results: OK; INVALID_HANDLE; INVALID_ARGUMENT (out of range).
  */
 uint32_t pcstate_peer_set_event_limit(pcstate_peer peer, uint32_t max_events);
+
+/**
+ * Sets a transport's ICE, DTLS and gatherer states at once: one commit, events only for the net
+ * change (no intermediate states). The ICE state is set directly, as by
+ * `pcstate_transport_set_ice_state`.
+ *
+ * Results: OK; NULL_ARGUMENT; INVALID_HANDLE; UNKNOWN_TRANSPORT; INVALID_STATE (any field out of
+ * range); CLOSED; NO_MEMORY. On error nothing changed.
+ */
+uint32_t pcstate_transport_set_states(pcstate_peer peer,
+                                      pcstate_transport transport,
+                                      const struct pcstate_transport_states *states);
+
+/**
+ * Adds a transport already in the given states (for example one that is already connected):
+ * one commit, no intermediate events; writes its id to `*out_transport`.
+ *
+ * Results: OK; NULL_ARGUMENT; INVALID_HANDLE; INVALID_STATE; CLOSED; LIMIT; NO_MEMORY.
+ */
+uint32_t pcstate_transport_add_with_states(pcstate_peer peer,
+                                           const struct pcstate_transport_states *states,
+                                           pcstate_transport *out_transport);
+
+/**
+ * Reports the state of the ICE agent that drives the transport (`PCSTATE_ICE_AGENT_*` and the
+ * agent's own state number); the transport's ICE state is then derived from it, from the
+ * transport's gatherer state and from the remote's end-of-candidates, and recomputed whenever
+ * one of them changes. "completed" needs the agent's checks concluded (libnice READY, libjuice
+ * COMPLETED) and gathering complete and remote end-of-candidates; without the last two it reads
+ * "connected". An ICE restart (the agent going back to an earlier state) clears the remote
+ * end-of-candidates. The tables are in docs/feeding.md. `pcstate_transport_set_ice_state` or
+ * `pcstate_transport_set_states` detach the transport from its agent.
+ *
+ * Results: OK; INVALID_HANDLE; UNKNOWN_TRANSPORT; INVALID_ARGUMENT (unknown agent);
+ * INVALID_STATE (state number out of the agent's range); CLOSED; NO_MEMORY.
+ */
+uint32_t pcstate_transport_set_ice_agent_state(pcstate_peer peer,
+                                               pcstate_transport transport,
+                                               uint32_t agent,
+                                               uint32_t agent_state);
+
+/**
+ * Records that the remote signalled the end of its candidates for this transport (an
+ * `a=end-of-candidates` line, an empty candidate, or a remote that does not trickle). Kept until
+ * the transport's agent restarts ICE. Idempotent.
+ *
+ * Results: OK; INVALID_HANDLE; UNKNOWN_TRANSPORT; CLOSED; NO_MEMORY.
+ */
+uint32_t pcstate_transport_set_remote_end_of_candidates(pcstate_peer peer,
+                                                        pcstate_transport transport);
+
+/**
+ * CLOCK_MONOTONIC now, in nanoseconds: the clock event times use, and a clock to pass to
+ * `pcstate_transport_note_alive` and `pcstate_peer_tick` (any monotonic nanosecond clock works if
+ * used consistently for one peer).
+ */
+uint64_t pcstate_now_ns(void);
+
+/**
+ * Turns liveness on for the peer: a transport whose ICE state is connected or completed and on
+ * which nothing was noted alive (`pcstate_transport_note_alive`) for `disconnected_after_ns`
+ * reads disconnected; for `failed_after_ns`, failed, until its ICE state is set again (as after
+ * an ICE restart). Browsers report disconnected after about 5 s without traffic and failed
+ * after about 30 s; libnice and libjuice report neither promptly. A transport's alive clock
+ * starts at the first tick or note after it became connected. (0, 0) turns liveness off (the
+ * default); otherwise `disconnected_after_ns` > 0 and `failed_after_ns` is 0 (never failed) or
+ * greater. Every transport is watched afresh; one commit. Caller-clocked: no threads, no timers;
+ * call `pcstate_peer_tick` when the deadline it returns has passed and after changing states.
+ *
+ * Results: OK; INVALID_HANDLE; INVALID_ARGUMENT (bad durations); CLOSED; NO_MEMORY.
+ */
+uint32_t pcstate_peer_set_liveness(pcstate_peer peer,
+                                   uint64_t disconnected_after_ns,
+                                   uint64_t failed_after_ns);
+
+/**
+ * Notes that something arrived on the transport at `now_ns` (call it per received packet): a
+ * transport that liveness reads disconnected reads its reported state again at once. Does
+ * nothing when liveness is off or the transport is not connected. Costs about one update.
+ *
+ * Results: OK; INVALID_HANDLE; UNKNOWN_TRANSPORT; CLOSED; NO_MEMORY.
+ */
+uint32_t pcstate_transport_note_alive(pcstate_peer peer,
+                                      pcstate_transport transport,
+                                      uint64_t now_ns);
+
+/**
+ * Applies the liveness deadlines that passed by `now_ns`, delivers the events (one commit for
+ * all transports; the events carry the first transport that changed), and writes the next
+ * deadline to `*out_next_deadline_ns` (`UINT64_MAX` when none): one timer per peer. Cheap when
+ * nothing is due. After close: OK, next deadline `UINT64_MAX`.
+ *
+ * Results: OK; NULL_ARGUMENT; INVALID_HANDLE.
+ */
+uint32_t pcstate_peer_tick(pcstate_peer peer, uint64_t now_ns, uint64_t *out_next_deadline_ns);
+
+/**
+ * Reads one transport's states as reported: ICE as set, or as derived from its ICE agent, before
+ * liveness (`pcstate_transport_get_states` gives the effective ones, which the aggregates use).
+ *
+ * Results: OK; NULL_ARGUMENT; INVALID_HANDLE; UNKNOWN_TRANSPORT.
+ */
+uint32_t pcstate_transport_get_reported_states(pcstate_peer peer,
+                                               pcstate_transport transport,
+                                               struct pcstate_transport_states *out);
+
+/**
+ * The DOM event name of a `pcstate_event_kind` ("iceconnectionstatechange",
+ * "connectionstatechange", "icegatheringstatechange", "overflow"); NULL if out of range.
+ */
+const char *pcstate_event_kind_name(uint32_t kind);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -73,6 +73,18 @@ pub(crate) struct AgentState {
     state: u8,
 }
 
+impl AgentState {
+    /// The agent.
+    pub(crate) const fn agent(self) -> IceAgent {
+        self.agent
+    }
+
+    /// The agent's state number.
+    pub(crate) const fn state(self) -> u8 {
+        self.state
+    }
+}
+
 /// Checks an (agent, agent state) pair from C. Unknown agent: `InvalidArgument` (checked first);
 /// state number out of the agent's range: `InvalidState`.
 pub(crate) const fn agent_state(agent: u32, state: u32) -> Result<AgentState, ResultCode> {

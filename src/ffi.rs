@@ -15,7 +15,7 @@ use crate::error::{Result, ResultCode};
 use crate::registry;
 use crate::rules::{
     ConnectionState, DtlsTransportState, GathererState, IceConnectionState, IceGatheringState,
-    IceTransportState, Profile,
+    IceTransportState, Profile, TransportStates,
 };
 use crate::state::{self, Batch, Event};
 
@@ -35,6 +35,22 @@ pub const PCSTATE_FLAG_CLOSE_EVENTS: u32 = 1;
 /// not empty.
 pub const PCSTATE_FLAG_EVENT_QUEUE: u32 = 2;
 
+/// Flag for `pcstate_peer_new`: after `pcstate_peer_close`, calls that add, remove or set
+/// transport states (and `pcstate_transport_note_alive`) return OK and change nothing, instead of
+/// `CLOSED`: for stacks that keep reporting states while they tear down. `pcstate_transport_add`
+/// then writes transport 0, which such calls also accept.
+pub const PCSTATE_FLAG_IGNORE_AFTER_CLOSE: u32 = 4;
+
+/// `pcstate_transport_set_ice_agent_state`: libnice's `NiceComponentState` of the transport's
+/// component (DISCONNECTED 0, GATHERING 1, CONNECTING 2, CONNECTED 3, READY 4, FAILED 5).
+pub const PCSTATE_ICE_AGENT_LIBNICE: u32 = 1;
+/// `pcstate_transport_set_ice_agent_state`: libjuice's `juice_state_t` (DISCONNECTED 0,
+/// GATHERING 1, CONNECTING 2, CONNECTED 3, COMPLETED 4, FAILED 5).
+pub const PCSTATE_ICE_AGENT_LIBJUICE: u32 = 2;
+
+const _: () = assert!(PCSTATE_FLAG_IGNORE_AFTER_CLOSE == state::FLAG_IGNORE_AFTER_CLOSE);
+const _: () = assert!(PCSTATE_ICE_AGENT_LIBNICE == crate::agents::IceAgent::Libnice as u32);
+const _: () = assert!(PCSTATE_ICE_AGENT_LIBJUICE == crate::agents::IceAgent::Libjuice as u32);
 const _: () = assert!(PCSTATE_FLAG_CLOSE_EVENTS == state::FLAG_CLOSE_EVENTS);
 const _: () = assert!(PCSTATE_FLAG_EVENT_QUEUE == state::FLAG_EVENT_QUEUE);
 
@@ -384,14 +400,7 @@ pub extern "C" fn pcstate_transport_get_states(
     boundary(|| {
         non_null(out)?;
         let s = read(peer, |p| p.state.transport(transport))??;
-        write_out(
-            out,
-            pcstate_transport_states {
-                ice_state: s.ice as u32,
-                dtls_state: s.dtls as u32,
-                gatherer_state: s.gatherer as u32,
-            },
-        );
+        write_out(out, c_states(s));
         Ok(())
     })
 }
@@ -535,5 +544,201 @@ pub extern "C" fn pcstate_peer_set_event_limit(peer: pcstate_peer, max_events: u
         update(peer, |p| {
             Ok((p.set_event_limit(max_events)?, Batch::default()))
         })
+    })
+}
+
+/// The three states of `*states` as enums, or `INVALID_STATE`.
+fn typed_states(s: &pcstate_transport_states) -> Result<TransportStates> {
+    Ok(TransportStates {
+        ice: IceTransportState::from_u32(s.ice_state).ok_or(ResultCode::InvalidState)?,
+        dtls: DtlsTransportState::from_u32(s.dtls_state).ok_or(ResultCode::InvalidState)?,
+        gatherer: GathererState::from_u32(s.gatherer_state).ok_or(ResultCode::InvalidState)?,
+    })
+}
+
+fn c_states(s: TransportStates) -> pcstate_transport_states {
+    pcstate_transport_states {
+        ice_state: s.ice as u32,
+        dtls_state: s.dtls as u32,
+        gatherer_state: s.gatherer as u32,
+    }
+}
+
+/// Sets a transport's ICE, DTLS and gatherer states at once: one commit, events only for the net
+/// change (no intermediate states). The ICE state is set directly, as by
+/// `pcstate_transport_set_ice_state`.
+///
+/// Results: OK; NULL_ARGUMENT; INVALID_HANDLE; UNKNOWN_TRANSPORT; INVALID_STATE (any field out of
+/// range); CLOSED; NO_MEMORY. On error nothing changed.
+#[unsafe(no_mangle)]
+pub extern "C" fn pcstate_transport_set_states(
+    peer: pcstate_peer,
+    transport: pcstate_transport,
+    states: *const pcstate_transport_states,
+) -> u32 {
+    boundary(|| {
+        non_null(states.cast_mut())?;
+        // SAFETY: non-NULL checked; the caller passes a valid struct (documented).
+        let s = typed_states(unsafe { &*states })?;
+        update(peer, |p| Ok(((), p.state.set_states(transport, s)?)))
+    })
+}
+
+/// Adds a transport already in the given states (for example one that is already connected):
+/// one commit, no intermediate events; writes its id to `*out_transport`.
+///
+/// Results: OK; NULL_ARGUMENT; INVALID_HANDLE; INVALID_STATE; CLOSED; LIMIT; NO_MEMORY.
+#[unsafe(no_mangle)]
+pub extern "C" fn pcstate_transport_add_with_states(
+    peer: pcstate_peer,
+    states: *const pcstate_transport_states,
+    out_transport: *mut pcstate_transport,
+) -> u32 {
+    boundary(|| {
+        non_null(states.cast_mut())?;
+        non_null(out_transport)?;
+        // SAFETY: non-NULL checked; the caller passes a valid struct (documented).
+        let s = typed_states(unsafe { &*states })?;
+        let id = update(peer, |p| p.state.add_with_states(s))?;
+        write_out(out_transport, id);
+        Ok(())
+    })
+}
+
+/// Reports the state of the ICE agent that drives the transport (`PCSTATE_ICE_AGENT_*` and the
+/// agent's own state number); the transport's ICE state is then derived from it, from the
+/// transport's gatherer state and from the remote's end-of-candidates, and recomputed whenever
+/// one of them changes. "completed" needs the agent's checks concluded (libnice READY, libjuice
+/// COMPLETED) and gathering complete and remote end-of-candidates; without the last two it reads
+/// "connected". An ICE restart (the agent going back to an earlier state) clears the remote
+/// end-of-candidates. The tables are in docs/feeding.md. `pcstate_transport_set_ice_state` or
+/// `pcstate_transport_set_states` detach the transport from its agent.
+///
+/// Results: OK; INVALID_HANDLE; UNKNOWN_TRANSPORT; INVALID_ARGUMENT (unknown agent);
+/// INVALID_STATE (state number out of the agent's range); CLOSED; NO_MEMORY.
+#[unsafe(no_mangle)]
+pub extern "C" fn pcstate_transport_set_ice_agent_state(
+    peer: pcstate_peer,
+    transport: pcstate_transport,
+    agent: u32,
+    agent_state: u32,
+) -> u32 {
+    boundary(|| {
+        let a = crate::agents::agent_state(agent, agent_state)?;
+        update(peer, |p| Ok(((), p.state.set_agent_state(transport, a)?)))
+    })
+}
+
+/// Records that the remote signalled the end of its candidates for this transport (an
+/// `a=end-of-candidates` line, an empty candidate, or a remote that does not trickle). Kept until
+/// the transport's agent restarts ICE. Idempotent.
+///
+/// Results: OK; INVALID_HANDLE; UNKNOWN_TRANSPORT; CLOSED; NO_MEMORY.
+#[unsafe(no_mangle)]
+pub extern "C" fn pcstate_transport_set_remote_end_of_candidates(
+    peer: pcstate_peer,
+    transport: pcstate_transport,
+) -> u32 {
+    boundary(|| {
+        update(peer, |p| {
+            Ok(((), p.state.set_remote_end_of_candidates(transport)?))
+        })
+    })
+}
+
+/// CLOCK_MONOTONIC now, in nanoseconds: the clock event times use, and a clock to pass to
+/// `pcstate_transport_note_alive` and `pcstate_peer_tick` (any monotonic nanosecond clock works if
+/// used consistently for one peer).
+#[unsafe(no_mangle)]
+pub extern "C" fn pcstate_now_ns() -> u64 {
+    catch_unwind(state::monotonic_ns).unwrap_or(0)
+}
+
+/// Turns liveness on for the peer: a transport whose ICE state is connected or completed and on
+/// which nothing was noted alive (`pcstate_transport_note_alive`) for `disconnected_after_ns`
+/// reads disconnected; for `failed_after_ns`, failed, until its ICE state is set again (as after
+/// an ICE restart). Browsers report disconnected after about 5 s without traffic and failed
+/// after about 30 s; libnice and libjuice report neither promptly. A transport's alive clock
+/// starts at the first tick or note after it became connected. (0, 0) turns liveness off (the
+/// default); otherwise `disconnected_after_ns` > 0 and `failed_after_ns` is 0 (never failed) or
+/// greater. Every transport is watched afresh; one commit. Caller-clocked: no threads, no timers;
+/// call `pcstate_peer_tick` when the deadline it returns has passed and after changing states.
+///
+/// Results: OK; INVALID_HANDLE; INVALID_ARGUMENT (bad durations); CLOSED; NO_MEMORY.
+#[unsafe(no_mangle)]
+pub extern "C" fn pcstate_peer_set_liveness(
+    peer: pcstate_peer,
+    disconnected_after_ns: u64,
+    failed_after_ns: u64,
+) -> u32 {
+    boundary(|| {
+        update(peer, |p| {
+            let b = p
+                .state
+                .set_liveness(disconnected_after_ns, failed_after_ns)?;
+            Ok(((), b))
+        })
+    })
+}
+
+/// Notes that something arrived on the transport at `now_ns` (call it per received packet): a
+/// transport that liveness reads disconnected reads its reported state again at once. Does
+/// nothing when liveness is off or the transport is not connected. Costs about one update.
+///
+/// Results: OK; INVALID_HANDLE; UNKNOWN_TRANSPORT; CLOSED; NO_MEMORY.
+#[unsafe(no_mangle)]
+pub extern "C" fn pcstate_transport_note_alive(
+    peer: pcstate_peer,
+    transport: pcstate_transport,
+    now_ns: u64,
+) -> u32 {
+    boundary(|| update(peer, |p| Ok(((), p.state.note_alive(transport, now_ns)?))))
+}
+
+/// Applies the liveness deadlines that passed by `now_ns`, delivers the events (one commit for
+/// all transports; the events carry the first transport that changed), and writes the next
+/// deadline to `*out_next_deadline_ns` (`UINT64_MAX` when none): one timer per peer. Cheap when
+/// nothing is due. After close: OK, next deadline `UINT64_MAX`.
+///
+/// Results: OK; NULL_ARGUMENT; INVALID_HANDLE.
+#[unsafe(no_mangle)]
+pub extern "C" fn pcstate_peer_tick(
+    peer: pcstate_peer,
+    now_ns: u64,
+    out_next_deadline_ns: *mut u64,
+) -> u32 {
+    boundary(|| {
+        non_null(out_next_deadline_ns)?;
+        let next = update(peer, |p| Ok(p.state.tick(now_ns)))?;
+        write_out(out_next_deadline_ns, next);
+        Ok(())
+    })
+}
+
+/// Reads one transport's states as reported: ICE as set, or as derived from its ICE agent, before
+/// liveness (`pcstate_transport_get_states` gives the effective ones, which the aggregates use).
+///
+/// Results: OK; NULL_ARGUMENT; INVALID_HANDLE; UNKNOWN_TRANSPORT.
+#[unsafe(no_mangle)]
+pub extern "C" fn pcstate_transport_get_reported_states(
+    peer: pcstate_peer,
+    transport: pcstate_transport,
+    out: *mut pcstate_transport_states,
+) -> u32 {
+    boundary(|| {
+        non_null(out)?;
+        let s = read(peer, |p| p.state.reported(transport))??;
+        write_out(out, c_states(s));
+        Ok(())
+    })
+}
+
+/// The DOM event name of a `pcstate_event_kind` ("iceconnectionstatechange",
+/// "connectionstatechange", "icegatheringstatechange", "overflow"); NULL if out of range.
+#[unsafe(no_mangle)]
+pub extern "C" fn pcstate_event_kind_name(kind: u32) -> *const c_char {
+    boundary_ptr(|| {
+        crate::rules::EventKind::from_u32(kind)
+            .map_or(std::ptr::null(), |k| k.dom_name_with_nul().as_ptr().cast())
     })
 }

@@ -8,13 +8,13 @@
 //! surface, which only checks arguments, converts and calls in. The header `include/pcstate.h`
 //! is generated from [`ffi`] by build.rs.
 
-#[allow(dead_code)] // until the ICE agent adapter calls it
 mod agents;
 mod alloc;
 pub mod delivery;
 pub mod error;
 pub mod fault;
 pub mod ffi;
+mod liveness;
 mod queue;
 mod registry;
 pub mod rules;

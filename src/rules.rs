@@ -173,13 +173,31 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    /// The DOM event's name, e.g. `"connectionstatechange"`.
+    /// The kind with this C number, or `None`.
+    pub fn from_u32(v: u32) -> Option<Self> {
+        [
+            Self::IceConnectionState,
+            Self::ConnectionState,
+            Self::IceGatheringState,
+            Self::Overflow,
+        ]
+        .get((v as usize).wrapping_sub(1))
+        .copied()
+    }
+
+    /// The DOM event's name, e.g. `"connectionstatechange"` (`"overflow"` for an overflow).
     pub fn dom_name(self) -> &'static str {
+        let s = self.dom_name_with_nul();
+        &s[..s.len() - 1]
+    }
+
+    /// The name as a NUL-terminated static string.
+    pub fn dom_name_with_nul(self) -> &'static str {
         match self {
-            EventKind::IceConnectionState => "iceconnectionstatechange",
-            EventKind::ConnectionState => "connectionstatechange",
-            EventKind::IceGatheringState => "icegatheringstatechange",
-            EventKind::Overflow => "overflow",
+            EventKind::IceConnectionState => "iceconnectionstatechange\0",
+            EventKind::ConnectionState => "connectionstatechange\0",
+            EventKind::IceGatheringState => "icegatheringstatechange\0",
+            EventKind::Overflow => "overflow\0",
         }
     }
 }

@@ -1,19 +1,23 @@
 //! The state machine of one peer: transports, counters, aggregates and event numbering, with no
 //! locking and no delivery; every operation returns the events it committed as a [`Batch`].
 
+use crate::agents::{self, AgentState};
 use crate::error::{Result, ResultCode};
+use crate::liveness::{Due, Liveness};
 use crate::rules::{
     self, Aggregates, Counts, DtlsTransportState, EventKind, GathererState, IceTransportState,
     Packed, Profile, TransportStates,
 };
-use crate::transports::{self, TransportTable};
+use crate::transports::{self, DEAD, EOC, Entry, Extra, STALE, TRACKED, TransportTable, UNSET};
 
 /// Flag: `close()` commits final "closed" events (what libwebrtc's observer and libdatachannel do).
 pub(crate) const FLAG_CLOSE_EVENTS: u32 = 1;
 /// Flag: every committed event is also appended to a queue read with `poll_event` and an eventfd.
 pub(crate) const FLAG_EVENT_QUEUE: u32 = 2;
+/// Flag: after close, add/remove/set return OK and change nothing.
+pub(crate) const FLAG_IGNORE_AFTER_CLOSE: u32 = 4;
 /// Every flag bit that has a meaning.
-pub(crate) const ALL_FLAGS: u32 = FLAG_CLOSE_EVENTS | FLAG_EVENT_QUEUE;
+pub(crate) const ALL_FLAGS: u32 = FLAG_CLOSE_EVENTS | FLAG_EVENT_QUEUE | FLAG_IGNORE_AFTER_CLOSE;
 
 /// A committed change of one aggregate.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -109,6 +113,8 @@ pub struct PeerState {
     seq: u64,
     counts: Counts,
     table: TransportTable,
+    /// Liveness settings and schedule, when on.
+    liveness: Option<Box<Liveness>>,
 }
 
 impl PeerState {
@@ -123,6 +129,7 @@ impl PeerState {
             seq: 0,
             counts: Counts::new(),
             table: TransportTable::default(),
+            liveness: None,
         }
     }
 
@@ -160,41 +167,124 @@ impl PeerState {
         self.table.to_sorted_vec()
     }
 
+    /// Whether the peer takes changes: `Ok(true)` open; `Ok(false)` closed with
+    /// `FLAG_IGNORE_AFTER_CLOSE` (the call succeeds and changes nothing); else `Closed`.
     #[inline(always)]
-    fn check_open(&self) -> Result<()> {
-        if self.closed {
-            Err(ResultCode::Closed)
+    fn open(&self) -> Result<bool> {
+        if !self.closed {
+            Ok(true)
+        } else if self.flags & FLAG_IGNORE_AFTER_CLOSE != 0 {
+            Ok(false)
         } else {
-            Ok(())
+            Err(ResultCode::Closed)
         }
     }
 
-    /// Adds a transport in states new/new/new; returns its id.
+    /// Adds a transport in states new/new/new; returns its id (0 when ignored after close).
     pub fn add_transport(&mut self) -> Result<(u32, Batch)> {
-        self.check_open()?;
+        self.add_with_states(TransportStates::default())
+    }
+
+    /// Adds a transport already in the given states, with one commit; returns its id (0 when
+    /// ignored after close).
+    pub fn add_with_states(&mut self, s: TransportStates) -> Result<(u32, Batch)> {
+        if !self.open()? {
+            return Ok((0, Batch::default()));
+        }
         if self.next_id == u32::MAX || self.table.len() >= u32::from(rules::Count::MAX) {
             return Err(ResultCode::Limit);
         }
+        self.reserve_check()?;
         let id = self.next_id;
-        let s = TransportStates::default();
-        self.table.insert(id, s)?;
+        let extra = Extra {
+            reported_ice: s.ice as u8,
+            alive_ns: UNSET,
+            ..Extra::default()
+        };
+        self.table.insert_entry(id, s, extra)?;
         self.next_id += 1;
-        self.counts.add(s);
+        let e = self.table.entry_mut(id).expect("just added");
+        let (was, now) = refresh(id, e, self.liveness.as_deref_mut());
+        self.counts.add(TransportStates {
+            ice: IceTransportState::ALL[was as usize],
+            ..s
+        });
+        self.counts.shift(transports::ICE, was, now);
         Ok((id, self.commit(id)))
     }
 
     /// Removes a transport.
     pub fn remove_transport(&mut self, id: u32) -> Result<Batch> {
-        self.check_open()?;
+        if !self.open()? {
+            return Ok(Batch::default());
+        }
         let s = self.table.remove(id).ok_or(ResultCode::UnknownTransport)?;
         self.counts.remove(s);
         Ok(self.commit(id))
     }
 
-    /// Sets one transport's ICE state.
+    /// Sets one transport's ICE state (it no longer follows an ICE agent).
     #[inline(always)]
     pub fn set_ice(&mut self, id: u32, v: IceTransportState) -> Result<Batch> {
-        self.update(id, transports::ICE, v as u8)
+        if !self.open()? {
+            return Ok(Batch::default());
+        }
+        let e = self
+            .table
+            .entry_mut(id)
+            .ok_or(ResultCode::UnknownTransport)?;
+        if e.extra.reported_ice == v as u8 && e.extra.agent == 0 && e.extra.flags & DEAD == 0 {
+            return Ok(Batch::default());
+        }
+        self.change(id, |e| {
+            e.extra.agent = 0;
+            e.extra.reported_ice = v as u8;
+        })
+    }
+
+    /// Reports the state of the ICE agent driving transport `id`; its ICE state is derived
+    /// from it, its gathering and the remote's end-of-candidates (see `agents`).
+    pub(crate) fn set_agent_state(&mut self, id: u32, new: AgentState) -> Result<Batch> {
+        if !self.open()? {
+            return Ok(Batch::default());
+        }
+        let e = self
+            .table
+            .entry_mut(id)
+            .ok_or(ResultCode::UnknownTransport)?;
+        let x = e.extra;
+        if x.agent == new.agent() as u8 && x.agent_state == new.state() && x.flags & DEAD == 0 {
+            return Ok(Batch::default());
+        }
+        self.change(id, |e| {
+            let old = agents::agent_state(e.extra.agent.into(), e.extra.agent_state.into());
+            if old.is_ok_and(|old| agents::is_restart(old, new)) {
+                e.extra.flags &= !EOC;
+            }
+            e.extra.agent = new.agent() as u8;
+            e.extra.agent_state = new.state();
+            e.extra.reported_ice = derived_ice(e);
+        })
+    }
+
+    /// Records that the remote signalled end-of-candidates for transport `id`.
+    pub fn set_remote_end_of_candidates(&mut self, id: u32) -> Result<Batch> {
+        if !self.open()? {
+            return Ok(Batch::default());
+        }
+        let e = self
+            .table
+            .entry_mut(id)
+            .ok_or(ResultCode::UnknownTransport)?;
+        if e.extra.flags & EOC != 0 {
+            return Ok(Batch::default());
+        }
+        let agent = e.extra.agent != 0;
+        e.extra.flags |= EOC;
+        if !agent {
+            return Ok(Batch::default());
+        }
+        self.change_derived(id)
     }
 
     /// Sets one transport's DTLS state.
@@ -203,17 +293,107 @@ impl PeerState {
         self.update(id, transports::DTLS, v as u8)
     }
 
-    /// Sets one transport's gatherer state.
+    /// Sets one transport's gatherer state (which an agent-driven ICE state depends on).
     #[inline(always)]
     pub fn set_gatherer(&mut self, id: u32, v: GathererState) -> Result<Batch> {
-        self.update(id, transports::GATHERER, v as u8)
+        if !self.open()? {
+            return Ok(Batch::default());
+        }
+        let e = self
+            .table
+            .entry_mut(id)
+            .ok_or(ResultCode::UnknownTransport)?;
+        let old = e.states[transports::GATHERER];
+        if old == v as u8 {
+            return Ok(Batch::default());
+        }
+        let agent = e.extra.agent != 0;
+        if agent {
+            self.reserve_check()?;
+        }
+        let e = self.table.entry_mut(id).expect("present");
+        e.states[transports::GATHERER] = v as u8;
+        self.counts.shift(transports::GATHERER, old, v as u8);
+        if agent {
+            self.change_derived(id) // room reserved: cannot fail
+        } else {
+            Ok(self.commit(id))
+        }
     }
 
-    /// The update path: one table lookup, the state stored in place, two counters moved, the
-    /// aggregates recomputed from the counters.
+    /// Sets a transport's three states at once (ICE directly, as `set_ice`): one commit, events
+    /// only for the net change.
+    pub fn set_states(&mut self, id: u32, s: TransportStates) -> Result<Batch> {
+        if !self.open()? {
+            return Ok(Batch::default());
+        }
+        let e = self
+            .table
+            .entry_mut(id)
+            .ok_or(ResultCode::UnknownTransport)?;
+        let [_, dtls, gatherer] = e.states;
+        e.states[transports::DTLS] = s.dtls as u8;
+        e.states[transports::GATHERER] = s.gatherer as u8;
+        self.counts.shift(transports::DTLS, dtls, s.dtls as u8);
+        self.counts
+            .shift(transports::GATHERER, gatherer, s.gatherer as u8);
+        let batch = self.change(id, |e| {
+            e.extra.agent = 0;
+            e.extra.reported_ice = s.ice as u8;
+        });
+        if batch.is_err() {
+            // Only NoMemory can fail here: undo the DTLS and gatherer part.
+            let e = self.table.entry_mut(id).expect("present");
+            e.states[transports::DTLS] = dtls;
+            e.states[transports::GATHERER] = gatherer;
+            self.counts.shift(transports::DTLS, s.dtls as u8, dtls);
+            self.counts
+                .shift(transports::GATHERER, s.gatherer as u8, gatherer);
+        }
+        batch
+    }
+
+    /// The states of one transport as reported: ICE as set or derived from its agent, before
+    /// liveness.
+    pub fn reported(&self, id: u32) -> Result<TransportStates> {
+        let e = self.table.entry(id).ok_or(ResultCode::UnknownTransport)?;
+        Ok(TransportStates {
+            ice: IceTransportState::ALL[e.extra.reported_ice as usize],
+            ..e.states()
+        })
+    }
+
+    /// An ICE input of transport `id` changes (`edit`), which also ends a failed liveness
+    /// verdict; its effective ICE state is recomputed and committed.
+    fn change(&mut self, id: u32, edit: impl FnOnce(&mut Entry)) -> Result<Batch> {
+        self.reserve_check()?;
+        let e = self.table.entry_mut(id).expect("checked by the caller");
+        edit(e);
+        if e.extra.flags & DEAD != 0 {
+            e.extra.flags &= !(DEAD | STALE | TRACKED); // watched afresh
+        }
+        let (was, now) = refresh(id, e, self.liveness.as_deref_mut());
+        self.counts.shift(transports::ICE, was, now);
+        Ok(self.commit(id))
+    }
+
+    /// The agent-derived ICE state of transport `id` is recomputed (a fact changed).
+    fn change_derived(&mut self, id: u32) -> Result<Batch> {
+        self.change(id, |e| e.extra.reported_ice = derived_ice(e))
+    }
+
+    /// Room to schedule one liveness check, taken before anything changes.
+    fn reserve_check(&mut self) -> Result<()> {
+        self.liveness.as_mut().map_or(Ok(()), |l| l.reserve())
+    }
+
+    /// The DTLS and gatherer update path: one table lookup, the state stored in place, two
+    /// counters moved, the aggregates recomputed from the counters.
     #[inline(always)]
     fn update(&mut self, id: u32, which: usize, v: u8) -> Result<Batch> {
-        self.check_open()?;
+        if !self.open()? {
+            return Ok(Batch::default());
+        }
         let states = self.table.raw_mut(id).ok_or(ResultCode::UnknownTransport)?;
         let old = std::mem::replace(&mut states[which], v);
         if old == v {
@@ -221,6 +401,140 @@ impl PeerState {
         }
         self.counts.shift(which, old, v);
         Ok(self.commit(id))
+    }
+
+    /// Turns liveness on with these settings (`disconnected_after` = 0 and `failed_after` = 0:
+    /// off). Every transport is watched afresh; one commit.
+    pub fn set_liveness(&mut self, disconnected_after: u64, failed_after: u64) -> Result<Batch> {
+        if !self.open()? {
+            return Ok(Batch::default());
+        }
+        let mut live = match (disconnected_after, failed_after) {
+            (0, 0) => None,
+            _ => {
+                let mut l = Liveness::new(disconnected_after, failed_after)?;
+                for _ in 0..self.table.len() {
+                    l.reserve()?;
+                }
+                Some(crate::alloc::try_box(l)?)
+            }
+        };
+        let counts = &mut self.counts;
+        let mut first = 0;
+        self.table.update_all(|e| {
+            let id = e.id();
+            e.extra.flags &= !(TRACKED | STALE | DEAD);
+            let (was, now) = refresh(id, e, live.as_deref_mut());
+            if was != now && first == 0 {
+                first = id;
+            }
+            counts.shift(transports::ICE, was, now);
+        });
+        self.liveness = live;
+        Ok(self.commit(first))
+    }
+
+    /// Records that something arrived on transport `id` at `now` (the caller's clock): a
+    /// transport that liveness reads disconnected reads its reported state again.
+    #[inline(always)]
+    pub fn note_alive(&mut self, id: u32, now: u64) -> Result<Batch> {
+        if !self.open()? {
+            return Ok(Batch::default());
+        }
+        let e = self
+            .table
+            .entry_mut(id)
+            .ok_or(ResultCode::UnknownTransport)?;
+        let x = &mut e.extra;
+        if x.flags & TRACKED == 0 {
+            return Ok(Batch::default());
+        }
+        if x.alive_ns == UNSET || now > x.alive_ns {
+            x.alive_ns = now;
+        }
+        if x.flags & (STALE | DEAD) != STALE {
+            return Ok(Batch::default());
+        }
+        let live = self
+            .liveness
+            .as_deref_mut()
+            .expect("tracked only with liveness");
+        live.reserve()?;
+        x.flags &= !STALE;
+        x.check = x.check.wrapping_add(1);
+        live.schedule(Due {
+            deadline: x.alive_ns.saturating_add(live.disconnected_after),
+            id,
+            check: x.check,
+        });
+        let (was, now) = (IceTransportState::Disconnected as u8, x.reported_ice);
+        e.states[transports::ICE] = now;
+        self.counts.shift(transports::ICE, was, now);
+        Ok(self.commit(id))
+    }
+
+    /// Applies the liveness deadlines that passed by `now`: one commit for all of them (the
+    /// events carry the first transport that changed). Returns the next deadline, `u64::MAX`
+    /// when none.
+    pub fn tick(&mut self, now: u64) -> (u64, Batch) {
+        let Some(live) = self.liveness.as_deref_mut() else {
+            return (u64::MAX, Batch::default());
+        };
+        let mut first = 0;
+        while let Some(due) = live.pop_due(now) {
+            let Some(e) = self.table.entry_mut(due.id) else {
+                continue; // removed
+            };
+            let x = &mut e.extra;
+            if x.check != due.check || x.flags & TRACKED == 0 {
+                continue; // stale
+            }
+            if x.alive_ns == UNSET {
+                x.alive_ns = now; // the alive clock starts
+            } else if x.flags & STALE == 0 {
+                if now >= x.alive_ns.saturating_add(live.disconnected_after) {
+                    x.flags |= STALE;
+                }
+            } else if live.failed_after != 0 && now >= x.alive_ns.saturating_add(live.failed_after)
+            {
+                x.flags |= DEAD;
+            }
+            if let Some(deadline) = next_check(x, live) {
+                // The item just taken made room for this one.
+                live.schedule(Due {
+                    deadline,
+                    id: due.id,
+                    check: x.check,
+                });
+            }
+            let (was, eff) = (e.states[transports::ICE], effective_ice(&e.extra));
+            if was != eff {
+                e.states[transports::ICE] = eff;
+                self.counts.shift(transports::ICE, was, eff);
+                if first == 0 {
+                    first = due.id;
+                }
+            }
+        }
+        if live.scheduled() > 2 * self.table.len() as usize + 16 {
+            // Stale items piled up (many reschedules between ticks): keep the current ones.
+            let current = self.table.entries().filter_map(|(id, e)| {
+                next_check(&e.extra, live).map(|deadline| Due {
+                    deadline,
+                    id,
+                    check: e.extra.check,
+                })
+            });
+            let items: Vec<Due> = current.collect();
+            live.reschedule_all(items.into_iter());
+        }
+        let next = live.next_deadline();
+        let batch = if first != 0 {
+            self.commit(first)
+        } else {
+            Batch::default()
+        };
+        (next, batch)
     }
 
     /// Closes the peer: ICE and DTLS of every transport become closed, the ICE connection and
@@ -231,13 +545,16 @@ impl PeerState {
             return Batch::default();
         }
         self.closed = true;
+        self.liveness = None;
         let counts = &mut self.counts;
-        self.table.update_all(|mut s| {
-            counts.move_ice(s.ice, IceTransportState::Closed);
-            counts.move_dtls(s.dtls, DtlsTransportState::Closed);
-            s.ice = IceTransportState::Closed;
-            s.dtls = DtlsTransportState::Closed;
-            s
+        self.table.update_all(|e| {
+            let [ice, dtls, _] = e.states;
+            counts.shift(transports::ICE, ice, IceTransportState::Closed as u8);
+            counts.shift(transports::DTLS, dtls, DtlsTransportState::Closed as u8);
+            e.states[transports::ICE] = IceTransportState::Closed as u8;
+            e.states[transports::DTLS] = DtlsTransportState::Closed as u8;
+            e.extra.reported_ice = IceTransportState::Closed as u8;
+            e.extra.flags &= !(TRACKED | STALE | DEAD);
         });
         if self.flags & FLAG_CLOSE_EVENTS != 0 {
             self.commit(0)
@@ -268,6 +585,72 @@ impl PeerState {
         self.seq += (0..3).filter(|&k| old.get(k) != new.get(k)).count() as u64;
         batch
     }
+}
+
+/// The ICE state an agent-driven transport's agent state and facts give.
+fn derived_ice(e: &Entry) -> u8 {
+    let x = &e.extra;
+    match agents::agent_state(x.agent.into(), x.agent_state.into()) {
+        Ok(a) => {
+            let complete = e.states[transports::GATHERER] == GathererState::Complete as u8;
+            agents::derive(a, complete, x.flags & EOC != 0) as u8
+        }
+        Err(_) => x.reported_ice,
+    }
+}
+
+/// The effective ICE state: the reported one, unless liveness reads it disconnected or failed.
+fn effective_ice(x: &Extra) -> u8 {
+    if x.flags & DEAD != 0 {
+        IceTransportState::Failed as u8
+    } else if x.flags & STALE != 0 {
+        IceTransportState::Disconnected as u8
+    } else {
+        x.reported_ice
+    }
+}
+
+/// When a watched transport must be looked at next: at once while its alive clock has not
+/// started, else when it would go disconnected, then failed; `None` once failed.
+fn next_check(x: &Extra, live: &Liveness) -> Option<u64> {
+    if x.flags & TRACKED == 0 || x.flags & DEAD != 0 {
+        None
+    } else if x.alive_ns == UNSET {
+        Some(0)
+    } else if x.flags & STALE == 0 {
+        Some(x.alive_ns.saturating_add(live.disconnected_after))
+    } else if live.failed_after != 0 {
+        Some(x.alive_ns.saturating_add(live.failed_after))
+    } else {
+        None
+    }
+}
+
+/// Starts or stops watching transport `id` after its reported ICE state or the liveness
+/// settings changed, and stores its effective ICE state. Returns (old, new) effective state.
+/// A check is scheduled only when watching starts (room was reserved by the caller).
+fn refresh(id: u32, e: &mut Entry, live: Option<&mut Liveness>) -> (u8, u8) {
+    let x = &mut e.extra;
+    let connected = x.reported_ice == IceTransportState::Connected as u8
+        || x.reported_ice == IceTransportState::Completed as u8;
+    match live {
+        Some(live) if connected => {
+            if x.flags & TRACKED == 0 {
+                x.flags = (x.flags & !(STALE | DEAD)) | TRACKED;
+                x.alive_ns = UNSET;
+                x.check = x.check.wrapping_add(1);
+                live.schedule(Due {
+                    deadline: 0,
+                    id,
+                    check: x.check,
+                });
+            }
+        }
+        _ => x.flags &= !(TRACKED | STALE | DEAD),
+    }
+    let was = e.states[transports::ICE];
+    e.states[transports::ICE] = effective_ice(&e.extra);
+    (was, e.states[transports::ICE])
 }
 
 #[cfg(test)]

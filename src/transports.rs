@@ -20,15 +20,51 @@ pub(crate) const GATHERER: usize = 2;
 /// A transport's ICE, DTLS and gatherer states as their C numbers (always in range).
 pub type RawStates = [u8; 3];
 
+/// What a transport keeps besides its effective states: where its ICE state comes from (the
+/// application, or an ICE agent and two facts) and its liveness (24-byte entries in all).
+#[derive(Copy, Clone, Default, Debug, PartialEq, Eq)]
+pub(crate) struct Extra {
+    /// The ICE state as reported (set directly, or derived from the agent), before liveness.
+    pub reported_ice: u8,
+    /// `PCSTATE_ICE_AGENT_*` of the agent driving the ICE state, 0 when set directly.
+    pub agent: u8,
+    /// The agent's last state number.
+    pub agent_state: u8,
+    /// `EOC` and the liveness bits below.
+    pub flags: u8,
+    /// Names the transport's current liveness check (older scheduled checks are stale).
+    pub check: u8,
+    /// When it was last noted alive (caller's clock), `UNSET` until the first tick or note.
+    pub alive_ns: u64,
+}
+
+/// `Extra::flags`: the remote signalled end-of-candidates.
+pub(crate) const EOC: u8 = 1;
+/// `Extra::flags`: liveness watches it (liveness on, reported ICE connected or completed).
+pub(crate) const TRACKED: u8 = 2;
+/// `Extra::flags`: liveness reads it disconnected.
+pub(crate) const STALE: u8 = 4;
+/// `Extra::flags`: liveness reads it failed (until its ICE state is set again).
+pub(crate) const DEAD: u8 = 8;
+/// `Extra::alive_ns` before the transport's alive clock started.
+pub(crate) const UNSET: u64 = u64::MAX;
+
 /// One slot: `id == 0` marks it empty.
 #[derive(Copy, Clone, Default)]
-struct Entry {
+pub(crate) struct Entry {
     id: u32,
-    states: RawStates,
+    /// The effective ICE, DTLS and gatherer states: what the counters count.
+    pub states: RawStates,
+    pub extra: Extra,
 }
 
 impl Entry {
-    fn states(&self) -> TransportStates {
+    /// The transport's id.
+    pub(crate) fn id(&self) -> u32 {
+        self.id
+    }
+
+    pub(crate) fn states(&self) -> TransportStates {
         let [ice, dtls, gatherer] = self.states;
         TransportStates {
             ice: IceTransportState::ALL[ice as usize],
@@ -37,6 +73,7 @@ impl Entry {
         }
     }
 
+    #[cfg(test)]
     fn set_states(&mut self, s: TransportStates) {
         self.states = [s.ice as u8, s.dtls as u8, s.gatherer as u8];
     }
@@ -109,6 +146,23 @@ impl TransportTable {
         Some(&mut self.slots[i].states)
     }
 
+    /// Transport `id`'s whole entry, to update in place.
+    #[inline(always)]
+    pub(crate) fn entry_mut(&mut self, id: u32) -> Option<&mut Entry> {
+        let i = self.find(id)?;
+        Some(&mut self.slots[i])
+    }
+
+    /// Transport `id`'s whole entry.
+    pub(crate) fn entry(&self, id: u32) -> Option<&Entry> {
+        self.find(id).map(|i| &self.slots[i])
+    }
+
+    /// Every live entry with its id (order unspecified).
+    pub(crate) fn entries(&self) -> impl Iterator<Item = (u32, &Entry)> {
+        self.slots.iter().filter(|e| e.id != 0).map(|e| (e.id, e))
+    }
+
     /// Replaces the states of transport `id`; returns the old states, or `None` if absent.
     #[cfg(test)]
     pub fn replace(&mut self, id: u32, s: TransportStates) -> Option<TransportStates> {
@@ -120,25 +174,34 @@ impl TransportTable {
 
     /// Adds transport `id` (not present, not 0); `NoMemory`, with nothing changed, when the
     /// table must grow and cannot.
+    #[cfg(test)]
     pub fn insert(&mut self, id: u32, s: TransportStates) -> Result<()> {
+        self.insert_entry(id, s, Extra::default())
+    }
+
+    /// `insert` with the extra fields given.
+    pub(crate) fn insert_entry(&mut self, id: u32, s: TransportStates, extra: Extra) -> Result<()> {
         debug_assert!(id != 0 && self.find(id).is_none());
         let (need, cap) = (self.len as usize + 1, self.slots.len());
         if need > cap || (cap > 4 && need * 4 > cap * 3) {
             self.resize((cap * 2).max(4))?;
         }
-        self.place(id, s);
+        self.place(Entry {
+            id,
+            states: [s.ice as u8, s.dtls as u8, s.gatherer as u8],
+            extra,
+        });
         self.len += 1;
         Ok(())
     }
 
-    fn place(&mut self, id: u32, s: TransportStates) {
+    fn place(&mut self, e: Entry) {
         let mask = self.mask();
-        let mut i = self.home(id);
+        let mut i = self.home(e.id);
         while self.slots[i].id != 0 {
             i = (i + 1) & mask;
         }
-        self.slots[i].id = id;
-        self.slots[i].set_states(s);
+        self.slots[i] = e;
     }
 
     /// Moves every entry into a new table of `cap` slots (a power of two, at least 4).
@@ -147,7 +210,7 @@ impl TransportTable {
         let old = std::mem::replace(&mut self.slots, slots);
         self.shift = 32 - cap.trailing_zeros();
         for e in old.iter().filter(|e| e.id != 0) {
-            self.place(e.id, e.states());
+            self.place(*e);
         }
         Ok(())
     }
@@ -188,12 +251,9 @@ impl TransportTable {
         Some(removed)
     }
 
-    /// Applies `f` to every transport's states (order unspecified).
-    pub fn update_all(&mut self, mut f: impl FnMut(TransportStates) -> TransportStates) {
-        for e in self.slots.iter_mut().filter(|e| e.id != 0) {
-            let s = f(e.states());
-            e.set_states(s);
-        }
+    /// Applies `f` to every entry (order unspecified).
+    pub(crate) fn update_all(&mut self, mut f: impl FnMut(&mut Entry)) {
+        self.slots.iter_mut().filter(|e| e.id != 0).for_each(&mut f);
     }
 
     /// Every (id, states) pair, ordered by id (O(n log n): for listing, not the update path).

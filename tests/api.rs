@@ -93,7 +93,7 @@ fn bad_input_changes_nothing() {
     let mut out = 12345u64;
     assert_eq!(pcstate_peer_new(3, 0, &mut out), INVALID_ARGUMENT);
     assert_eq!(pcstate_peer_new(u32::MAX, 0, &mut out), INVALID_ARGUMENT);
-    assert_eq!(pcstate_peer_new(0, 4, &mut out), INVALID_ARGUMENT);
+    assert_eq!(pcstate_peer_new(0, 16, &mut out), INVALID_ARGUMENT); // 4 is IGNORE_AFTER_CLOSE, 8 HISTORY
     assert_eq!(pcstate_peer_new(0, 1 << 31, &mut out), INVALID_ARGUMENT);
     assert_eq!(out, 12345);
 

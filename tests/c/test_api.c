@@ -125,7 +125,7 @@ static void test_errors(void) {
 
     EXPECT(pcstate_peer_new(PCSTATE_PROFILE_W3C, 0, NULL), PCSTATE_RESULT_NULL_ARGUMENT);
     EXPECT(pcstate_peer_new(3, 0, &out), PCSTATE_RESULT_INVALID_ARGUMENT);
-    EXPECT(pcstate_peer_new(0, 4, &out), PCSTATE_RESULT_INVALID_ARGUMENT);
+    EXPECT(pcstate_peer_new(0, 16, &out), PCSTATE_RESULT_INVALID_ARGUMENT);
     CHECK(out == 4242);
     EXPECT(pcstate_peer_new(PCSTATE_PROFILE_W3C, PCSTATE_FLAG_EVENT_QUEUE, &p), PCSTATE_RESULT_OK);
     EXPECT(pcstate_peer_new(PCSTATE_PROFILE_LEGACY_2016, 0, &q), PCSTATE_RESULT_OK);

@@ -60,6 +60,16 @@ struct ModelPeer {
 }
 
 impl ModelPeer {
+    /// What add/remove/set return on a closed peer: OK (nothing changes) with
+    /// `PCSTATE_FLAG_IGNORE_AFTER_CLOSE`, else CLOSED.
+    fn after_close(&self) -> u32 {
+        if self.flags & PCSTATE_FLAG_IGNORE_AFTER_CLOSE != 0 {
+            OK
+        } else {
+            CLOSED
+        }
+    }
+
     fn new(profile: Profile, flags: u32) -> Self {
         ModelPeer {
             profile,
@@ -178,7 +188,7 @@ impl Harness {
                 let mut h = 0;
                 let got = pcstate_peer_new(profile, flags, &mut h);
                 let want = match Profile::from_u32(profile) {
-                    Some(p) if flags & !3 == 0 => {
+                    Some(p) if flags & !7 == 0 => {
                         self.model.push(ModelPeer::new(p, flags));
                         self.handles.push(h);
                         self.logs.push(Arc::default());
@@ -231,7 +241,12 @@ impl Harness {
                 let got = pcstate_transport_add(h, &mut id);
                 let want = match self.live(i) {
                     None => INVALID_HANDLE,
-                    Some(i) if self.model[i].closed => CLOSED,
+                    Some(i) if self.model[i].closed => {
+                        if id != 0 {
+                            return Err(format!("{op:?}: id {id} after close"));
+                        }
+                        self.model[i].after_close()
+                    }
                     Some(i) => {
                         let m = &mut self.model[i];
                         let want_id = m.next_id;
@@ -251,7 +266,7 @@ impl Harness {
                 let got = pcstate_transport_remove(h, t);
                 let want = match self.live(i) {
                     None => INVALID_HANDLE,
-                    Some(i) if self.model[i].closed => CLOSED,
+                    Some(i) if self.model[i].closed => self.model[i].after_close(),
                     Some(i) => match self.model[i].transports.remove(&t) {
                         None => UNKNOWN_TRANSPORT,
                         Some(_) => {
@@ -281,7 +296,7 @@ impl Harness {
                 let want = match self.live(i) {
                     _ if !valid => INVALID_STATE,
                     None => INVALID_HANDLE,
-                    Some(i) if self.model[i].closed => CLOSED,
+                    Some(i) if self.model[i].closed => self.model[i].after_close(),
                     Some(i) => {
                         let m = &mut self.model[i];
                         match m.transports.get_mut(&t) {
