@@ -74,6 +74,7 @@ __all__ = [
     "PanicError",
     "LimitError",
     "WouldDeadlockError",
+    "NoMemoryError",
 ]
 
 _R = _constants.RESULT
@@ -273,6 +274,10 @@ class WouldDeadlockError(PcstateError):
     crossed ``free()`` or ``on_event()`` between two handlers); nothing was changed."""
 
 
+class NoMemoryError(PcstateError, MemoryError):
+    """Memory ran out inside pcstate; nothing was changed."""
+
+
 _ERROR_OF: Dict[str, Type[PcstateError]] = {
     "NULL_ARGUMENT": NullArgumentError,
     "INVALID_HANDLE": InvalidHandleError,
@@ -283,6 +288,7 @@ _ERROR_OF: Dict[str, Type[PcstateError]] = {
     "PANIC": PanicError,
     "LIMIT": LimitError,
     "WOULD_DEADLOCK": WouldDeadlockError,
+    "NO_MEMORY": NoMemoryError,
 }
 _ERRORS: Dict[int, Type[PcstateError]] = {_R[name]: cls for name, cls in _ERROR_OF.items()}
 
@@ -334,12 +340,30 @@ _set_gatherer = _c.pcstate_transport_set_gatherer_state
 
 _K = _constants.EVENT_KIND
 
-#: C event kind -> (DOM event name, the enum of old and new).
-_KINDS: Dict[int, Tuple[str, Any]] = {
-    _K["ICE_CONNECTION_STATE"]: ("iceconnectionstatechange", IceConnectionState),
-    _K["CONNECTION_STATE"]: ("connectionstatechange", ConnectionState),
-    _K["ICE_GATHERING_STATE"]: ("icegatheringstatechange", IceGatheringState),
+#: C event kind -> the enum of its old and new values (None: not a state change).
+_KIND_ENUMS: Dict[int, Any] = {
+    _K["ICE_CONNECTION_STATE"]: IceConnectionState,
+    _K["CONNECTION_STATE"]: ConnectionState,
+    _K["ICE_GATHERING_STATE"]: IceGatheringState,
+    _K["OVERFLOW"]: None,
 }
+
+
+def _kinds(c: Any) -> Dict[int, Tuple[str, Any]]:
+    """C event kind -> (its DOM name as the library spells it, the enum of old and new)."""
+    kinds = {}
+    for kind, enum_cls in _KIND_ENUMS.items():
+        name = c.pcstate_event_kind_name(kind)
+        if not name:
+            raise ImportError(
+                f"pcstate: the library {_lib.library_path(c)} has no name for event kind {kind}: "
+                "mismatched versions"
+            )
+        kinds[kind] = (name.decode(), enum_cls)
+    return kinds
+
+
+_KINDS = _kinds(_c)
 
 
 def _document(cls: type, **docs: str) -> None:
@@ -349,7 +373,8 @@ def _document(cls: type, **docs: str) -> None:
 
 
 class Event(NamedTuple):
-    """A change of one aggregate state."""
+    """A change of one aggregate state, or an ``"overflow"``: events were dropped because the
+    peer's event limit was reached (see :meth:`PeerConnection.set_event_limit`)."""
 
     kind: str
     old: Any
@@ -357,6 +382,7 @@ class Event(NamedTuple):
     seq: int
     transport: int
     time_ns: int
+    dropped: int = 0
 
     @classmethod
     def _from_c(cls, e: _lib.Event) -> "Event":
@@ -364,6 +390,8 @@ class Event(NamedTuple):
         if known is None:  # a kind newer than this binding: raw numbers
             return cls("unknown", e.old_state, e.new_state, e.seq, e.transport, e.time_ns)
         kind, enum_cls = known
+        if enum_cls is None:  # overflow: old_state counts the dropped events
+            return cls(kind, None, None, e.seq, e.transport, e.time_ns, e.old_state)
         return cls(
             kind,
             enum_cls._from_c(e.old_state),
@@ -376,13 +404,18 @@ class Event(NamedTuple):
 
 _document(
     Event,
-    kind='``"iceconnectionstatechange"``, ``"connectionstatechange"`` or '
-    '``"icegatheringstatechange"`` (``"unknown"`` for a kind newer than this binding).',
-    old="The previous value: a member of that kind's enum (:class:`IceConnectionState`, ...).",
-    new="The new value: a member of that kind's enum.",
-    seq="1, 2, 3, ... per peer, across all kinds, without gaps.",
+    kind='``"iceconnectionstatechange"``, ``"connectionstatechange"``, '
+    '``"icegatheringstatechange"``, or ``"overflow"`` (``"unknown"`` for a kind newer than this '
+    "binding).",
+    old="The previous value: a member of that kind's enum (:class:`IceConnectionState`, ...); "
+    "None for an overflow.",
+    new="The new value: a member of that kind's enum; None for an overflow.",
+    seq="1, 2, 3, ... per peer, across all kinds, without gaps; for an overflow, the seq of the "
+    "newest dropped event.",
     transport="The transport whose add/remove/set caused it; 0 for close.",
     time_ns="CLOCK_MONOTONIC, in nanoseconds, when the change was committed.",
+    dropped="For an overflow: how many events were dropped (saturating); resynchronise from "
+    ":meth:`PeerConnection.snapshot`. 0 otherwise.",
 )
 
 
@@ -761,6 +794,15 @@ class PeerConnection(Managed):
             _end_registration()
         return fn
 
+    def set_event_limit(self, max_events: int) -> None:
+        # The docstring is set below, from the constants table.
+        low, high = 1, _constants.LIMITS["MAX_EVENT_LIMIT"]
+        if type(max_events) is not int or not low <= max_events <= high:
+            raise InvalidArgumentError(
+                _R["INVALID_ARGUMENT"], f"{max_events!r} is not an event limit ({low} to {high})"
+            )
+        _check(_c.pcstate_peer_set_event_limit(self._handle, max_events))
+
     def poll_event(self) -> Optional[Event]:
         """The oldest queued event, or ``None`` (needs ``event_queue=True``)."""
         e = _lib.Event()
@@ -816,3 +858,11 @@ class PeerConnection(Managed):
         state = "freed" if self._freed else self.connection_state.value
         profile = getattr(self, "_profile", None)
         return f"<pcstate.PeerConnection {self._handle:#x} {profile} {state}>"
+
+
+PeerConnection.set_event_limit.__doc__ = """Bounds the event queue, and separately the backlog of
+events committed while one of the peer's handlers runs, to ``max_events`` each (1 to {MAX_EVENT_LIMIT};
+default {DEFAULT_EVENT_LIMIT}). An event that does not fit is dropped and counted, and so is every
+later one until the reader has taken what was kept; the reader then gets one :class:`Event` of
+kind ``"overflow"`` whose ``dropped`` says how many, and resynchronises from :meth:`snapshot`. The
+state changes themselves are never refused.""".format(**_constants.LIMITS)

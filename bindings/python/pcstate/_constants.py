@@ -16,6 +16,7 @@ ENUMS: Dict[str, Dict[str, int]] = {
         "PANIC": 8,
         "LIMIT": 9,
         "WOULD_DEADLOCK": 10,
+        "NO_MEMORY": 11,
     },
     "pcstate_profile": {"W3C": 0, "W3C_LITERAL": 1, "LEGACY_2016": 2},
     "pcstate_connection_state": {
@@ -57,11 +58,18 @@ ENUMS: Dict[str, Dict[str, int]] = {
         "ICE_CONNECTION_STATE": 1,
         "CONNECTION_STATE": 2,
         "ICE_GATHERING_STATE": 3,
+        "OVERFLOW": 4,
     },
 }
 
 #: ``PCSTATE_FLAG_<name>`` -> value: the flags of ``pcstate_peer_new``.
-FLAGS: Dict[str, int] = {"CLOSE_EVENTS": 1, "EVENT_QUEUE": 2}
+FLAGS: Dict[str, int] = {"CLOSE_EVENTS": 1, "EVENT_QUEUE": 2, "IGNORE_AFTER_CLOSE": 4}
+
+#: ``PCSTATE_ICE_AGENT_<name>`` -> value: the agents of ``pcstate_transport_set_ice_agent_state``.
+ICE_AGENTS: Dict[str, int] = {"LIBNICE": 1, "LIBJUICE": 2}
+
+#: ``PCSTATE_<name>`` -> value: the bounds of ``pcstate_peer_set_event_limit``.
+LIMITS: Dict[str, int] = {"DEFAULT_EVENT_LIMIT": 1024, "MAX_EVENT_LIMIT": 1 << 20}
 
 RESULT = ENUMS["pcstate_result"]
 EVENT_KIND = ENUMS["pcstate_event_kind"]

@@ -61,6 +61,7 @@ EVENT_CB = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.POINTER(Event))
 FREE_CB = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
 
 _u32 = ctypes.c_uint32
+_u64 = ctypes.c_uint64
 _str = ctypes.c_char_p
 
 #: name -> (restype, argtypes), for every function in include/pcstate.h.
@@ -92,6 +93,26 @@ FUNCTIONS: Dict[str, Tuple[object, List[object]]] = {
     "pcstate_peer_set_callback": (_u32, [pcstate_peer, EVENT_CB, ctypes.c_void_p, FREE_CB]),
     "pcstate_peer_poll_event": (_u32, [pcstate_peer, ctypes.POINTER(Event)]),
     "pcstate_peer_event_fd": (_u32, [pcstate_peer, ctypes.POINTER(ctypes.c_int)]),
+    "pcstate_peer_set_event_limit": (_u32, [pcstate_peer, _u32]),
+    "pcstate_transport_set_states": (
+        _u32,
+        [pcstate_peer, pcstate_transport, ctypes.POINTER(TransportStates)],
+    ),
+    "pcstate_transport_add_with_states": (
+        _u32,
+        [pcstate_peer, ctypes.POINTER(TransportStates), ctypes.POINTER(pcstate_transport)],
+    ),
+    "pcstate_transport_set_ice_agent_state": (_u32, [pcstate_peer, pcstate_transport, _u32, _u32]),
+    "pcstate_transport_set_remote_end_of_candidates": (_u32, [pcstate_peer, pcstate_transport]),
+    "pcstate_now_ns": (_u64, []),
+    "pcstate_peer_set_liveness": (_u32, [pcstate_peer, _u64, _u64]),
+    "pcstate_transport_note_alive": (_u32, [pcstate_peer, pcstate_transport, _u64]),
+    "pcstate_peer_tick": (_u32, [pcstate_peer, _u64, ctypes.POINTER(_u64)]),
+    "pcstate_transport_get_reported_states": (
+        _u32,
+        [pcstate_peer, pcstate_transport, ctypes.POINTER(TransportStates)],
+    ),
+    "pcstate_event_kind_name": (_str, [_u32]),
 }
 
 

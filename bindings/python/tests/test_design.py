@@ -49,12 +49,24 @@ def test_constants_table_is_the_header():
     assert table == header
 
 
-def test_flags_table_is_the_header():
-    defines = dict(re.findall(r"#define (PCSTATE_FLAG_\w+) (\d+)", _header_text()))
-    assert {f"PCSTATE_FLAG_{k}": v for k, v in _constants.FLAGS.items()} == {
-        k: int(v) for k, v in defines.items()
+def _define_value(text: str) -> int:
+    """The value of a numeric #define: ``1024`` or ``(1 << 20)``."""
+    m = re.fullmatch(r"\(?\s*(\d+)\s*(?:<<\s*(\d+)\s*)?\)?", text.strip())
+    assert m, text
+    return int(m.group(1)) << int(m.group(2) or 0)
+
+
+def test_flags_and_limits_tables_are_the_header():
+    defines = {
+        name: _define_value(value)
+        for name, value in re.findall(r"#define (PCSTATE_\w+) ([^\n]+)", _header_text())
+        if not name.startswith("PCSTATE_VERSION_") and name != "PCSTATE_H"
     }
-    assert len(defines) >= 2
+    table = {f"PCSTATE_FLAG_{k}": v for k, v in _constants.FLAGS.items()}
+    table.update({f"PCSTATE_{k}": v for k, v in _constants.LIMITS.items()})
+    table.update({f"PCSTATE_ICE_AGENT_{k}": v for k, v in _constants.ICE_AGENTS.items()})
+    assert table == defines
+    assert len(_constants.FLAGS) >= 2
 
 
 def test_header_version_is_the_binding_version():
@@ -87,6 +99,21 @@ def test_every_error_result_has_its_exception():
 def test_every_event_kind_is_handled():
     for name, kind in _constants.ENUMS["pcstate_event_kind"].items():
         assert kind in pcstate._KINDS, name
+    assert [n for n, _ in pcstate._KINDS.values()] == [
+        "iceconnectionstatechange",
+        "connectionstatechange",
+        "icegatheringstatechange",
+        "overflow",
+    ]
+
+
+def test_event_kind_names_come_from_the_library():
+    c = pcstate._c
+    good = types.SimpleNamespace(pcstate_event_kind_name=c.pcstate_event_kind_name)
+    assert pcstate._kinds(good) == pcstate._KINDS
+    bad = types.SimpleNamespace(pcstate_event_kind_name=lambda k: None if k == 4 else b"x")
+    with pytest.raises(ImportError, match="event kind 4"):
+        pcstate._kinds(bad)
 
 
 def test_unknown_profile_is_an_invalid_argument():

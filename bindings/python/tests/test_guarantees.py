@@ -407,3 +407,66 @@ def test_pcstate_library_another_library_is_an_import_error():
 
     other = _ctypes.__file__  # a shared library without any pcstate symbol
     _assert_import_error_naming(_import_with(other), other, "pcstate_version")
+
+
+# ---- bounded memory: the event limit and the overflow event ---------------------------------
+
+
+def test_a_full_queue_reports_an_overflow_and_the_snapshot_resynchronises():
+    pc = pcstate.PeerConnection(event_queue=True)
+    pc.set_event_limit(2)
+    t = pc.add_transport()
+    t.ice_state = "checking"  # 1 ice, 2 connection: kept
+    t.gatherer_state = "gathering"  # 3: dropped
+    t.ice_state = "connected"  # 4: dropped
+    assert [pc.poll_event().seq for _ in range(2)] == [1, 2]
+    overflow = pc.poll_event()
+    assert overflow.kind == "overflow"
+    assert overflow.dropped == 2 and overflow.seq == 4
+    assert overflow.old is None and overflow.new is None
+    assert pc.poll_event() is None
+    s = pc.snapshot()
+    assert s.last_seq == 4 and s.ice_connection_state == "connected" and s.ice_gathering_state == "gathering"
+    # After the reader took the gap, events are kept again.
+    t.dtls_state = "connected"
+    e = pc.poll_event()
+    assert (e.seq, e.kind, e.dropped) == (5, "connectionstatechange", 0)
+    pc.free()
+
+
+def test_overflow_ends_nothing_in_events():
+    async def main():
+        pc = pcstate.PeerConnection(event_queue=True, close_events=True)
+        pc.set_event_limit(1)
+        t = pc.add_transport()
+        t.ice_state = "checking"
+        t.ice_state = "connected"
+        pc.close()
+        got = []
+        async for e in pc.events():
+            got.append((e.kind, e.seq, e.dropped))
+        pc.free()
+        return got
+
+    got = asyncio.run(asyncio.wait_for(main(), 5))
+    assert got[0] == ("iceconnectionstatechange", 1, 0)
+    assert got[1][0] == "overflow" and got[1][2] == 4 and got[1][1] == 5
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2**20 + 1, 2**32, 1.5, "8", True, None])
+def test_event_limit_out_of_range(bad):
+    pc = pcstate.PeerConnection(event_queue=True)
+    with pytest.raises(pcstate.InvalidArgumentError) as ei:
+        pc.set_event_limit(bad)
+    assert ei.value.code == 5
+    pc.set_event_limit(1)
+    pc.set_event_limit(2**20)
+    pc.free()
+    with pytest.raises(pcstate.InvalidHandleError):
+        pc.set_event_limit(8)
+
+
+def test_no_memory_error_is_a_memory_error():
+    e = pcstate.NoMemoryError(11)
+    assert isinstance(e, MemoryError) and isinstance(e, pcstate.PcstateError)
+    assert "memory" in str(e)

@@ -35,6 +35,8 @@ _C_TYPES = {
     "pcstate_peer *": ctypes.POINTER(_lib.pcstate_peer),
     "pcstate_transport *": ctypes.POINTER(_lib.pcstate_transport),
     "struct pcstate_transport_states *": ctypes.POINTER(_lib.TransportStates),
+    "const struct pcstate_transport_states *": ctypes.POINTER(_lib.TransportStates),
+    "uint64_t *": ctypes.POINTER(ctypes.c_uint64),
     "struct pcstate_snapshot *": ctypes.POINTER(_lib.Snapshot),
     "struct pcstate_event *": ctypes.POINTER(_lib.Event),
     "pcstate_event_cb": _lib.EVENT_CB,
