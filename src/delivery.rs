@@ -43,8 +43,14 @@ pub struct Peer {
     callback: Option<Box<dyn EventSink>>,
     /// Token of the thread delivering this peer's events, 0 when none.
     deliverer: usize,
-    /// Events committed while another outing ran, for the deliverer (bounded).
-    backlog: EventBuffer,
+    /// Events committed while another outing ran, for the deliverer (bounded); allocated the
+    /// first time it is needed. Boxed: 8 bytes in every peer for what most peers never use.
+    backlog: Option<Box<EventBuffer>>,
+    /// Events dropped because memory for the backlog itself could not be had (reported as one
+    /// overflow event once the backlog is drained).
+    lost: u32,
+    /// The limit of the backlog and the queue.
+    limit: u32,
     queue: Option<Box<EventQueue>>,
 }
 
@@ -60,7 +66,9 @@ impl Peer {
             state: PeerState::new(profile, flags),
             callback: None,
             deliverer: 0,
-            backlog: EventBuffer::new(DEFAULT_LIMIT),
+            backlog: None,
+            lost: 0,
+            limit: DEFAULT_LIMIT,
             queue,
         })
     }
@@ -84,11 +92,50 @@ impl Peer {
         if !(1..=MAX_LIMIT).contains(&limit) {
             return Err(ResultCode::InvalidArgument);
         }
-        self.backlog.set_limit(limit);
+        self.limit = limit;
+        if let Some(b) = self.backlog.as_mut() {
+            b.set_limit(limit);
+        }
         if let Some(q) = self.queue.as_mut() {
             q.set_limit(limit);
         }
         Ok(())
+    }
+
+    /// Keeps `e` for the deliverer, or counts it as dropped (see `queue`).
+    fn defer(&mut self, e: Event) {
+        if self.lost == 0 {
+            if self.backlog.is_none() {
+                self.backlog = crate::alloc::try_box(EventBuffer::new(self.limit)).ok();
+            }
+            if let Some(b) = self.backlog.as_mut() {
+                return b.push(e);
+            }
+        }
+        self.lost = self.lost.saturating_add(1);
+    }
+
+    /// The next deferred event, then the overflow event for any lost ones.
+    fn next_deferred(&mut self) -> Option<Event> {
+        if let Some(e) = self.backlog.as_mut().and_then(|b| b.pop()) {
+            return Some(e);
+        }
+        let lost = std::mem::take(&mut self.lost);
+        // Every event committed since the first loss was lost, so the newest is the last seq.
+        (lost > 0).then(|| Event {
+            seq: self.state.snapshot().last_seq,
+            time_ns: crate::state::monotonic_ns(),
+            kind: crate::rules::EventKind::Overflow,
+            old_state: lost,
+            new_state: 0,
+            transport: 0,
+        })
+    }
+
+    /// Drops every deferred event (nobody is left to deliver them to).
+    fn clear_deferred(&mut self) {
+        self.backlog = None;
+        self.lost = 0;
     }
 
     /// Closes the peer (see `PeerState::close`) and wakes the queue's reader, even when close
@@ -127,7 +174,7 @@ struct Wait {
     waiter: usize,
     holder: usize,
     cell: usize,
-    outing: u64,
+    outing: u32,
 }
 
 /// Every thread waiting in `set_callback` or `free`. Touched only by those calls and by the end
@@ -153,7 +200,7 @@ fn closes_cycle(waits: &[Wait], me: usize, holder: usize) -> bool {
 
 /// Records that this thread waits for `outing` of `cell` held by `holder`, unless that closes a
 /// cycle of threads each waiting inside a callback for the next: then `WouldDeadlock`.
-fn begin_wait(cell: &Cell, holder: usize, outing: u64) -> Result<()> {
+fn begin_wait(cell: &Cell, holder: usize, outing: u32) -> Result<()> {
     let me = thread_token();
     let mut waits = WAITS.lock();
     // Only a thread inside a callback can be waited for, so only then can a cycle close here.
@@ -189,8 +236,9 @@ struct CellInner {
     out: Out,
     /// Token of the thread holding it.
     out_holder: usize,
-    /// How many outings have started in this cell: names the current one.
-    outings: u64,
+    /// How many outings have started in this cell (wrapping): names the current one. A waiter
+    /// waits for one outing, and no other can start before that one ends.
+    outings: u32,
     /// Threads waiting for the current outing to end.
     waiters: u32,
     /// Freed during its last outing: the deliverer hands the cell back when the outing ends.
@@ -290,7 +338,7 @@ impl Cell {
         if peer.deliverer != 0 {
             // Another thread, or this one further up the stack, is delivering: it will deliver
             // these after what it has, in order.
-            batch.iter().for_each(|e| peer.backlog.push(e));
+            batch.iter().for_each(|e| peer.defer(e));
             return;
         }
         self.deliver(g, generation, batch);
@@ -304,19 +352,19 @@ impl Cell {
         let mut local = batch;
         loop {
             let peer = g.peer.as_mut().expect("live while we deliver");
-            let Some(event) = local.pop_front().or_else(|| peer.backlog.pop()) else {
+            let Some(event) = local.pop_front().or_else(|| peer.next_deferred()) else {
                 peer.deliverer = 0;
                 break;
             };
             let Some(mut cb) = peer.callback.take() else {
                 // The callback was cleared: nothing is left to deliver to.
-                peer.backlog.clear();
+                peer.clear_deferred();
                 local = Batch::default();
                 continue;
             };
             g.out = Out::Current;
             g.out_holder = me;
-            g.outings += 1;
+            g.outings = g.outings.wrapping_add(1);
             MutexGuard::unlocked(&mut g, || cb.on_event(&event));
             if !self.end_outing(&mut g, generation, cb) {
                 break; // freed: the cell no longer holds this peer
@@ -355,7 +403,7 @@ impl Cell {
     }
 
     /// Waits (lock held) until outing `outing` is over; the edge was added by `begin_wait`.
-    fn wait_for_outing(&self, g: &mut Guard<'_>, outing: u64) {
+    fn wait_for_outing(&self, g: &mut Guard<'_>, outing: u32) {
         while g.outings == outing && g.out != Out::Home {
             self.cond.wait(g);
         }
@@ -364,7 +412,7 @@ impl Cell {
 
     /// If a registration of this cell is out on another thread, records the wait for it (or
     /// refuses with `WouldDeadlock`) and returns its outing.
-    fn must_wait(&self, g: &mut Guard<'_>) -> Result<Option<u64>> {
+    fn must_wait(&self, g: &mut Guard<'_>) -> Result<Option<u32>> {
         if g.out == Out::Home || g.out_holder == thread_token() {
             return Ok(None);
         }
@@ -437,6 +485,14 @@ mod tests {
             outing: 0,
         };
         edges.iter().map(wait).collect()
+    }
+
+    /// A peer's cell stays three cache lines; a transport takes 24 bytes (the memory figure of
+    /// `make bench` depends on both).
+    #[test]
+    fn sizes() {
+        assert!(size_of::<Cell>() <= 192, "{}", size_of::<Cell>());
+        assert!(size_of::<crate::transports::Entry>() <= 24);
     }
 
     #[test]

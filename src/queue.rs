@@ -85,11 +85,6 @@ impl EventBuffer {
             transport: 0,
         })
     }
-
-    /// Drops everything stored (the registration it was for is gone).
-    pub(crate) fn clear(&mut self) {
-        *self = EventBuffer::new(self.limit);
-    }
 }
 
 /// The queue of `FLAG_EVENT_QUEUE`. Its eventfd is made readable by every event stored or
