@@ -243,6 +243,78 @@ static double bench_threads(int threads, int same_peer) {
     return (double)(n * (uint64_t)threads) / secs / 1e6;
 }
 
+/* Million updates per second, 2 threads on different peers that one other thread (a signalling
+ * thread) created beforehand, as servers do: the peers' memory comes from that thread's arena. */
+static double bench_threads_created_elsewhere(void) {
+    pthread_t th[2];
+    worker_arg w[2];
+    uint64_t n = iters(3000000);
+    for (int i = 0; i < 2; i++) {
+        w[i].peer = connected_peer(2, 0);
+        w[i].t = 1;
+        w[i].n = n;
+    }
+    uint64_t t0 = now_ns();
+    for (int i = 0; i < 2; i++) pthread_create(&th[i], NULL, worker, &w[i]);
+    for (int i = 0; i < 2; i++) pthread_join(th[i], NULL);
+    double secs = (double)(now_ns() - t0) / 1e9;
+    for (int i = 0; i < 2; i++) pcstate_peer_free(w[i].peer);
+    return (double)(n * 2) / secs / 1e6;
+}
+
+/* ---- field inputs: strided transport ids, liveness ------------------------------------------------ */
+/* A peer whose `live` connected transports are every `stride`-th id ever added (the others were
+ * added and removed): ids sharing their low bits. */
+static pcstate_peer strided_peer(int live, int stride, pcstate_transport *first) {
+    pcstate_peer p;
+    pcstate_transport_states up = {PCSTATE_ICE_TRANSPORT_STATE_CONNECTED,
+                                   PCSTATE_DTLS_TRANSPORT_STATE_CONNECTED,
+                                   PCSTATE_ICE_GATHERER_STATE_COMPLETE};
+    must(pcstate_peer_new(PCSTATE_PROFILE_W3C, 0, &p), "peer_new");
+    *first = 0;
+    for (int i = 0; i < live; i++)
+        for (int k = 0; k < stride; k++) {
+            pcstate_transport t;
+            must(pcstate_transport_add_with_states(p, &up, &t), "add");
+            if (k) must(pcstate_transport_remove(p, t), "remove");
+            else if (!*first) *first = t;
+        }
+    return p;
+}
+
+/* No-change updates of one transport of a strided peer. */
+static double bench_strided(pcstate_peer p, pcstate_transport t) {
+    uint64_t n = iters(10000000), t0 = now_ns();
+    for (uint64_t i = 0; i < n; i++)
+        pcstate_transport_set_ice_state(p, t, (i & 1) ? PCSTATE_ICE_TRANSPORT_STATE_COMPLETED
+                                                      : PCSTATE_ICE_TRANSPORT_STATE_CONNECTED);
+    return (double)(now_ns() - t0) / (double)n;
+}
+
+/* pcstate_transport_note_alive per received packet, liveness on, rotating over PEERS peers. */
+static double bench_note_alive(const pcstate_peer *p) {
+    uint64_t n = iters(10000000) / PEERS, t0 = now_ns();
+    for (uint64_t i = 0; i < n; i++)
+        for (int j = 0; j < PEERS; j++) pcstate_transport_note_alive(p[j], 1, 1000000000u + i);
+    return (double)(now_ns() - t0) / (double)(n * PEERS);
+}
+
+/* pcstate_peer_tick when nothing is due (the common case), on a peer with `n` watched transports. */
+static double bench_tick(pcstate_peer p) {
+    uint64_t n = iters(10000000), next = 0, t0 = now_ns();
+    for (uint64_t i = 0; i < n; i++) pcstate_peer_tick(p, 1000000000u + i, &next);
+    return (double)(now_ns() - t0) / (double)n;
+}
+
+/* A peer with n connected transports, liveness on (5 s / 30 s) and its clocks started. */
+static pcstate_peer live_peer(int n) {
+    pcstate_peer p = connected_peer(n, 0);
+    uint64_t next;
+    must(pcstate_peer_set_liveness(p, 5000000000u, 30000000000u), "liveness");
+    must(pcstate_peer_tick(p, 1000000000u, &next), "tick");
+    return p;
+}
+
 /* ---- memory and create/free ---------------------------------------------------------------------- */
 static long rss_bytes(void) {
     long pages = 0, resident = 0;
@@ -341,6 +413,23 @@ int main(int argc, char **argv) {
             poll = min2(poll, bench_poll());
         }
     }
+    int stride_live = scale < 1 ? 300 : 3000;
+    pcstate_transport strided_t;
+    pcstate_peer strided = strided_peer(stride_live, 4096, &strided_t);
+    pcstate_peer alive[PEERS], ticking[2];
+    for (int j = 0; j < PEERS; j++) alive[j] = live_peer(2);
+    ticking[0] = live_peer(2);
+    ticking[1] = live_peer(1024);
+    double stride_ns = 1e18, alive_ns = 1e18, tick_ns[2] = {1e18, 1e18}, elsewhere = 0;
+    for (int r = 0; r < REPS; r++) {
+        stride_ns = min2(stride_ns, bench_strided(strided, strided_t));
+        alive_ns = min2(alive_ns, bench_note_alive(alive));
+        for (int i = 0; i < 2; i++) tick_ns[i] = min2(tick_ns[i], bench_tick(ticking[i]));
+    }
+    for (int r = 0; r < 2 * REPS; r++) elsewhere = max2(elsewhere, bench_threads_created_elsewhere());
+    pcstate_peer_free(strided);
+    for (int j = 0; j < PEERS; j++) pcstate_peer_free(alive[j]);
+    for (int i = 0; i < 2; i++) pcstate_peer_free(ticking[i]);
     int mem_peers = scale < 1 ? 1000 : 100000;
     double bytes = bench_memory(mem_peers, 4);
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -368,7 +457,16 @@ int main(int argc, char **argv) {
     printf("%-58s %7.1f M/s %10s\n", "throughput, 1 thread", one, "1.00x");
     printf("%-58s %7.1f M/s %9.2fx 1 thread\n", "throughput, 2 threads on different peers", two, two / one);
     printf("%-58s %7.1f M/s %9.2fx 1 thread\n", "throughput, 2 threads on one shared peer", shared, shared / one);
+    printf("%-58s %7.1f M/s %9.2fx 1 thread\n", "throughput, 2 threads, peers made by a third thread", elsewhere,
+           elsewhere / one);
     printf("%-58s %9.2fx\n", "control: private mutex pairs, 2 threads / 1 thread (machine)", m_two / m_one);
+    char label[96];
+    snprintf(label, sizeof label, "no-change update, %d live transports, every 4096th id", stride_live);
+    printf("%-58s %8.1f ns %9.2fx 2 tr.\n", label, stride_ns, stride_ns / nochange[0]);
+    printf("%-58s %8.1f ns %9.2fx mutex\n", "note_alive per packet (liveness on)", alive_ns, alive_ns / mutex);
+    printf("%-58s %8.1f ns %9.2fx mutex\n", "tick, nothing due, 2 watched transports", tick_ns[0], tick_ns[0] / mutex);
+    printf("%-58s %8.1f ns %9.2fx mutex\n", "tick, nothing due, 1024 watched transports", tick_ns[1],
+           tick_ns[1] / mutex);
     printf("%-58s %8.0f B\n", "memory per peer with 4 transports", bytes);
     printf("%-58s %8.1f ns %9.2fx mutex\n", "peer create + free", create_free, create_free / mutex);
     printf("%-58s %8.1f ns %9.2fx mutex\n", "pcstate_peer_poll_event, per event", poll, poll / mutex);
@@ -381,6 +479,9 @@ int main(int argc, char **argv) {
         {"1024 transports <= 1.1x 2 transports", nochange[2] / nochange[0] <= 1.1},
         {"2 threads on different peers >= 1.8x one thread", two / one >= 1.8},
         {"<= 256 bytes per peer with 4 transports", bytes <= 256},
+        {"strided ids: update <= 1.5x the 2-transport figure", stride_ns / nochange[0] <= 1.5},
+        {"note_alive <= 1.5x the mutex pair", alive_ns / mutex <= 1.5},
+        {"tick with 1024 transports <= 1.5x with 2", tick_ns[1] / tick_ns[0] <= 1.5},
         {"create + free <= 10x the mutex pair", create_free / mutex <= 10},
         {"naive rescan at 1024 transports >= 20x pcstate", rescan[2] / nochange[2] >= 20},
     };
@@ -412,6 +513,14 @@ int main(int argc, char **argv) {
         fprintf(f, "  \"throughput_2_threads_shared_peer_mops\": %.2f,\n", shared);
         fprintf(f, "  \"scaling_2_threads\": %.3f,\n", two / one);
         fprintf(f, "  \"machine_scaling_2_threads_private_mutexes\": %.3f,\n", m_two / m_one);
+        fprintf(f, "  \"throughput_2_threads_peers_made_elsewhere_mops\": %.2f,\n", elsewhere);
+        fprintf(f, "  \"scaling_2_threads_peers_made_elsewhere\": %.3f,\n", elsewhere / one);
+        fprintf(f, "  \"strided_%d_live_nochange_ns\": %.2f,\n", stride_live, stride_ns);
+        fprintf(f, "  \"strided_over_2_transports\": %.3f,\n", stride_ns / nochange[0]);
+        fprintf(f, "  \"note_alive_ns\": %.2f,\n", alive_ns);
+        fprintf(f, "  \"note_alive_ratio_to_mutex\": %.3f,\n", alive_ns / mutex);
+        fprintf(f, "  \"tick_nothing_due_2_ns\": %.2f,\n", tick_ns[0]);
+        fprintf(f, "  \"tick_nothing_due_1024_ns\": %.2f,\n", tick_ns[1]);
         fprintf(f, "  \"bytes_per_peer_4_transports\": %.1f,\n", bytes);
         fprintf(f, "  \"memory_peers\": %d,\n", mem_peers);
         fprintf(f, "  \"create_free_ns\": %.2f,\n", create_free);
