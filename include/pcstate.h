@@ -432,7 +432,7 @@ extern "C" {
 const char *pcstate_version(void);
 
 /**
- * A short static description of a result code; never NULL, also for unknown codes.
+ * A short static description of a result code; never NULL, also for unknown codes. Any thread.
  */
 const char *pcstate_result_message(uint32_t result);
 
@@ -468,7 +468,10 @@ const char *pcstate_ice_gatherer_state_name(uint32_t value);
 
 /**
  * Creates a peer with a `pcstate_profile` and `PCSTATE_FLAG_*` bits; writes its handle to
- * `*out_peer`. Unknown profile or flag bits: `INVALID_ARGUMENT`.
+ * `*out_peer`.
+ *
+ * Results: OK; NULL_ARGUMENT; INVALID_ARGUMENT (unknown profile or flag bits); LIMIT (16M live
+ * peers, or no eventfd could be had for `PCSTATE_FLAG_EVENT_QUEUE`); NO_MEMORY.
  */
 uint32_t pcstate_peer_new(uint32_t profile, uint32_t flags, pcstate_peer *out_peer);
 
@@ -476,30 +479,49 @@ uint32_t pcstate_peer_new(uint32_t profile, uint32_t flags, pcstate_peer *out_pe
  * Closes the peer as `RTCPeerConnection.close()` does: the ICE connection and connection states
  * become closed, every transport's ICE and DTLS state reads closed, gathering is unchanged. No
  * event unless the peer has `PCSTATE_FLAG_CLOSE_EVENTS`. Afterwards add/remove/set return
- * `CLOSED`; getters keep working. Closing a closed peer is OK and does nothing.
+ * `CLOSED` (or OK and nothing, with `PCSTATE_FLAG_IGNORE_AFTER_CLOSE`); getters keep working;
+ * the event fd is made readable once so that a reader sees the closed state. Closing a closed
+ * peer is OK and does nothing.
+ *
+ * Results: OK; INVALID_HANDLE.
  */
 uint32_t pcstate_peer_close(pcstate_peer peer);
 
 /**
- * Frees the peer. Afterwards every call with this handle returns `INVALID_HANDLE`, its callback
- * is not running and never runs again, and its `user_data_free` has been called (when called from
- * inside the peer's own callback: as soon as that callback returns). Undelivered events are
- * dropped; the event fd is closed.
+ * Frees the peer. Afterwards every call with this handle returns `INVALID_HANDLE`. Called from
+ * outside the peer's own callbacks, it first waits until no callback of the peer runs on another
+ * thread; when it returns, no callback of any of the peer's registrations is running or will
+ * run, and their `user_data_free` calls have returned. Called from inside the peer's callback,
+ * that registration is dropped as soon as the callback returns. Undelivered events are dropped;
+ * the event fd is made readable (waking a poll() on a dup of it) and closed. The peer's cell
+ * (192 bytes) is kept for reuse by a later peer.
+ *
+ * Results: OK; INVALID_HANDLE; WOULD_DEADLOCK (called from inside a callback, waiting would
+ * close a cycle of threads each waiting for the other's callback; nothing changed).
  */
 uint32_t pcstate_peer_free(pcstate_peer peer);
 
 /**
- * Adds a transport (ICE new, DTLS new, gatherer new); writes its id to `*out_transport`.
+ * Adds a transport (ICE new, DTLS new, gatherer new); writes its id to `*out_transport` (0
+ * when ignored after close). Ids are 1, 2, 3, ... per peer, never reused.
+ *
+ * Results: OK; NULL_ARGUMENT; INVALID_HANDLE; CLOSED; LIMIT (65,535 transports on the peer, or
+ * its 2^32 - 1 ids used up); NO_MEMORY.
  */
 uint32_t pcstate_transport_add(pcstate_peer peer, pcstate_transport *out_transport);
 
 /**
  * Removes a transport; the aggregates are recomputed at once.
+ *
+ * Results: OK; INVALID_HANDLE; UNKNOWN_TRANSPORT; CLOSED.
  */
 uint32_t pcstate_transport_remove(pcstate_peer peer, pcstate_transport transport);
 
 /**
- * Sets a transport's ICE state (a `pcstate_ice_transport_state`).
+ * Sets a transport's ICE state (a `pcstate_ice_transport_state`), detaching it from an ICE agent
+ * (see `pcstate_transport_set_ice_agent_state`). Setting it again ends a failed liveness reading.
+ *
+ * Results: OK; INVALID_HANDLE; UNKNOWN_TRANSPORT; INVALID_STATE; CLOSED; NO_MEMORY.
  */
 uint32_t pcstate_transport_set_ice_state(pcstate_peer peer,
                                          pcstate_transport transport,
@@ -507,20 +529,28 @@ uint32_t pcstate_transport_set_ice_state(pcstate_peer peer,
 
 /**
  * Sets a transport's DTLS state (a `pcstate_dtls_transport_state`).
+ *
+ * Results: OK; INVALID_HANDLE; UNKNOWN_TRANSPORT; INVALID_STATE; CLOSED.
  */
 uint32_t pcstate_transport_set_dtls_state(pcstate_peer peer,
                                           pcstate_transport transport,
                                           uint32_t state);
 
 /**
- * Sets a transport's ICE gatherer state (a `pcstate_ice_gatherer_state`).
+ * Sets a transport's ICE gatherer state (a `pcstate_ice_gatherer_state`); an agent-driven ICE
+ * state is recomputed in the same commit.
+ *
+ * Results: OK; INVALID_HANDLE; UNKNOWN_TRANSPORT; INVALID_STATE; CLOSED; NO_MEMORY.
  */
 uint32_t pcstate_transport_set_gatherer_state(pcstate_peer peer,
                                               pcstate_transport transport,
                                               uint32_t state);
 
 /**
- * Reads one transport's three states.
+ * Reads one transport's three effective states (the ICE state after agent derivation and
+ * liveness: what the aggregates use); ICE and DTLS read closed once the peer is closed.
+ *
+ * Results: OK; NULL_ARGUMENT; INVALID_HANDLE; UNKNOWN_TRANSPORT.
  */
 uint32_t pcstate_transport_get_states(pcstate_peer peer,
                                       pcstate_transport transport,
@@ -528,22 +558,30 @@ uint32_t pcstate_transport_get_states(pcstate_peer peer,
 
 /**
  * Reads `connectionState` (a `pcstate_connection_state`).
+ *
+ * Results: OK; NULL_ARGUMENT; INVALID_HANDLE.
  */
 uint32_t pcstate_peer_connection_state(pcstate_peer peer, uint32_t *out);
 
 /**
  * Reads `iceConnectionState` (a `pcstate_ice_connection_state`).
+ *
+ * Results: OK; NULL_ARGUMENT; INVALID_HANDLE.
  */
 uint32_t pcstate_peer_ice_connection_state(pcstate_peer peer, uint32_t *out);
 
 /**
  * Reads `iceGatheringState` (a `pcstate_ice_gathering_state`).
+ *
+ * Results: OK; NULL_ARGUMENT; INVALID_HANDLE.
  */
 uint32_t pcstate_peer_ice_gathering_state(pcstate_peer peer, uint32_t *out);
 
 /**
  * Reads all three aggregates, the transport count and the newest event's seq in one consistent
- * reading.
+ * reading (use it to resynchronise after a `PCSTATE_EVENT_KIND_OVERFLOW` event).
+ *
+ * Results: OK; NULL_ARGUMENT; INVALID_HANDLE.
  */
 uint32_t pcstate_peer_snapshot(pcstate_peer peer, struct pcstate_snapshot *out);
 
@@ -551,9 +589,14 @@ uint32_t pcstate_peer_snapshot(pcstate_peer peer, struct pcstate_snapshot *out);
  * Registers the peer's event callback, replacing the previous registration (`cb` NULL clears it).
  * On OK pcstate owns `user_data` and calls `user_data_free` (when not NULL) exactly once when it
  * lets go: when the registration is replaced, cleared or the peer freed; right away when `cb` is
- * NULL. After this returns the previous callback is not running and never runs again and its
- * `user_data_free` has been called (when called from inside that callback: as soon as it
- * returns). On any other result nothing was taken: `user_data` is still the caller's.
+ * NULL. Called from outside the peer's callbacks, it waits until no callback of the peer runs on
+ * another thread: when it returns, no replaced registration is running or will run, and their
+ * `user_data_free` calls have returned. Called from inside the peer's callback, that (replaced)
+ * registration is dropped as soon as the callback returns. Events committed before the call and
+ * not yet delivered go to the new registration. On any other result nothing was taken:
+ * `user_data` is still the caller's.
+ *
+ * Results: OK; INVALID_HANDLE; WOULD_DEADLOCK (see `pcstate_peer_free`); NO_MEMORY.
  */
 uint32_t pcstate_peer_set_callback(pcstate_peer peer,
                                    pcstate_event_cb cb,
@@ -561,15 +604,23 @@ uint32_t pcstate_peer_set_callback(pcstate_peer peer,
                                    pcstate_free_cb user_data_free);
 
 /**
- * Pops the oldest queued event into `*out`: OK, or `EMPTY` when none is queued. Needs
- * `PCSTATE_FLAG_EVENT_QUEUE` (else `INVALID_ARGUMENT`).
+ * Pops the oldest queued event into `*out` (or the `PCSTATE_EVENT_KIND_OVERFLOW` event that
+ * stands for dropped ones); `EMPTY` when none is queued, which also resets the event fd. Needs
+ * `PCSTATE_FLAG_EVENT_QUEUE`.
+ *
+ * Results: OK; NULL_ARGUMENT; INVALID_HANDLE; INVALID_ARGUMENT (no event queue); EMPTY.
  */
 uint32_t pcstate_peer_poll_event(pcstate_peer peer, struct pcstate_event *out);
 
 /**
- * Writes the peer's eventfd to `*out_fd`: readable exactly while events are queued (for poll,
- * epoll, asyncio). Owned by the peer and closed by `pcstate_peer_free`: do not close it. Needs
- * `PCSTATE_FLAG_EVENT_QUEUE` (else `INVALID_ARGUMENT`).
+ * Writes the peer's eventfd to `*out_fd`, for poll, epoll or asyncio. It is made readable by
+ * every queued event, by close and by free, and reset when `pcstate_peer_poll_event` returns
+ * EMPTY: after a wakeup, call `pcstate_peer_poll_event` until EMPTY. Reading the fd yourself is
+ * allowed and loses no later wakeup. Owned by the peer and closed by `pcstate_peer_free`: do not
+ * close it (wait on a `dup` of it if your loop may outlive the peer). Needs
+ * `PCSTATE_FLAG_EVENT_QUEUE`.
+ *
+ * Results: OK; NULL_ARGUMENT; INVALID_HANDLE; INVALID_ARGUMENT (no event queue).
  */
 uint32_t pcstate_peer_event_fd(pcstate_peer peer, int *out_fd);
 

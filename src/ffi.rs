@@ -242,7 +242,7 @@ pub extern "C" fn pcstate_version() -> *const c_char {
     boundary_ptr(|| c_str(concat!(env!("CARGO_PKG_VERSION"), "\0")))
 }
 
-/// A short static description of a result code; never NULL, also for unknown codes.
+/// A short static description of a result code; never NULL, also for unknown codes. Any thread.
 #[unsafe(no_mangle)]
 pub extern "C" fn pcstate_result_message(result: u32) -> *const c_char {
     let p = boundary_ptr(|| ResultCode::message_with_nul(result).as_ptr().cast());
@@ -295,7 +295,10 @@ pub extern "C" fn pcstate_ice_gatherer_state_name(value: u32) -> *const c_char {
 }
 
 /// Creates a peer with a `pcstate_profile` and `PCSTATE_FLAG_*` bits; writes its handle to
-/// `*out_peer`. Unknown profile or flag bits: `INVALID_ARGUMENT`.
+/// `*out_peer`.
+///
+/// Results: OK; NULL_ARGUMENT; INVALID_ARGUMENT (unknown profile or flag bits); LIMIT (16M live
+/// peers, or no eventfd could be had for `PCSTATE_FLAG_EVENT_QUEUE`); NO_MEMORY.
 #[unsafe(no_mangle)]
 pub extern "C" fn pcstate_peer_new(profile: u32, flags: u32, out_peer: *mut pcstate_peer) -> u32 {
     boundary(|| {
@@ -313,22 +316,36 @@ pub extern "C" fn pcstate_peer_new(profile: u32, flags: u32, out_peer: *mut pcst
 /// Closes the peer as `RTCPeerConnection.close()` does: the ICE connection and connection states
 /// become closed, every transport's ICE and DTLS state reads closed, gathering is unchanged. No
 /// event unless the peer has `PCSTATE_FLAG_CLOSE_EVENTS`. Afterwards add/remove/set return
-/// `CLOSED`; getters keep working. Closing a closed peer is OK and does nothing.
+/// `CLOSED` (or OK and nothing, with `PCSTATE_FLAG_IGNORE_AFTER_CLOSE`); getters keep working;
+/// the event fd is made readable once so that a reader sees the closed state. Closing a closed
+/// peer is OK and does nothing.
+///
+/// Results: OK; INVALID_HANDLE.
 #[unsafe(no_mangle)]
 pub extern "C" fn pcstate_peer_close(peer: pcstate_peer) -> u32 {
     boundary(|| update(peer, |p| Ok(((), p.close()))))
 }
 
-/// Frees the peer. Afterwards every call with this handle returns `INVALID_HANDLE`, its callback
-/// is not running and never runs again, and its `user_data_free` has been called (when called from
-/// inside the peer's own callback: as soon as that callback returns). Undelivered events are
-/// dropped; the event fd is closed.
+/// Frees the peer. Afterwards every call with this handle returns `INVALID_HANDLE`. Called from
+/// outside the peer's own callbacks, it first waits until no callback of the peer runs on another
+/// thread; when it returns, no callback of any of the peer's registrations is running or will
+/// run, and their `user_data_free` calls have returned. Called from inside the peer's callback,
+/// that registration is dropped as soon as the callback returns. Undelivered events are dropped;
+/// the event fd is made readable (waking a poll() on a dup of it) and closed. The peer's cell
+/// (192 bytes) is kept for reuse by a later peer.
+///
+/// Results: OK; INVALID_HANDLE; WOULD_DEADLOCK (called from inside a callback, waiting would
+/// close a cycle of threads each waiting for the other's callback; nothing changed).
 #[unsafe(no_mangle)]
 pub extern "C" fn pcstate_peer_free(peer: pcstate_peer) -> u32 {
     boundary(|| registry::remove(peer))
 }
 
-/// Adds a transport (ICE new, DTLS new, gatherer new); writes its id to `*out_transport`.
+/// Adds a transport (ICE new, DTLS new, gatherer new); writes its id to `*out_transport` (0
+/// when ignored after close). Ids are 1, 2, 3, ... per peer, never reused.
+///
+/// Results: OK; NULL_ARGUMENT; INVALID_HANDLE; CLOSED; LIMIT (65,535 transports on the peer, or
+/// its 2^32 - 1 ids used up); NO_MEMORY.
 #[unsafe(no_mangle)]
 pub extern "C" fn pcstate_transport_add(
     peer: pcstate_peer,
@@ -343,6 +360,8 @@ pub extern "C" fn pcstate_transport_add(
 }
 
 /// Removes a transport; the aggregates are recomputed at once.
+///
+/// Results: OK; INVALID_HANDLE; UNKNOWN_TRANSPORT; CLOSED.
 #[unsafe(no_mangle)]
 pub extern "C" fn pcstate_transport_remove(
     peer: pcstate_peer,
@@ -351,7 +370,10 @@ pub extern "C" fn pcstate_transport_remove(
     boundary(|| update(peer, |p| Ok(((), p.state.remove_transport(transport)?))))
 }
 
-/// Sets a transport's ICE state (a `pcstate_ice_transport_state`).
+/// Sets a transport's ICE state (a `pcstate_ice_transport_state`), detaching it from an ICE agent
+/// (see `pcstate_transport_set_ice_agent_state`). Setting it again ends a failed liveness reading.
+///
+/// Results: OK; INVALID_HANDLE; UNKNOWN_TRANSPORT; INVALID_STATE; CLOSED; NO_MEMORY.
 #[unsafe(no_mangle)]
 pub extern "C" fn pcstate_transport_set_ice_state(
     peer: pcstate_peer,
@@ -365,6 +387,8 @@ pub extern "C" fn pcstate_transport_set_ice_state(
 }
 
 /// Sets a transport's DTLS state (a `pcstate_dtls_transport_state`).
+///
+/// Results: OK; INVALID_HANDLE; UNKNOWN_TRANSPORT; INVALID_STATE; CLOSED.
 #[unsafe(no_mangle)]
 pub extern "C" fn pcstate_transport_set_dtls_state(
     peer: pcstate_peer,
@@ -377,7 +401,10 @@ pub extern "C" fn pcstate_transport_set_dtls_state(
     })
 }
 
-/// Sets a transport's ICE gatherer state (a `pcstate_ice_gatherer_state`).
+/// Sets a transport's ICE gatherer state (a `pcstate_ice_gatherer_state`); an agent-driven ICE
+/// state is recomputed in the same commit.
+///
+/// Results: OK; INVALID_HANDLE; UNKNOWN_TRANSPORT; INVALID_STATE; CLOSED; NO_MEMORY.
 #[unsafe(no_mangle)]
 pub extern "C" fn pcstate_transport_set_gatherer_state(
     peer: pcstate_peer,
@@ -390,7 +417,10 @@ pub extern "C" fn pcstate_transport_set_gatherer_state(
     })
 }
 
-/// Reads one transport's three states.
+/// Reads one transport's three effective states (the ICE state after agent derivation and
+/// liveness: what the aggregates use); ICE and DTLS read closed once the peer is closed.
+///
+/// Results: OK; NULL_ARGUMENT; INVALID_HANDLE; UNKNOWN_TRANSPORT.
 #[unsafe(no_mangle)]
 pub extern "C" fn pcstate_transport_get_states(
     peer: pcstate_peer,
@@ -406,6 +436,8 @@ pub extern "C" fn pcstate_transport_get_states(
 }
 
 /// Reads `connectionState` (a `pcstate_connection_state`).
+///
+/// Results: OK; NULL_ARGUMENT; INVALID_HANDLE.
 #[unsafe(no_mangle)]
 pub extern "C" fn pcstate_peer_connection_state(peer: pcstate_peer, out: *mut u32) -> u32 {
     boundary(|| {
@@ -416,6 +448,8 @@ pub extern "C" fn pcstate_peer_connection_state(peer: pcstate_peer, out: *mut u3
 }
 
 /// Reads `iceConnectionState` (a `pcstate_ice_connection_state`).
+///
+/// Results: OK; NULL_ARGUMENT; INVALID_HANDLE.
 #[unsafe(no_mangle)]
 pub extern "C" fn pcstate_peer_ice_connection_state(peer: pcstate_peer, out: *mut u32) -> u32 {
     boundary(|| {
@@ -429,6 +463,8 @@ pub extern "C" fn pcstate_peer_ice_connection_state(peer: pcstate_peer, out: *mu
 }
 
 /// Reads `iceGatheringState` (a `pcstate_ice_gathering_state`).
+///
+/// Results: OK; NULL_ARGUMENT; INVALID_HANDLE.
 #[unsafe(no_mangle)]
 pub extern "C" fn pcstate_peer_ice_gathering_state(peer: pcstate_peer, out: *mut u32) -> u32 {
     boundary(|| {
@@ -442,7 +478,9 @@ pub extern "C" fn pcstate_peer_ice_gathering_state(peer: pcstate_peer, out: *mut
 }
 
 /// Reads all three aggregates, the transport count and the newest event's seq in one consistent
-/// reading.
+/// reading (use it to resynchronise after a `PCSTATE_EVENT_KIND_OVERFLOW` event).
+///
+/// Results: OK; NULL_ARGUMENT; INVALID_HANDLE.
 #[unsafe(no_mangle)]
 pub extern "C" fn pcstate_peer_snapshot(peer: pcstate_peer, out: *mut pcstate_snapshot) -> u32 {
     boundary(|| {
@@ -465,9 +503,14 @@ pub extern "C" fn pcstate_peer_snapshot(peer: pcstate_peer, out: *mut pcstate_sn
 /// Registers the peer's event callback, replacing the previous registration (`cb` NULL clears it).
 /// On OK pcstate owns `user_data` and calls `user_data_free` (when not NULL) exactly once when it
 /// lets go: when the registration is replaced, cleared or the peer freed; right away when `cb` is
-/// NULL. After this returns the previous callback is not running and never runs again and its
-/// `user_data_free` has been called (when called from inside that callback: as soon as it
-/// returns). On any other result nothing was taken: `user_data` is still the caller's.
+/// NULL. Called from outside the peer's callbacks, it waits until no callback of the peer runs on
+/// another thread: when it returns, no replaced registration is running or will run, and their
+/// `user_data_free` calls have returned. Called from inside the peer's callback, that (replaced)
+/// registration is dropped as soon as the callback returns. Events committed before the call and
+/// not yet delivered go to the new registration. On any other result nothing was taken:
+/// `user_data` is still the caller's.
+///
+/// Results: OK; INVALID_HANDLE; WOULD_DEADLOCK (see `pcstate_peer_free`); NO_MEMORY.
 #[unsafe(no_mangle)]
 pub extern "C" fn pcstate_peer_set_callback(
     peer: pcstate_peer,
@@ -494,8 +537,11 @@ pub extern "C" fn pcstate_peer_set_callback(
     })
 }
 
-/// Pops the oldest queued event into `*out`: OK, or `EMPTY` when none is queued. Needs
-/// `PCSTATE_FLAG_EVENT_QUEUE` (else `INVALID_ARGUMENT`).
+/// Pops the oldest queued event into `*out` (or the `PCSTATE_EVENT_KIND_OVERFLOW` event that
+/// stands for dropped ones); `EMPTY` when none is queued, which also resets the event fd. Needs
+/// `PCSTATE_FLAG_EVENT_QUEUE`.
+///
+/// Results: OK; NULL_ARGUMENT; INVALID_HANDLE; INVALID_ARGUMENT (no event queue); EMPTY.
 #[unsafe(no_mangle)]
 pub extern "C" fn pcstate_peer_poll_event(peer: pcstate_peer, out: *mut pcstate_event) -> u32 {
     boundary(|| {
@@ -507,9 +553,14 @@ pub extern "C" fn pcstate_peer_poll_event(peer: pcstate_peer, out: *mut pcstate_
     })
 }
 
-/// Writes the peer's eventfd to `*out_fd`: readable exactly while events are queued (for poll,
-/// epoll, asyncio). Owned by the peer and closed by `pcstate_peer_free`: do not close it. Needs
-/// `PCSTATE_FLAG_EVENT_QUEUE` (else `INVALID_ARGUMENT`).
+/// Writes the peer's eventfd to `*out_fd`, for poll, epoll or asyncio. It is made readable by
+/// every queued event, by close and by free, and reset when `pcstate_peer_poll_event` returns
+/// EMPTY: after a wakeup, call `pcstate_peer_poll_event` until EMPTY. Reading the fd yourself is
+/// allowed and loses no later wakeup. Owned by the peer and closed by `pcstate_peer_free`: do not
+/// close it (wait on a `dup` of it if your loop may outlive the peer). Needs
+/// `PCSTATE_FLAG_EVENT_QUEUE`.
+///
+/// Results: OK; NULL_ARGUMENT; INVALID_HANDLE; INVALID_ARGUMENT (no event queue).
 #[unsafe(no_mangle)]
 pub extern "C" fn pcstate_peer_event_fd(peer: pcstate_peer, out_fd: *mut c_int) -> u32 {
     boundary(|| {
