@@ -186,10 +186,15 @@ unset PKG_CONFIG_PATH
 # ---- Python: a fresh copy of the repository, a brand-new venv ----------------------------------------
 copy=$tmp/repo
 mkdir "$copy"
-git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' f; do
-  # what a clone has (and files not yet committed), not a library an editable install left
-  [ -e "$f" ] && [ "$f" != bindings/python/pcstate/libpcstate.so ] && printf '%s\0' "$f"
-done | tar --null -T - -cf - | tar -xf - -C "$copy"
+if git rev-parse --git-dir > /dev/null 2>&1; then
+  git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' f; do
+    # what a clone has (and files not yet committed), not a library an editable install left
+    [ -e "$f" ] && [ "$f" != bindings/python/pcstate/libpcstate.so ] && printf '%s\0' "$f"
+  done | tar --null -T - -cf - | tar -xf - -C "$copy"
+else # a source tree without git: everything but build output
+  tar --exclude=./target --exclude=./.git --exclude=./bindings/python/build --exclude='*.egg-info' \
+    --exclude=./bindings/python/pcstate/libpcstate.so --exclude=__pycache__ -cf - . | tar -xf - -C "$copy"
+fi
 [ ! -e "$copy/target" ] && [ -f "$copy/Cargo.toml" ] || die "fresh copy"
 listing() { (cd "$copy" && find . | sort); }
 clean_listing=$(listing)
