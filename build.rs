@@ -21,12 +21,27 @@ fn main() {
         "\n#define PCSTATE_VERSION_MAJOR {major}\n#define PCSTATE_VERSION_MINOR {minor}\n\
          #define PCSTATE_VERSION_PATCH {patch}\n"
     ));
+    let mut header = Vec::new();
     cbindgen::Builder::new()
         .with_crate(&crate_dir)
         .with_config(config)
         .generate()
         .expect("cbindgen generates the header")
-        .write_to_file(&out);
+        .write(&mut header);
+    let mut header = String::from_utf8(header).expect("the header is UTF-8");
+    // Two structs share their names with the functions that fill them (as `struct stat` and
+    // `stat()` do): C allows that for a struct tag, not for a typedef, so these are tags only.
+    for name in ["pcstate_peer_stats", "pcstate_global_stats"] {
+        header = header
+            .replace(
+                &format!("typedef struct {name} {{"),
+                &format!("struct {name} {{"),
+            )
+            .replace(&format!("}} {name};"), "};")
+            .replace(&format!(", {name} *"), &format!(", struct {name} *"))
+            .replace(&format!("({name} *"), &format!("(struct {name} *"));
+    }
+    std::fs::write(&out, header).expect("write the header");
 
     // The ABI policy (README "Versions and ABI"): while 0.x every minor release may break the ABI,
     // so the SONAME is libpcstate.so.0.MINOR (as cargo-c names it); from 1.0 it is

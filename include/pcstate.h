@@ -4,12 +4,18 @@
 #ifndef PCSTATE_H
 #define PCSTATE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define PCSTATE_VERSION_MAJOR 0
 #define PCSTATE_VERSION_MINOR 1
 #define PCSTATE_VERSION_PATCH 0
 
+
+/**
+ * How many events `FLAG_HISTORY` keeps.
+ */
+#define HISTORY_LEN 32
 
 /**
  * Flag for `pcstate_peer_new`: `pcstate_peer_close` commits an ICE connection event and then a
@@ -56,6 +62,17 @@
  * The largest limit `pcstate_peer_set_event_limit` accepts (2^20 events, 40 MiB each).
  */
 #define PCSTATE_MAX_EVENT_LIMIT (1 << 20)
+
+/**
+ * Flag for `pcstate_peer_new`: the peer keeps its last `PCSTATE_HISTORY_LEN` events for
+ * `pcstate_peer_history` (about 1.3 KiB); without it a peer pays nothing for history.
+ */
+#define PCSTATE_FLAG_HISTORY 8
+
+/**
+ * How many events `PCSTATE_FLAG_HISTORY` keeps.
+ */
+#define PCSTATE_HISTORY_LEN 32
 
 /**
  * The result of a pcstate call. Every function that can fail returns one of these as `uint32_t`;
@@ -325,6 +342,39 @@ typedef uint32_t pcstate_event_kind;
 #endif // __cplusplus
 
 /**
+ * Why a peer's connectionState became failed (`pcstate_failure_cause`).
+ */
+enum pcstate_failure_cause
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * It never failed.
+   */
+  PCSTATE_FAILURE_CAUSE_NONE = 0,
+  /**
+   * An ICE transport failed (as reported, or derived from its ICE agent).
+   */
+  PCSTATE_FAILURE_CAUSE_ICE = 1,
+  /**
+   * A DTLS transport failed.
+   */
+  PCSTATE_FAILURE_CAUSE_DTLS = 2,
+  /**
+   * The liveness deadline of a transport expired (`pcstate_peer_set_liveness`).
+   */
+  PCSTATE_FAILURE_CAUSE_LIVENESS = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum pcstate_failure_cause pcstate_failure_cause;
+#else
+typedef uint32_t pcstate_failure_cause;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * An opaque peer handle. 0 is never valid; a freed handle never becomes valid again.
  */
 typedef uint64_t pcstate_peer;
@@ -421,6 +471,60 @@ typedef void (*pcstate_event_cb)(void *user_data, const struct pcstate_event *ev
  * Releases a callback's `user_data`; called exactly once when pcstate lets go of it.
  */
 typedef void (*pcstate_free_cb)(void *user_data);
+
+/**
+ * A peer's connection in numbers (`pcstate_peer_stats`). Times are CLOCK_MONOTONIC nanoseconds
+ * (`pcstate_now_ns`).
+ */
+struct pcstate_peer_stats {
+  /**
+   * When the peer was created.
+   */
+  uint64_t created_ns;
+  /**
+   * When connectionState first became connected; 0 until then.
+   */
+  uint64_t first_connected_ns;
+  /**
+   * Time spent in each `pcstate_connection_state`, up to the moment of the call; sums to that
+   * moment minus `created_ns`.
+   */
+  uint64_t time_in_state_ns[6];
+  /**
+   * How many times each `pcstate_connection_state` was entered (new: 1, at creation).
+   */
+  uint32_t entered_state[6];
+  /**
+   * A `pcstate_failure_cause`: why connectionState last became failed, or NONE.
+   */
+  uint32_t failure_cause;
+  /**
+   * The transport whose input that was (0 if none).
+   */
+  pcstate_transport failure_transport;
+};
+
+/**
+ * Process-wide numbers (`pcstate_global_stats`).
+ */
+struct pcstate_global_stats {
+  /**
+   * Peers created and not freed.
+   */
+  uint64_t live_peers;
+  /**
+   * Live peers per `pcstate_connection_state`; sums to `live_peers` when no call is in flight.
+   */
+  uint64_t peers_in_state[6];
+  /**
+   * Events committed by all peers since the process started (freed peers' included).
+   */
+  uint64_t events_committed;
+  /**
+   * How many times any peer's connectionState became failed.
+   */
+  uint64_t failures;
+};
 
 #ifdef __cplusplus
 extern "C" {
@@ -747,6 +851,40 @@ uint32_t pcstate_transport_get_reported_states(pcstate_peer peer,
  * "connectionstatechange", "icegatheringstatechange", "overflow"); NULL if out of range.
  */
 const char *pcstate_event_kind_name(uint32_t kind);
+
+/**
+ * Reads the peer's numbers: when it was created and first connected, the time spent in and the
+ * number of entries into each connectionState, and the cause of its latest failure: the input
+ * (ICE transport, DTLS transport, or a liveness deadline) whose failure started the run of failed
+ * inputs that made connectionState failed (when ICE and DTLS both failed, the one that failed
+ * first). Kept for every peer at no cost on the update path.
+ *
+ * Results: OK; NULL_ARGUMENT; INVALID_HANDLE.
+ */
+uint32_t pcstate_peer_stats(pcstate_peer peer, struct pcstate_peer_stats *out);
+
+/**
+ * Copies the peer's last events (at most `PCSTATE_HISTORY_LEN`, oldest first) into `out`: at
+ * most `capacity` of them, the newest ones when it is smaller; writes how many to `*out_count`.
+ * `out` may be NULL when `capacity` is 0 (then `*out_count` is how many are kept). Needs
+ * `PCSTATE_FLAG_HISTORY`.
+ *
+ * Results: OK; NULL_ARGUMENT; INVALID_HANDLE; INVALID_ARGUMENT (no history flag).
+ */
+uint32_t pcstate_peer_history(pcstate_peer peer,
+                              struct pcstate_event *out,
+                              size_t capacity,
+                              size_t *out_count);
+
+/**
+ * Reads the process-wide numbers: live peers, live peers per connectionState (exact at the
+ * moment of the call when no other call is in flight), events committed and failures. Kept in
+ * per-thread shards touched only when an aggregate changes, so threads on different peers do not
+ * contend. Any thread.
+ *
+ * Results: OK; NULL_ARGUMENT.
+ */
+uint32_t pcstate_global_stats(struct pcstate_global_stats *out);
 
 #ifdef __cplusplus
 }  // extern "C"

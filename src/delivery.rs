@@ -22,7 +22,31 @@ use parking_lot::{Condvar, Mutex, MutexGuard};
 use crate::error::{Result, ResultCode};
 use crate::queue::{DEFAULT_LIMIT, EventBuffer, EventQueue, MAX_LIMIT};
 use crate::rules::Profile;
-use crate::state::{Batch, Event, FLAG_EVENT_QUEUE, PeerState};
+use crate::state::{Batch, Event, FLAG_EVENT_QUEUE, FLAG_HISTORY, PeerState};
+
+/// How many events `FLAG_HISTORY` keeps.
+pub const HISTORY_LEN: usize = 32;
+
+/// A ring of the last `HISTORY_LEN` committed events.
+struct History {
+    events: [Event; HISTORY_LEN],
+    /// How many were ever recorded (the next goes at `count % HISTORY_LEN`).
+    count: u64,
+}
+
+impl History {
+    fn push(&mut self, e: Event) {
+        self.events[(self.count % HISTORY_LEN as u64) as usize] = e;
+        self.count += 1;
+    }
+
+    /// The kept events, oldest first.
+    fn iter(&self) -> impl Iterator<Item = &Event> {
+        let n = self.count.min(HISTORY_LEN as u64) as usize;
+        let start = (self.count as usize + HISTORY_LEN - n) % HISTORY_LEN;
+        (0..n).map(move |i| &self.events[(start + i) % HISTORY_LEN])
+    }
+}
 
 /// Where a peer's events go: implemented by the C registration (whose `Drop` calls
 /// `user_data_free`) and by Rust closures.
@@ -51,12 +75,30 @@ pub struct Peer {
     lost: u32,
     /// The limit of the backlog and the queue.
     limit: u32,
+    /// The last `HISTORY_LEN` events, with `FLAG_HISTORY`.
+    history: Option<Box<History>>,
     queue: Option<Box<EventQueue>>,
 }
 
 impl Peer {
     /// A new open peer; fails when an eventfd cannot be had (`Limit`) or memory runs out.
     pub fn new(profile: Profile, flags: u32) -> Result<Self> {
+        let history = if flags & FLAG_HISTORY != 0 {
+            let blank = Event {
+                seq: 0,
+                time_ns: 0,
+                kind: crate::rules::EventKind::Overflow,
+                old_state: 0,
+                new_state: 0,
+                transport: 0,
+            };
+            Some(crate::alloc::try_box(History {
+                events: [blank; HISTORY_LEN],
+                count: 0,
+            })?)
+        } else {
+            None
+        };
         let queue = if flags & FLAG_EVENT_QUEUE != 0 {
             Some(crate::alloc::try_box(EventQueue::new(DEFAULT_LIMIT)?)?)
         } else {
@@ -69,8 +111,18 @@ impl Peer {
             backlog: None,
             lost: 0,
             limit: DEFAULT_LIMIT,
+            history,
             queue,
         })
+    }
+
+    /// The last `HISTORY_LEN` events, oldest first (`InvalidArgument` without `FLAG_HISTORY`).
+    pub fn history(&self) -> Result<impl Iterator<Item = &Event>> {
+        Ok(self
+            .history
+            .as_ref()
+            .ok_or(ResultCode::InvalidArgument)?
+            .iter())
     }
 
     /// Pops the oldest queued event (`InvalidArgument` without `FLAG_EVENT_QUEUE`).
@@ -287,6 +339,7 @@ impl Cell {
             return None;
         }
         g.peer = Some(peer);
+        crate::stats::global::peer_created();
         Some(g.generation)
     }
 
@@ -329,6 +382,9 @@ impl Cell {
     fn publish(&self, mut g: Guard<'_>, generation: u32, batch: Batch) {
         let out = g.out;
         let peer = g.peer.as_mut().expect("checked live");
+        if let Some(h) = peer.history.as_mut() {
+            batch.iter().for_each(|e| h.push(e));
+        }
         if let Some(q) = peer.queue.as_mut() {
             batch.iter().for_each(|e| q.push(e));
         }
@@ -377,14 +433,14 @@ impl Cell {
     /// was retired meanwhile, then releases the outing's waiters. Returns false when the peer
     /// was freed (delivery ends).
     fn end_outing(&self, g: &mut Guard<'_>, generation: u32, cb: Box<dyn EventSink>) -> bool {
-        let live = g.generation == generation;
-        if live && g.out == Out::Current {
+        if g.generation == generation && g.out == Out::Current {
             g.peer.as_mut().expect("live").callback = Some(cb);
         } else {
             // Retired by set_callback or free: drop it (user_data_free) outside the lock; the
-            // outing lasts until that returned.
+            // outing lasts until that returned (the peer may be freed meanwhile).
             MutexGuard::unlocked(g, || drop(cb));
         }
+        let live = g.generation == generation;
         g.out = Out::Home;
         if g.waiters > 0 {
             let (cell, outing) = (self as *const Cell as usize, g.outings);
@@ -452,6 +508,7 @@ impl Cell {
         let mut g = self.lock_live(generation)?;
         let wait = self.must_wait(&mut g)?;
         let peer = g.peer.take().expect("checked live");
+        crate::stats::global::peer_freed(peer.state.connection());
         g.generation = g.generation.wrapping_add(1);
         let retired = g.generation == 0;
         let from_inside = g.out != Out::Home && wait.is_none();

@@ -19,6 +19,7 @@ mod queue;
 mod registry;
 pub mod rules;
 pub mod state;
+pub mod stats;
 mod transports;
 
 pub use error::ResultCode;

@@ -1,4 +1,4 @@
-//! The aggregate-state rules of `shared/spec/states.md`, with no FFI and no locking.
+//! The aggregate-state rules of `docs/states.md`, with no FFI and no locking.
 //!
 //! A peer keeps, for each input kind, how many of its transports are in each state ([`Counts`]);
 //! every rule below reads only those counters, so an aggregate costs O(1) whatever the number of

@@ -4,10 +4,12 @@
 use crate::agents::{self, AgentState};
 use crate::error::{Result, ResultCode};
 use crate::liveness::{Due, Liveness};
+use crate::rules::ConnectionState;
 use crate::rules::{
     self, Aggregates, Counts, DtlsTransportState, EventKind, GathererState, IceTransportState,
     Packed, Profile, TransportStates,
 };
+use crate::stats::{FailureCause, PeerStats, global};
 use crate::transports::{self, DEAD, EOC, Entry, Extra, STALE, TRACKED, TransportTable, UNSET};
 
 /// Flag: `close()` commits final "closed" events (what libwebrtc's observer and libdatachannel do).
@@ -16,8 +18,11 @@ pub(crate) const FLAG_CLOSE_EVENTS: u32 = 1;
 pub(crate) const FLAG_EVENT_QUEUE: u32 = 2;
 /// Flag: after close, add/remove/set return OK and change nothing.
 pub(crate) const FLAG_IGNORE_AFTER_CLOSE: u32 = 4;
+/// Flag: the peer keeps its last `HISTORY_LEN` events (see `delivery`).
+pub(crate) const FLAG_HISTORY: u32 = 8;
 /// Every flag bit that has a meaning.
-pub(crate) const ALL_FLAGS: u32 = FLAG_CLOSE_EVENTS | FLAG_EVENT_QUEUE | FLAG_IGNORE_AFTER_CLOSE;
+pub(crate) const ALL_FLAGS: u32 =
+    FLAG_CLOSE_EVENTS | FLAG_EVENT_QUEUE | FLAG_IGNORE_AFTER_CLOSE | FLAG_HISTORY;
 
 /// A committed change of one aggregate.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -115,6 +120,7 @@ pub struct PeerState {
     table: TransportTable,
     /// Liveness settings and schedule, when on.
     liveness: Option<Box<Liveness>>,
+    stats: PeerStats,
 }
 
 impl PeerState {
@@ -130,6 +136,7 @@ impl PeerState {
             counts: Counts::new(),
             table: TransportTable::default(),
             liveness: None,
+            stats: PeerStats::new(monotonic_ns()),
         }
     }
 
@@ -530,7 +537,7 @@ impl PeerState {
         }
         let next = live.next_deadline();
         let batch = if first != 0 {
-            self.commit(first)
+            self.commit_for(first, FailureCause::Liveness)
         } else {
             Batch::default()
         };
@@ -559,7 +566,12 @@ impl PeerState {
         if self.flags & FLAG_CLOSE_EVENTS != 0 {
             self.commit(0)
         } else {
-            self.agg = rules::aggregate_packed(self.profile, &self.counts, true);
+            let (old, new) = (
+                self.agg,
+                rules::aggregate_packed(self.profile, &self.counts, true),
+            );
+            self.agg = new;
+            self.account(old, new, monotonic_ns());
             Batch::default()
         }
     }
@@ -568,22 +580,61 @@ impl PeerState {
     /// order ICE connection, connection, gathering, all numbered after the new values are stored.
     #[inline(always)]
     fn commit(&mut self, transport: u32) -> Batch {
+        self.commit_for(transport, FailureCause::Ice)
+    }
+
+    /// `commit`, where an ICE failure is blamed on `ice_cause` (ICE, or liveness for a tick).
+    #[inline(always)]
+    fn commit_for(&mut self, transport: u32, ice_cause: FailureCause) -> Batch {
+        let ice_failed = self.counts.ice(IceTransportState::Failed) > 0;
+        let dtls_failed = self.counts.dtls(DtlsTransportState::Failed) > 0;
+        let cause = if ice_failed {
+            ice_cause
+        } else {
+            FailureCause::Dtls
+        };
+        self.stats
+            .note_failing(ice_failed || dtls_failed, cause, transport);
         let old = self.agg;
         let new = rules::aggregate_packed(self.profile, &self.counts, self.closed);
         if new == old {
             return Batch::default();
         }
         self.agg = new;
+        let time_ns = monotonic_ns();
+        self.account(old, new, time_ns);
         let batch = Batch {
-            time_ns: monotonic_ns(),
+            time_ns,
             first_seq: self.seq + 1,
             transport,
             old,
             new,
             taken: 0,
         };
-        self.seq += (0..3).filter(|&k| old.get(k) != new.get(k)).count() as u64;
+        let n = (0..3).filter(|&k| old.get(k) != new.get(k)).count() as u64;
+        self.seq += n;
+        global::events_committed(n);
         batch
+    }
+
+    /// Keeps the numbers of a change of the aggregates from `old` to `new` at `now`.
+    fn account(&mut self, old: Packed, new: Packed, now: u64) {
+        let (was, is) = (old.unpack().connection, new.unpack().connection);
+        if was != is {
+            self.stats.connection_changed(was, is, now);
+        }
+    }
+
+    /// The peer's numbers, times up to `now`.
+    pub fn stats(&self, now: u64) -> PeerStats {
+        let mut s = self.stats.clone();
+        s.time_in_state_ns = s.time_in_state_until(now, self.aggregates().connection);
+        s
+    }
+
+    /// The peer's connectionState (for the process-wide gauges when it is freed).
+    pub fn connection(&self) -> ConnectionState {
+        self.agg.unpack().connection
     }
 }
 

@@ -384,7 +384,11 @@ fn free_wakes_a_thread_polling_the_fd() {
     settle();
     assert_eq!(pcstate_peer_free(p), OK);
     let revents = waiter.join().unwrap();
-    assert_ne!(revents & libc::POLLIN, 0, "free must wake the poll()ing thread");
+    assert_ne!(
+        revents & libc::POLLIN,
+        0,
+        "free must wake the poll()ing thread"
+    );
     unsafe { libc::close(fd) };
     assert_eq!(poll(p).unwrap_err(), INVALID_HANDLE);
 }
@@ -467,4 +471,47 @@ fn slow_callback_backlog_is_bounded() {
     assert_eq!(seen[9].1, K_OVERFLOW);
     assert_eq!(seen[9].2, 42);
     assert_eq!(pcstate_peer_free(p), OK);
+}
+
+/// The peer is freed by another thread while the deliverer runs the user_data_free of a
+/// registration that was replaced during its callback: delivery must notice and stop cleanly.
+#[test]
+fn freed_while_a_retired_registration_is_dropped() {
+    use std::ffi::c_void;
+    static IN_FREE: AtomicBool = AtomicBool::new(false);
+    static RELEASE_FREE: AtomicBool = AtomicBool::new(false);
+    unsafe extern "C" fn slow_free(_: *mut c_void) {
+        IN_FREE.store(true, SeqCst);
+        while !RELEASE_FREE.load(SeqCst) {
+            thread::sleep(Duration::from_millis(1));
+        }
+    }
+    unsafe extern "C" fn blocking_cb(_: *mut c_void, _: *const pcstate_event) {
+        while !RELEASE_CB.load(SeqCst) {
+            thread::sleep(Duration::from_millis(1));
+        }
+    }
+    static RELEASE_CB: AtomicBool = AtomicBool::new(false);
+    let p = new_peer(0, 0);
+    let t = add(p);
+    assert_eq!(
+        pcstate_peer_set_callback(p, Some(blocking_cb), std::ptr::null_mut(), Some(slow_free)),
+        OK
+    );
+    let d = trigger(p, t);
+    settle();
+    // Replace it while it runs (waits), then let the callback return: the deliverer now runs
+    // the slow user_data_free outside the lock.
+    let a = thread::spawn(move || pcstate_peer_set_callback(p, None, std::ptr::null_mut(), None));
+    settle();
+    RELEASE_CB.store(true, SeqCst);
+    while !IN_FREE.load(SeqCst) {
+        thread::sleep(Duration::from_millis(1));
+    }
+    let f = thread::spawn(move || pcstate_peer_free(p));
+    settle();
+    RELEASE_FREE.store(true, SeqCst);
+    assert_eq!(d.join().unwrap(), OK, "the deliverer's call");
+    assert_eq!(a.join().unwrap(), OK);
+    assert_eq!(f.join().unwrap(), OK);
 }

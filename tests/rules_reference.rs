@@ -1,5 +1,5 @@
 //! The O(1) counter rules checked against a second, straightforward implementation written here
-//! from `shared/spec/states.md` (lists, any/all, first match wins), on every combination of up to
+//! from `docs/states.md` (lists, any/all, first match wins), on every combination of up to
 //! three transports (ICE x DTLS x gatherer) in all three profiles; and the incremental peer state
 //! machine checked against the same reference after every add, remove and set of random walks.
 

@@ -1,4 +1,4 @@
-//! A reference model of pcstate, written from `shared/spec/states.md` with plain data
+//! A reference model of pcstate, written from `docs/states.md` with plain data
 //! structures (lists, maps, any/all): the spec's rules, and a model of peers that predicts every
 //! call's result code, the aggregates and the full event stream. Shared by the rules test, the
 //! property tests and the fuzz target (which includes this file by path).
