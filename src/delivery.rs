@@ -544,11 +544,11 @@ mod tests {
         edges.iter().map(wait).collect()
     }
 
-    /// A peer's cell stays three cache lines; a transport takes 24 bytes (the memory figure of
-    /// `make bench` depends on both).
+    /// A peer's cell stays five cache lines (three for the state machine and delivery, two for
+    /// the stats); a transport takes 24 bytes. The memory figure of `make bench` depends on both.
     #[test]
     fn sizes() {
-        assert!(size_of::<Cell>() <= 192, "{}", size_of::<Cell>());
+        assert!(size_of::<Cell>() <= 320, "{}", size_of::<Cell>());
         assert!(size_of::<crate::transports::Entry>() <= 24);
     }
 
