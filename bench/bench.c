@@ -178,6 +178,8 @@ typedef struct {
     pcstate_peer peer; /* 0: the worker creates (and frees) a peer of its own */
     pcstate_transport t;
     uint64_t n;
+    uint32_t flags;    /* of the peer the worker creates */
+    int changing;      /* every update changes the aggregates (commits 2 events, moves the gauges) */
 } worker_arg;
 
 static pcstate_peer connected_peer(int n, uint32_t flags);
@@ -185,10 +187,10 @@ static pcstate_peer connected_peer(int n, uint32_t flags);
 static void *worker(void *arg) {
     worker_arg *w = arg;
     /* A server thread creates the peers it serves: its allocations come from its own arena. */
-    pcstate_peer p = w->peer ? w->peer : connected_peer(2, 0);
+    pcstate_peer p = w->peer ? w->peer : connected_peer(2, w->flags);
+    uint32_t other = w->changing ? PCSTATE_ICE_TRANSPORT_STATE_DISCONNECTED : PCSTATE_ICE_TRANSPORT_STATE_COMPLETED;
     for (uint64_t i = 0; i < w->n; i++)
-        pcstate_transport_set_ice_state(p, w->t, (i & 1) ? PCSTATE_ICE_TRANSPORT_STATE_COMPLETED
-                                                         : PCSTATE_ICE_TRANSPORT_STATE_CONNECTED);
+        pcstate_transport_set_ice_state(p, w->t, (i & 1) ? other : PCSTATE_ICE_TRANSPORT_STATE_CONNECTED);
     if (!w->peer) pcstate_peer_free(p);
     return NULL;
 }
@@ -224,8 +226,13 @@ static double bench_mutex_threads(int threads) {
     return (double)(n * (uint64_t)threads) / ((double)(now_ns() - t0) / 1e9) / 1e6;
 }
 
+static double bench_threads_mode(int threads, int same_peer, int changing, uint32_t flags);
+
 /* Million updates per second with `threads` threads; same_peer: all on one peer. */
-static double bench_threads(int threads, int same_peer) {
+static double bench_threads(int threads, int same_peer) { return bench_threads_mode(threads, same_peer, 0, 0); }
+
+/* The same, where every update commits events (the process-wide gauges move), peers with `flags`. */
+static double bench_threads_mode(int threads, int same_peer, int changing, uint32_t flags) {
     pthread_t th[8];
     worker_arg w[8];
     pcstate_peer shared = connected_peer(4, 0);
@@ -234,6 +241,8 @@ static double bench_threads(int threads, int same_peer) {
         w[i].peer = same_peer ? shared : 0;
         w[i].t = same_peer ? (pcstate_transport)(i + 1) : 1;
         w[i].n = n;
+        w[i].flags = flags;
+        w[i].changing = changing;
     }
     uint64_t t0 = now_ns();
     for (int i = 0; i < threads; i++) pthread_create(&th[i], NULL, worker, &w[i]);
@@ -253,6 +262,8 @@ static double bench_threads_created_elsewhere(void) {
         w[i].peer = connected_peer(2, 0);
         w[i].t = 1;
         w[i].n = n;
+        w[i].flags = 0;
+        w[i].changing = 0;
     }
     uint64_t t0 = now_ns();
     for (int i = 0; i < 2; i++) pthread_create(&th[i], NULL, worker, &w[i]);
@@ -427,6 +438,15 @@ int main(int argc, char **argv) {
         for (int i = 0; i < 2; i++) tick_ns[i] = min2(tick_ns[i], bench_tick(ticking[i]));
     }
     for (int r = 0; r < 2 * REPS; r++) elsewhere = max2(elsewhere, bench_threads_created_elsewhere());
+    /* Observability: updates that change the aggregates move the process-wide gauges; with
+     * PCSTATE_FLAG_HISTORY they also fill the history ring. */
+    double ev_one = 0, ev_two = 0, hist_one = 0, hist_two = 0;
+    for (int r = 0; r < 2 * REPS; r++) {
+        ev_one = max2(ev_one, bench_threads_mode(1, 0, 1, 0));
+        ev_two = max2(ev_two, bench_threads_mode(2, 0, 1, 0));
+        hist_one = max2(hist_one, bench_threads_mode(1, 0, 1, PCSTATE_FLAG_HISTORY));
+        hist_two = max2(hist_two, bench_threads_mode(2, 0, 1, PCSTATE_FLAG_HISTORY));
+    }
     pcstate_peer_free(strided);
     for (int j = 0; j < PEERS; j++) pcstate_peer_free(alive[j]);
     for (int i = 0; i < 2; i++) pcstate_peer_free(ticking[i]);
@@ -461,6 +481,10 @@ int main(int argc, char **argv) {
            elsewhere / one);
     printf("%-58s %9.2fx\n", "control: private mutex pairs, 2 threads / 1 thread (machine)", m_two / m_one);
     char label[96];
+    printf("%-58s %7.1f M/s %9.2fx 1 thread\n", "changing updates (gauges move), 2 threads / 1", ev_two, ev_two / ev_one);
+    printf("%-58s %7.1f M/s %9.2fx no hist.\n", "changing updates with history, 1 thread", hist_one, hist_one / ev_one);
+    printf("%-58s %7.1f M/s %9.2fx 1 thread\n", "changing updates with history, 2 threads / 1", hist_two,
+           hist_two / hist_one);
     snprintf(label, sizeof label, "no-change update, %d live transports, every 4096th id", stride_live);
     printf("%-58s %8.1f ns %9.2fx 2 tr.\n", label, stride_ns, stride_ns / nochange[0]);
     printf("%-58s %8.1f ns %9.2fx mutex\n", "note_alive per packet (liveness on)", alive_ns, alive_ns / mutex);
@@ -482,6 +506,7 @@ int main(int argc, char **argv) {
         {"strided ids: update <= 1.5x the 2-transport figure", stride_ns / nochange[0] <= 1.5},
         {"note_alive <= 1.5x the mutex pair", alive_ns / mutex <= 1.5},
         {"tick with 1024 transports <= 1.5x with 2", tick_ns[1] / tick_ns[0] <= 1.5},
+        {"changing updates, 2 threads >= 1.8x one (no shared counters)", ev_two / ev_one >= 1.8},
         {"create + free <= 10x the mutex pair", create_free / mutex <= 10},
         {"naive rescan at 1024 transports >= 20x pcstate", rescan[2] / nochange[2] >= 20},
     };
@@ -515,6 +540,10 @@ int main(int argc, char **argv) {
         fprintf(f, "  \"machine_scaling_2_threads_private_mutexes\": %.3f,\n", m_two / m_one);
         fprintf(f, "  \"throughput_2_threads_peers_made_elsewhere_mops\": %.2f,\n", elsewhere);
         fprintf(f, "  \"scaling_2_threads_peers_made_elsewhere\": %.3f,\n", elsewhere / one);
+        fprintf(f, "  \"changing_updates_1_thread_mops\": %.2f,\n", ev_one);
+        fprintf(f, "  \"changing_updates_scaling_2_threads\": %.3f,\n", ev_two / ev_one);
+        fprintf(f, "  \"changing_updates_history_1_thread_mops\": %.2f,\n", hist_one);
+        fprintf(f, "  \"changing_updates_history_scaling_2_threads\": %.3f,\n", hist_two / hist_one);
         fprintf(f, "  \"strided_%d_live_nochange_ns\": %.2f,\n", stride_live, stride_ns);
         fprintf(f, "  \"strided_over_2_transports\": %.3f,\n", stride_ns / nochange[0]);
         fprintf(f, "  \"note_alive_ns\": %.2f,\n", alive_ns);
