@@ -730,8 +730,10 @@ static void scenario_normal(void) {
         check(s->dtls == PCSTATE_DTLS_TRANSPORT_STATE_CONNECTED,
               "normal %s: DTLS 1.2 handshake done, peer fingerprint verified (%s)", s->name,
               SSL_get_version(s->ssl));
-        check(!strcmp(nice_states(s, 0), "1 2 3 4"), "normal %s: libnice went through %s",
-              s->name, nice_states(s, 0));
+        check(!strcmp(nice_states(s, 0), "1 2 3 4"),
+              "normal %s: libnice went through %s (CONNECTED to READY: %.1f ms)", s->name,
+              nice_states(s, 0),
+              s->n_nice >= 4 ? (double)(s->nice_times[3] - s->nice_times[2]) / 1e6 : -1.0);
         check(connection_state(s) == PCSTATE_CONNECTION_STATE_CONNECTED &&
                   !strcmp(path(s, PCSTATE_EVENT_KIND_CONNECTION_STATE, 0), "new>connecting>connected"),
               "normal %s: connectionState %s", s->name, path(s, PCSTATE_EVENT_KIND_CONNECTION_STATE, 0));
