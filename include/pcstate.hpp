@@ -1,24 +1,68 @@
-/* pcstate.hpp: a header-only C++17 wrapper over pcstate.h. It adds no behaviour of its own: RAII
- * handles, enum classes, callables as callbacks, errors as exceptions.
+/* pcstate.hpp: the header-only C++17 wrapper over pcstate.h: RAII handles, enum classes, chrono, errors.
  *
- *   pcstate::PeerConnection pc;                          // W3C profile
- *   pc.on_event([&](const pcstate::Event &e) { ... });    // any callable, captures welcome
- *   pcstate::Transport t = pc.add_transport();
- *   t.set_ice_state(pcstate::IceTransportState::Checking);
+ *   pcstate::PeerConnection pc;                                  // W3C profile, no flags
+ *   pc.on_event([&](const pcstate::Event &e) {                   // any callable, captures welcome
+ *       if (auto c = e.connection_state()) std::cout << c->old_state << " -> " << c->new_state;
+ *   });
+ *   pcstate::Transport t = pc.add_transport();                   // [[nodiscard]]: keep it
+ *   t.set_agent_state(pcstate::IceAgent::Libnice, 4);            // libnice READY
  *   if (pc.connection_state() == pcstate::ConnectionState::Connecting) { ... }
  *
- * Destructors free: ~PeerConnection frees the peer (and with it the callable); ~Transport removes
- * the transport (ignoring a peer that is closed or already freed). Both are move-only.
- * A callable must not throw: an exception cannot cross the C library, so one escaping the callable
- * calls std::terminate. */
+ * It adds no behaviour of its own: each member makes one C call (PeerConnection(Config) with an
+ * event limit makes two), and what the C header says of that call holds. The wrapper's own checks
+ * are for values C cannot receive (negative durations and time points: Error(INVALID_ARGUMENT)).
+ *
+ * Ownership. PeerConnection owns a peer and Transport one transport of a peer; both are move-only
+ * RAII handles. ~PeerConnection frees the peer, and with it the callable given to on_event;
+ * ~Transport removes the transport, which may deliver events: declare what a callable captures by
+ * reference before the PeerConnection and its Transports, so that it outlives them. Destructors
+ * ignore errors: a transport whose peer is closed or freed has nothing left to remove, a moved-from
+ * object owns nothing. The one case where a destructor leaves something behind is a crossed free
+ * between two callables (below); free() reports it.
+ *
+ * Threads. Every member may be called from any thread; the C library locks. One object may be used
+ * by several threads at once, except that moving, assigning, destroying, free(), remove() and
+ * release() must not race with any other use of the same object (they change the handle it holds).
+ * Events of one peer reach its callable one at a time, in seq order, on whichever thread is
+ * delivering them: the thread whose call committed them, or, while another thread is already
+ * delivering that peer's events, that thread. The callable thus needs no lock for its own state,
+ * but does for what it shares with other threads. A callable is destroyed on the thread that lets
+ * go of it (on_event, free, the destructor, or the delivering thread once it returns).
+ *
+ * Callbacks. A callable may call anything on any peer, its own included: free() its own peer
+ * (pcstate destroys the callable once it returns), on_event() to replace itself, close(), setters
+ * (their events are delivered after it returns, on the same thread). From inside a callable, two
+ * calls can throw Error(PCSTATE_RESULT_WOULD_DEADLOCK): on_event() and free(), when the peer they
+ * act on has a callable running on another thread that is itself waiting (in on_event() or free())
+ * for this thread's callable. Nothing was changed; ~PeerConnection would leave that peer alive, with
+ * its callable.
+ *
+ * Exceptions. Every failed C call throws pcstate::Error, carrying the C result (pcstate_result)
+ * and the C library's message; it allocates nothing, so NO_MEMORY is reported as itself. A C++
+ * exception thrown by a callable is caught at the C boundary and passed, with the event, to the
+ * handler exception hook (set_handler_exception_hook; by default one line on stderr). The event
+ * counts as delivered; the peer, its later events and the call that delivered the event go on as
+ * if the callable had returned (that call does not throw it). Nothing may unwind through the C
+ * library: a callable must not end its thread (pthread_exit, cancellation: pcstate then stops the
+ * process with a message that names the rule) nor longjmp out of it (undefined behaviour). A
+ * callable's destructor must not throw (it runs in noexcept code: std::terminate).
+ *
+ * Time. Clock is pcstate's clock (CLOCK_MONOTONIC, nanoseconds); pcstate::now() reads it. Event
+ * times, note_alive() and tick() use Clock::time_point; any monotonic time points of that type
+ * work (a fake clock in tests) if one peer always gets the same kind. */
 #ifndef PCSTATE_HPP
 #define PCSTATE_HPP
 
 #include "pcstate.h"
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <cstdio>
+#include <exception>
+#include <limits>
 #include <optional>
-#include <stdexcept>
+#include <ostream>
 #include <type_traits>
 #include <utility>
 
@@ -83,90 +127,232 @@ enum class EventKind : uint32_t {
     IceConnectionState = PCSTATE_EVENT_KIND_ICE_CONNECTION_STATE,
     ConnectionState = PCSTATE_EVENT_KIND_CONNECTION_STATE,
     IceGatheringState = PCSTATE_EVENT_KIND_ICE_GATHERING_STATE,
+    /** Not a state change: events were dropped at the event limit (Event::dropped()). */
+    Overflow = PCSTATE_EVENT_KIND_OVERFLOW,
 };
 
-/** Flags for PeerConnection(profile, flags). */
+/** The ICE agent whose own state numbers Transport::set_agent_state takes (docs/feeding.md). */
+enum class IceAgent : uint32_t {
+    Libnice = PCSTATE_ICE_AGENT_LIBNICE,   /* NiceComponentState */
+    Libjuice = PCSTATE_ICE_AGENT_LIBJUICE, /* juice_state_t */
+};
+
+/** Flag bits for PeerConnection(profile, flags); Config names the same options. */
 namespace flags {
 constexpr uint32_t CloseEvents = PCSTATE_FLAG_CLOSE_EVENTS;
 constexpr uint32_t EventQueue = PCSTATE_FLAG_EVENT_QUEUE;
+constexpr uint32_t IgnoreAfterClose = PCSTATE_FLAG_IGNORE_AFTER_CLOSE;
 } // namespace flags
 
+/** The library's version, e.g. "0.1.0". */
+[[nodiscard]] inline const char *version() noexcept { return pcstate_version(); }
+
 namespace detail {
-inline const char *or_unknown(const char *s) noexcept { return s ? s : "unknown"; }
+[[nodiscard]] inline const char *or_unknown(const char *s) noexcept { return s ? s : "unknown"; }
 } // namespace detail
 
-/* The W3C names ("new", "connecting", ...); "unknown" for a value outside the enum. */
-inline const char *to_string(ConnectionState s) noexcept {
+/* The W3C names ("new", "connecting", ...), from the C library; "unknown" outside the enum. */
+[[nodiscard]] inline const char *to_string(ConnectionState s) noexcept {
     return detail::or_unknown(pcstate_connection_state_name(static_cast<uint32_t>(s)));
 }
-inline const char *to_string(IceConnectionState s) noexcept {
+[[nodiscard]] inline const char *to_string(IceConnectionState s) noexcept {
     return detail::or_unknown(pcstate_ice_connection_state_name(static_cast<uint32_t>(s)));
 }
-inline const char *to_string(IceTransportState s) noexcept {
+[[nodiscard]] inline const char *to_string(IceTransportState s) noexcept {
     return detail::or_unknown(pcstate_ice_transport_state_name(static_cast<uint32_t>(s)));
 }
-inline const char *to_string(DtlsTransportState s) noexcept {
+[[nodiscard]] inline const char *to_string(DtlsTransportState s) noexcept {
     return detail::or_unknown(pcstate_dtls_transport_state_name(static_cast<uint32_t>(s)));
 }
-inline const char *to_string(IceGatheringState s) noexcept {
+[[nodiscard]] inline const char *to_string(IceGatheringState s) noexcept {
     return detail::or_unknown(pcstate_ice_gathering_state_name(static_cast<uint32_t>(s)));
 }
-inline const char *to_string(IceGathererState s) noexcept {
+[[nodiscard]] inline const char *to_string(IceGathererState s) noexcept {
     return detail::or_unknown(pcstate_ice_gatherer_state_name(static_cast<uint32_t>(s)));
 }
-inline const char *to_string(EventKind k) noexcept {
-    switch (k) {
-    case EventKind::IceConnectionState: return "iceconnectionstatechange";
-    case EventKind::ConnectionState: return "connectionstatechange";
-    case EventKind::IceGatheringState: return "icegatheringstatechange";
-    }
-    return "unknown";
+/** The DOM event name ("iceconnectionstatechange", ..., "overflow"), from the C library. */
+[[nodiscard]] inline const char *to_string(EventKind k) noexcept {
+    return detail::or_unknown(pcstate_event_kind_name(static_cast<uint32_t>(k)));
 }
 
-/** A failed pcstate call; code() is the C result (PCSTATE_RESULT_*). */
-class Error : public std::runtime_error {
+/* Streams write the same names as to_string. */
+inline std::ostream &operator<<(std::ostream &out, ConnectionState s) { return out << to_string(s); }
+inline std::ostream &operator<<(std::ostream &out, IceConnectionState s) { return out << to_string(s); }
+inline std::ostream &operator<<(std::ostream &out, IceTransportState s) { return out << to_string(s); }
+inline std::ostream &operator<<(std::ostream &out, DtlsTransportState s) { return out << to_string(s); }
+inline std::ostream &operator<<(std::ostream &out, IceGatheringState s) { return out << to_string(s); }
+inline std::ostream &operator<<(std::ostream &out, IceGathererState s) { return out << to_string(s); }
+inline std::ostream &operator<<(std::ostream &out, EventKind k) { return out << to_string(k); }
+
+/** A failed pcstate call: code() is the C result, what() the C library's static message for it
+ * (pcstate_result_message). Allocates nothing, so it can report PCSTATE_RESULT_NO_MEMORY. */
+class Error : public std::exception {
 public:
-    explicit Error(uint32_t code) : std::runtime_error(pcstate_result_message(code)), code_(code) {}
-    uint32_t code() const noexcept { return code_; }
+    explicit Error(pcstate_result code) noexcept : code_(code) {}
+    [[nodiscard]] pcstate_result code() const noexcept { return code_; }
+    const char *what() const noexcept override { return pcstate_result_message(code_); }
 
 private:
-    uint32_t code_;
+    pcstate_result code_;
 };
 
 namespace detail {
-inline void check(uint32_t result) {
-    if (result != PCSTATE_RESULT_OK) throw Error(result);
+/** A C function's result as pcstate_result (the ABI returns it as uint32_t). */
+[[nodiscard]] constexpr pcstate_result result(uint32_t r) noexcept { return static_cast<pcstate_result>(r); }
+/** Throws Error for any result but OK. */
+inline void check(pcstate_result r) {
+    if (r != PCSTATE_RESULT_OK) throw Error(r);
 }
+inline void check(uint32_t r) { check(result(r)); }
 } // namespace detail
 
-/** A change of one aggregate state (a copy of pcstate_event). */
-struct Event {
-    pcstate_peer peer;
-    uint64_t seq;
-    uint64_t time_ns;
-    EventKind kind;
-    uint32_t old_state;
-    uint32_t new_state;
-    pcstate_transport transport;
+/** pcstate's clock: CLOCK_MONOTONIC in nanoseconds (pcstate_now_ns), a std::chrono clock. */
+struct Clock {
+    using rep = int64_t;
+    using period = std::nano;
+    using duration = std::chrono::nanoseconds;
+    using time_point = std::chrono::time_point<Clock>;
+    static constexpr bool is_steady = true;
+    [[nodiscard]] static time_point now() noexcept;
+};
 
-    static Event from_c(const pcstate_event &e) noexcept {
-        return Event{e.peer, e.seq, e.time_ns, static_cast<EventKind>(e.kind), e.old_state, e.new_state, e.transport};
+namespace detail {
+/** C nanoseconds to a time point, saturating at time_point::max() (UINT64_MAX included). */
+[[nodiscard]] inline Clock::time_point from_ns(uint64_t ns) noexcept {
+    constexpr uint64_t max = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
+    return Clock::time_point(Clock::duration(static_cast<int64_t>(ns < max ? ns : max)));
+}
+/** A time point or duration as C nanoseconds; negative ones have none: INVALID_ARGUMENT. */
+[[nodiscard]] inline uint64_t to_ns(std::chrono::nanoseconds d) {
+    if (d.count() < 0) throw Error(PCSTATE_RESULT_INVALID_ARGUMENT);
+    return static_cast<uint64_t>(d.count());
+}
+[[nodiscard]] inline uint64_t to_ns(Clock::time_point t) { return to_ns(t.time_since_epoch()); }
+} // namespace detail
+
+inline Clock::time_point Clock::now() noexcept { return detail::from_ns(pcstate_now_ns()); }
+
+/** Clock::now(): the time to pass to note_alive() and tick(). */
+[[nodiscard]] inline Clock::time_point now() noexcept { return Clock::now(); }
+
+/** One aggregate's change, as an event reports it. */
+template <class State> struct StateChange {
+    State old_state;
+    State new_state;
+    [[nodiscard]] bool operator==(const StateChange &o) const noexcept {
+        return old_state == o.old_state && new_state == o.new_state;
     }
-    /** The W3C name of old_state / new_state in this event's kind. */
-    const char *old_name() const noexcept { return name(old_state); }
-    const char *new_name() const noexcept { return name(new_state); }
+    [[nodiscard]] bool operator!=(const StateChange &o) const noexcept { return !(*this == o); }
+};
+
+/** An event: a change of one of a peer's aggregate states, or an overflow notice. A copy of the
+ * C pcstate_event, read through typed accessors. */
+class Event {
+public:
+    explicit Event(const pcstate_event &e) noexcept : e_(e) {}
+    [[nodiscard]] static Event from_c(const pcstate_event &e) noexcept { return Event(e); }
+
+    [[nodiscard]] pcstate_peer peer() const noexcept { return e_.peer; }
+    /** 1, 2, 3, ... per peer, across all kinds, no gaps. */
+    [[nodiscard]] uint64_t seq() const noexcept { return e_.seq; }
+    /** When the change was committed (pcstate::Clock). */
+    [[nodiscard]] Clock::time_point time() const noexcept { return detail::from_ns(e_.time_ns); }
+    /** The transport whose add, remove or set caused it; 0 for close. */
+    [[nodiscard]] pcstate_transport transport() const noexcept { return e_.transport; }
+    [[nodiscard]] EventKind kind() const noexcept { return static_cast<EventKind>(e_.kind); }
+    /** The DOM event name ("connectionstatechange", ...; "overflow"), from the C library. */
+    [[nodiscard]] const char *name() const noexcept { return to_string(kind()); }
+
+    /** The connectionState change, or nullopt for an event of another kind. */
+    [[nodiscard]] std::optional<StateChange<ConnectionState>> connection_state() const noexcept {
+        return change<ConnectionState>(EventKind::ConnectionState);
+    }
+    /** The iceConnectionState change, or nullopt for an event of another kind. */
+    [[nodiscard]] std::optional<StateChange<IceConnectionState>> ice_connection_state() const noexcept {
+        return change<IceConnectionState>(EventKind::IceConnectionState);
+    }
+    /** The iceGatheringState change, or nullopt for an event of another kind. */
+    [[nodiscard]] std::optional<StateChange<IceGatheringState>> ice_gathering_state() const noexcept {
+        return change<IceGatheringState>(EventKind::IceGatheringState);
+    }
+
+    /** Events were dropped at the peer's event limit: read PeerConnection::snapshot() to resync. */
+    [[nodiscard]] bool is_overflow() const noexcept { return kind() == EventKind::Overflow; }
+    /** How many events were dropped (saturating; seq() is the newest dropped one's); 0 unless
+     * is_overflow(). */
+    [[nodiscard]] uint32_t dropped() const noexcept { return is_overflow() ? e_.old_state : 0; }
+
+    /** The W3C names of the old and new state; "unknown" for an overflow event. */
+    [[nodiscard]] const char *old_name() const noexcept { return state_name(e_.old_state); }
+    [[nodiscard]] const char *new_name() const noexcept { return state_name(e_.new_state); }
+
+    /** The C event, as delivered. */
+    [[nodiscard]] const pcstate_event &raw() const noexcept { return e_; }
 
 private:
-    const char *name(uint32_t v) const noexcept {
-        switch (kind) {
+    template <class State> std::optional<StateChange<State>> change(EventKind k) const noexcept {
+        if (kind() != k) return std::nullopt;
+        return StateChange<State>{static_cast<State>(e_.old_state), static_cast<State>(e_.new_state)};
+    }
+    const char *state_name(uint32_t v) const noexcept {
+        switch (kind()) {
         case EventKind::IceConnectionState: return to_string(static_cast<IceConnectionState>(v));
         case EventKind::ConnectionState: return to_string(static_cast<ConnectionState>(v));
         case EventKind::IceGatheringState: return to_string(static_cast<IceGatheringState>(v));
+        case EventKind::Overflow: break;
         }
         return "unknown";
     }
+    pcstate_event e_;
 };
 
+/** Receives what a callable threw (any C++ exception, in error) and the event it was handling.
+ * Called on the thread that ran the callable, right after it; anything it throws is dropped. */
+using HandlerExceptionHook = void (*)(const Event &event, std::exception_ptr error);
+
+/** The default hook: one line on stderr naming the peer, the event and what(). */
+inline void default_handler_exception_hook(const Event &event, std::exception_ptr error) noexcept {
+    auto report = [&event](const char *what) {
+        std::fprintf(stderr,
+                     "pcstate: an event handler of peer %llu threw on event #%llu (%s): %s; "
+                     "the event counts as delivered\n",
+                     static_cast<unsigned long long>(event.peer()), static_cast<unsigned long long>(event.seq()),
+                     event.name(), what);
+    };
+    try {
+        if (error) std::rethrow_exception(error);
+        report("no exception");
+    } catch (const std::exception &e) {
+        report(e.what());
+    } catch (...) {
+        report("an exception not derived from std::exception");
+    }
+}
+
+namespace detail {
+inline std::atomic<HandlerExceptionHook> handler_exception_hook{&default_handler_exception_hook};
+
+/* Called by the C callback with the exception a callable threw; drops what the hook throws. A
+ * foreign exception (forced unwinding by thread exit or cancellation) is not a C++ exception, so
+ * inside catch (...) std::current_exception() is empty: it is let through, and pcstate stops the
+ * process with a message that names the rule. */
+inline void report_handler_exception(const Event &event, std::exception_ptr error) {
+    try {
+        handler_exception_hook.load()(event, std::move(error));
+    } catch (...) {
+        if (!std::current_exception()) throw;
+    }
+}
+} // namespace detail
+
+/** Installs the hook that receives exceptions thrown by callables (nullptr: the default) for the
+ * whole program (a shared library that hides its symbols has its own); returns the previous one.
+ * Thread-safe. */
+inline HandlerExceptionHook set_handler_exception_hook(HandlerExceptionHook hook) noexcept {
+    return detail::handler_exception_hook.exchange(hook ? hook : &default_handler_exception_hook);
+}
+
+/** A peer's aggregates and the newest event's seq, read at once. */
 struct Snapshot {
     ConnectionState connection_state;
     IceConnectionState ice_connection_state;
@@ -175,17 +361,57 @@ struct Snapshot {
     uint64_t last_seq;
 };
 
+/** One transport's three states (all new by default). */
 struct TransportStates {
-    IceTransportState ice;
-    DtlsTransportState dtls;
-    IceGathererState gatherer;
+    IceTransportState ice = IceTransportState::New;
+    DtlsTransportState dtls = DtlsTransportState::New;
+    IceGathererState gatherer = IceGathererState::New;
+
+    [[nodiscard]] bool operator==(const TransportStates &o) const noexcept {
+        return ice == o.ice && dtls == o.dtls && gatherer == o.gatherer;
+    }
+    [[nodiscard]] bool operator!=(const TransportStates &o) const noexcept { return !(*this == o); }
+    [[nodiscard]] pcstate_transport_states to_c() const noexcept {
+        return pcstate_transport_states{static_cast<uint32_t>(ice), static_cast<uint32_t>(dtls),
+                                        static_cast<uint32_t>(gatherer)};
+    }
+    [[nodiscard]] static TransportStates from_c(const pcstate_transport_states &s) noexcept {
+        return TransportStates{static_cast<IceTransportState>(s.ice_state),
+                               static_cast<DtlsTransportState>(s.dtls_state),
+                               static_cast<IceGathererState>(s.gatherer_state)};
+    }
+};
+
+/** How to create a PeerConnection. */
+struct Config {
+    Profile profile = Profile::W3C;
+    /** close() commits closed events (PCSTATE_FLAG_CLOSE_EVENTS). */
+    bool close_events = false;
+    /** Events are also queued for poll_event() and event_fd() (PCSTATE_FLAG_EVENT_QUEUE). */
+    bool event_queue = false;
+    /** After close(), adding, removing and setting succeed and change nothing instead of throwing
+     * Error(CLOSED), for stacks that keep reporting while they tear down
+     * (PCSTATE_FLAG_IGNORE_AFTER_CLOSE). add_transport() then gives an empty Transport. */
+    bool ignore_after_close = false;
+    /** The event queue's and callback backlog's bound (PeerConnection::set_event_limit). */
+    uint32_t event_limit = PCSTATE_DEFAULT_EVENT_LIMIT;
+
+    /** The PCSTATE_FLAG_* bits these options name. */
+    [[nodiscard]] uint32_t flags() const noexcept {
+        return (close_events ? flags::CloseEvents : 0u) | (event_queue ? flags::EventQueue : 0u) |
+               (ignore_after_close ? flags::IgnoreAfterClose : 0u);
+    }
 };
 
 /** One transport of a peer; removes itself from the peer when destroyed (unless removed or
- * released before). Move-only. */
+ * released before). Move-only. Empty (false) when default-constructed or moved from, and when
+ * add_transport() ran on a closed peer with Config::ignore_after_close: then its setters and
+ * remove() succeed and change nothing (the C library's transport 0), and its getters throw
+ * Error(UNKNOWN_TRANSPORT). */
 class Transport {
 public:
     Transport() noexcept = default;
+    /** Takes ownership of transport `id` of `peer`. */
     Transport(pcstate_peer peer, pcstate_transport id) noexcept : peer_(peer), id_(id) {}
     Transport(Transport &&o) noexcept : peer_(std::exchange(o.peer_, 0)), id_(std::exchange(o.id_, 0)) {}
     Transport &operator=(Transport &&o) noexcept {
@@ -200,9 +426,9 @@ public:
     Transport &operator=(const Transport &) = delete;
     ~Transport() { reset(); }
 
-    pcstate_transport id() const noexcept { return id_; }
-    pcstate_peer peer() const noexcept { return peer_; }
-    explicit operator bool() const noexcept { return id_ != 0; }
+    [[nodiscard]] pcstate_transport id() const noexcept { return id_; }
+    [[nodiscard]] pcstate_peer peer() const noexcept { return peer_; }
+    [[nodiscard]] explicit operator bool() const noexcept { return id_ != 0; }
 
     void set_ice_state(IceTransportState s) {
         detail::check(pcstate_transport_set_ice_state(peer_, id_, static_cast<uint32_t>(s)));
@@ -213,20 +439,51 @@ public:
     void set_gatherer_state(IceGathererState s) {
         detail::check(pcstate_transport_set_gatherer_state(peer_, id_, static_cast<uint32_t>(s)));
     }
-    TransportStates states() const {
+    /** Sets all three at once: one commit, events only for the net change. Detaches the
+     * transport from its ICE agent, as set_ice_state does. */
+    void set_states(const TransportStates &s) {
+        const pcstate_transport_states c = s.to_c();
+        detail::check(pcstate_transport_set_states(peer_, id_, &c));
+    }
+    void set_states(IceTransportState ice, DtlsTransportState dtls, IceGathererState gatherer) {
+        set_states(TransportStates{ice, dtls, gatherer});
+    }
+    /** Reports the ICE agent's own state number (e.g. IceAgent::Libnice, 4 for READY); the ICE
+     * state is derived from it, the gatherer state and the remote's end-of-candidates. Unknown
+     * agent: Error(INVALID_ARGUMENT); number outside the agent's states: Error(INVALID_STATE). */
+    void set_agent_state(IceAgent agent, uint32_t agent_state) {
+        detail::check(
+            pcstate_transport_set_ice_agent_state(peer_, id_, static_cast<uint32_t>(agent), agent_state));
+    }
+    /** The remote signalled the end of its candidates (kept until the agent restarts ICE). */
+    void set_remote_end_of_candidates() {
+        detail::check(pcstate_transport_set_remote_end_of_candidates(peer_, id_));
+    }
+    /** Something arrived on the transport at `now` (per packet, with liveness on). A time point
+     * before the clock's epoch: Error(INVALID_ARGUMENT). */
+    void note_alive(Clock::time_point now = pcstate::now()) {
+        detail::check(pcstate_transport_note_alive(peer_, id_, detail::to_ns(now)));
+    }
+    /** The effective states, which the aggregates use (liveness applied). */
+    [[nodiscard]] TransportStates states() const {
         pcstate_transport_states s;
         detail::check(pcstate_transport_get_states(peer_, id_, &s));
-        return TransportStates{static_cast<IceTransportState>(s.ice_state),
-                               static_cast<DtlsTransportState>(s.dtls_state),
-                               static_cast<IceGathererState>(s.gatherer_state)};
+        return TransportStates::from_c(s);
     }
-    /** Removes the transport from its peer now (throws on error). */
+    /** The states as reported (ICE as set or derived from the agent), before liveness. */
+    [[nodiscard]] TransportStates reported_states() const {
+        pcstate_transport_states s;
+        detail::check(pcstate_transport_get_reported_states(peer_, id_, &s));
+        return TransportStates::from_c(s);
+    }
+    /** Removes the transport from its peer now (throws on error; then it still owns it). */
     void remove() {
         detail::check(pcstate_transport_remove(peer_, id_));
         peer_ = 0;
         id_ = 0;
     }
-    /** Gives up ownership: the destructor will not remove the transport. Returns its id. */
+    /** Gives up ownership: the destructor will not remove the transport. Returns its id, which
+     * may be ignored (as after close, when there is nothing left to remove). */
     pcstate_transport release() noexcept {
         peer_ = 0;
         return std::exchange(id_, 0);
@@ -251,6 +508,16 @@ public:
     explicit PeerConnection(Profile profile, uint32_t flag_bits = 0) {
         detail::check(pcstate_peer_new(static_cast<uint32_t>(profile), flag_bits, &peer_));
     }
+    /** A peer as `config` says; on error nothing is left behind. */
+    explicit PeerConnection(const Config &config) : PeerConnection(config.profile, config.flags()) {
+        if (config.event_limit != PCSTATE_DEFAULT_EVENT_LIMIT) {
+            const pcstate_result r = detail::result(pcstate_peer_set_event_limit(peer_, config.event_limit));
+            if (r != PCSTATE_RESULT_OK) {
+                reset(); /* the destructor does not run when a constructor throws */
+                detail::check(r);
+            }
+        }
+    }
     PeerConnection(PeerConnection &&o) noexcept : peer_(std::exchange(o.peer_, 0)) {}
     PeerConnection &operator=(PeerConnection &&o) noexcept {
         if (this != &o) {
@@ -263,33 +530,49 @@ public:
     PeerConnection &operator=(const PeerConnection &) = delete;
     ~PeerConnection() { reset(); }
 
-    pcstate_peer handle() const noexcept { return peer_; }
-    explicit operator bool() const noexcept { return peer_ != 0; }
+    [[nodiscard]] pcstate_peer handle() const noexcept { return peer_; }
+    [[nodiscard]] explicit operator bool() const noexcept { return peer_ != 0; }
 
-    /** RTCPeerConnection.close(): no event unless flags::CloseEvents. */
+    /** RTCPeerConnection.close(): no event unless close events are on. */
     void close() { detail::check(pcstate_peer_close(peer_)); }
-    /** Frees the peer now (the destructor then does nothing). */
+    /** Whether connectionState is closed. */
+    [[nodiscard]] bool closed() const { return connection_state() == ConnectionState::Closed; }
+    /** Frees the peer now (the destructor then does nothing). From inside a callable it may throw
+     * Error(WOULD_DEADLOCK) (see the top of this header); the peer is then still owned. */
     void free() {
         detail::check(pcstate_peer_free(peer_));
         peer_ = 0;
     }
 
-    Transport add_transport() {
+    /** Adds a transport in states new/new/new. Discarding the result removes it at once. */
+    [[nodiscard]] Transport add_transport() {
         pcstate_transport id = 0;
         detail::check(pcstate_transport_add(peer_, &id));
         return Transport(peer_, id);
     }
+    /** Adds a transport already in `states` (e.g. one that already runs): one commit, no
+     * intermediate events. */
+    [[nodiscard]] Transport add_transport(const TransportStates &states) {
+        const pcstate_transport_states c = states.to_c();
+        pcstate_transport id = 0;
+        detail::check(pcstate_transport_add_with_states(peer_, &c, &id));
+        return Transport(peer_, id);
+    }
+    [[nodiscard]] Transport add_transport(IceTransportState ice, DtlsTransportState dtls = DtlsTransportState::New,
+                                          IceGathererState gatherer = IceGathererState::New) {
+        return add_transport(TransportStates{ice, dtls, gatherer});
+    }
 
-    ConnectionState connection_state() const {
+    [[nodiscard]] ConnectionState connection_state() const {
         return static_cast<ConnectionState>(read(pcstate_peer_connection_state));
     }
-    IceConnectionState ice_connection_state() const {
+    [[nodiscard]] IceConnectionState ice_connection_state() const {
         return static_cast<IceConnectionState>(read(pcstate_peer_ice_connection_state));
     }
-    IceGatheringState ice_gathering_state() const {
+    [[nodiscard]] IceGatheringState ice_gathering_state() const {
         return static_cast<IceGatheringState>(read(pcstate_peer_ice_gathering_state));
     }
-    Snapshot snapshot() const {
+    [[nodiscard]] Snapshot snapshot() const {
         pcstate_snapshot s;
         detail::check(pcstate_peer_snapshot(peer_, &s));
         return Snapshot{static_cast<ConnectionState>(s.connection_state),
@@ -297,43 +580,81 @@ public:
                         static_cast<IceGatheringState>(s.ice_gathering_state), s.transport_count, s.last_seq};
     }
 
-    /** Calls fn(const Event&) for every change, replacing any previous callable (which is destroyed
-     * as pcstate_peer_set_callback describes). fn may be move-only and capture anything. */
+    /** Bounds the event queue and the callback backlog to `max_events` each
+     * (1 ..= PCSTATE_MAX_EVENT_LIMIT, else Error(INVALID_ARGUMENT)); what does not fit is dropped
+     * and reported by one overflow event (Event::is_overflow()). */
+    void set_event_limit(uint32_t max_events) { detail::check(pcstate_peer_set_event_limit(peer_, max_events)); }
+
+    /** Liveness: a connected transport with nothing noted alive for `disconnected` reads
+     * disconnected, for `failed` failed (0: never). (0, 0) turns it off, the default. Negative
+     * durations, `disconnected` 0 with `failed` not, or `failed` not longer than `disconnected`:
+     * Error(INVALID_ARGUMENT). Call tick() by the deadline it returns. Any std::chrono duration
+     * converts (std::chrono::seconds(5)); browsers read about 5 s and 30 s. */
+    void set_liveness(std::chrono::nanoseconds disconnected, std::chrono::nanoseconds failed) {
+        detail::check(pcstate_peer_set_liveness(peer_, detail::to_ns(disconnected), detail::to_ns(failed)));
+    }
+    /** Applies the liveness deadlines that passed by `now` and delivers their events. Returns the
+     * next deadline, when tick() should run again; nullopt when there is none (liveness off, no
+     * connected transport, or the peer closed). A deadline beyond Clock::time_point::max()
+     * reads as max(). [[nodiscard]]: the deadline is what to arm the timer with; write (void) to
+     * tick on a fixed period instead. */
+    [[nodiscard]] std::optional<Clock::time_point> tick(Clock::time_point now = pcstate::now()) {
+        uint64_t next = 0;
+        detail::check(pcstate_peer_tick(peer_, detail::to_ns(now), &next));
+        if (next == UINT64_MAX) return std::nullopt;
+        return detail::from_ns(next);
+    }
+
+    /** Calls fn(const Event&) for every event, replacing any previous callable, which is destroyed
+     * before this returns (when called from inside it: once it returns). fn may be move-only and
+     * capture anything; what it throws goes to the handler exception hook. From inside a callable
+     * this may throw Error(WOULD_DEADLOCK) (see the top of this header). */
     template <class F> void on_event(F &&fn) {
         using Fn = std::decay_t<F>;
         static_assert(std::is_invocable_v<Fn &, const Event &>, "on_event needs a callable taking const Event&");
         Fn *holder = new Fn(std::forward<F>(fn));
-        uint32_t r = pcstate_peer_set_callback(peer_, &call<Fn>, holder, &destroy<Fn>);
+        const pcstate_result r = detail::result(pcstate_peer_set_callback(peer_, &call<Fn>, holder, &destroy<Fn>));
         if (r != PCSTATE_RESULT_OK) {
             delete holder; /* on error pcstate took nothing */
-            throw Error(r);
+            detail::check(r);
         }
     }
-    /** Clears the callback. */
+    /** Clears the callable. */
     void on_event(std::nullptr_t) { detail::check(pcstate_peer_set_callback(peer_, nullptr, nullptr, nullptr)); }
 
-    /** The oldest queued event, if any (needs flags::EventQueue). */
-    std::optional<Event> poll_event() {
+    /** The oldest queued event, or nullopt when none is queued (needs the event queue, else
+     * Error(INVALID_ARGUMENT)). */
+    [[nodiscard]] std::optional<Event> poll_event() {
         pcstate_event e;
-        uint32_t r = pcstate_peer_poll_event(peer_, &e);
+        const pcstate_result r = detail::result(pcstate_peer_poll_event(peer_, &e));
         if (r == PCSTATE_RESULT_EMPTY) return std::nullopt;
         detail::check(r);
-        return Event::from_c(e);
+        return Event(e);
     }
-    /** The eventfd readable while events are queued; owned by the peer (needs flags::EventQueue). */
-    int event_fd() const {
+    /** The eventfd readable while events are queued; owned by the peer: do not close it (needs
+     * the event queue). */
+    [[nodiscard]] int event_fd() const {
         int fd = -1;
         detail::check(pcstate_peer_event_fd(peer_, &fd));
         return fd;
     }
 
 private:
-    template <class Fn> static void call(void *user_data, const pcstate_event *e) noexcept {
-        (*static_cast<Fn *>(user_data))(Event::from_c(*e));
+    /* The C callback. Not noexcept so that forced unwinding may pass to pcstate's guard; every
+     * C++ exception the callable throws stops here. */
+    template <class Fn> static void call(void *user_data, const pcstate_event *e) {
+        const Event event(*e);
+        try {
+            (*static_cast<Fn *>(user_data))(event);
+        } catch (...) {
+            std::exception_ptr error = std::current_exception();
+            if (!error) throw; /* foreign: forced unwinding (see report_handler_exception) */
+            detail::report_handler_exception(event, std::move(error));
+        }
     }
     template <class Fn> static void destroy(void *user_data) noexcept { delete static_cast<Fn *>(user_data); }
 
-    uint32_t read(uint32_t (*fn)(pcstate_peer, uint32_t *)) const {
+    template <class ReadFn> uint32_t read(ReadFn fn) const {
         uint32_t v = 0;
         detail::check(fn(peer_, &v));
         return v;

@@ -1,23 +1,40 @@
-// Tests of include/pcstate.hpp: moves, destructors that free, lambdas with captures (also
-// move-only ones), exceptions with result codes. Run under ASan + UBSan (see Makefile).
+// Tests of include/pcstate.hpp, every member, under ASan + UBSan (Makefile test-cpp).
 #include "pcstate.hpp"
 
+#include <pthread.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <memory>
+#include <sstream>
+#include <stdexcept>
 #include <string>
+#include <thread>
+#include <type_traits>
 #include <vector>
 
-static int checks = 0, failures = 0;
-#define CHECK(cond)                                                                   \
-    do {                                                                              \
-        ++checks;                                                                     \
-        if (!(cond)) {                                                                \
-            ++failures;                                                               \
+using namespace std::chrono_literals;
+using pcstate::DtlsTransportState;
+using pcstate::IceGathererState;
+using pcstate::IceTransportState;
+
+static std::atomic<int> checks{0}, failures{0};
+#define CHECK(cond)                                                                        \
+    do {                                                                                   \
+        ++checks;                                                                          \
+        if (!(cond)) {                                                                     \
+            ++failures;                                                                    \
             std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-        }                                                                             \
+        }                                                                                  \
     } while (0)
 
-template <class F> static uint32_t error_code(F &&f) {
+/* The result a call threw as pcstate::Error, or OK when it returned. */
+template <class F> static pcstate_result error_code(F &&f) {
     try {
         f();
     } catch (const pcstate::Error &e) {
@@ -29,6 +46,18 @@ template <class F> static uint32_t error_code(F &&f) {
 static bool handle_valid(pcstate_peer h) {
     uint32_t v;
     return pcstate_peer_connection_state(h, &v) == PCSTATE_RESULT_OK;
+}
+
+static pcstate::Config queue_config() {
+    pcstate::Config c;
+    c.event_queue = true;
+    return c;
+}
+
+static std::vector<pcstate::Event> drain(pcstate::PeerConnection &pc) {
+    std::vector<pcstate::Event> out;
+    while (auto e = pc.poll_event()) out.push_back(*e);
+    return out;
 }
 
 static void test_moves_and_destructors() {
@@ -50,7 +79,7 @@ static void test_moves_and_destructors() {
     pcstate::PeerConnection pc;
     {
         pcstate::Transport t = pc.add_transport();
-        CHECK(t.id() == 1 && pc.snapshot().transport_count == 1);
+        CHECK(t.id() == 1 && t.peer() == pc.handle() && pc.snapshot().transport_count == 1);
         pcstate::Transport t2(std::move(t));
         CHECK(!t && t2.id() == 1);
     }
@@ -70,6 +99,15 @@ static void test_moves_and_destructors() {
         orphan = short_lived.add_transport();
     }
     CHECK(orphan.id() == 1);
+    // Discarding add_transport's result (with an explicit cast, as [[nodiscard]] demands) removes
+    // the transport at once.
+    (void)pc.add_transport();
+    CHECK(pc.snapshot().transport_count == 1);
+    static_assert(!std::is_copy_constructible_v<pcstate::PeerConnection> &&
+                      !std::is_copy_constructible_v<pcstate::Transport> &&
+                      std::is_nothrow_move_constructible_v<pcstate::PeerConnection> &&
+                      std::is_nothrow_move_assignable_v<pcstate::Transport>,
+                  "move-only RAII");
 }
 
 static void test_lambdas() {
@@ -85,12 +123,12 @@ static void test_lambdas() {
     // A move-only lambda with captures by reference and by move.
     pc.on_event([&log, t = std::move(tracker)](const pcstate::Event &e) {
         (void)t;
-        log.push_back(std::string(pcstate::to_string(e.kind)) + " " + e.old_name() + "->" + e.new_name());
+        log.push_back(std::string(pcstate::to_string(e.kind())) + " " + e.old_name() + "->" + e.new_name());
     });
     pcstate::Transport t = pc.add_transport();
-    t.set_ice_state(pcstate::IceTransportState::Checking);
-    t.set_dtls_state(pcstate::DtlsTransportState::Connected);
-    t.set_ice_state(pcstate::IceTransportState::Connected);
+    t.set_ice_state(IceTransportState::Checking);
+    t.set_dtls_state(DtlsTransportState::Connected);
+    t.set_ice_state(IceTransportState::Connected);
     CHECK(pc.connection_state() == pcstate::ConnectionState::Connected);
     CHECK(pc.ice_connection_state() == pcstate::IceConnectionState::Connected);
     CHECK(pc.ice_gathering_state() == pcstate::IceGatheringState::New);
@@ -103,10 +141,12 @@ static void test_lambdas() {
     CHECK(destroyed == 0);
     pc.on_event([&calls](const pcstate::Event &) { ++calls; });
     CHECK(destroyed == 1);
+    CHECK(!pc.closed());
     pc.close();
+    CHECK(pc.closed());
     CHECK(calls == 2);
     auto st = t.states();
-    CHECK(st.ice == pcstate::IceTransportState::Closed && st.dtls == pcstate::DtlsTransportState::Closed);
+    CHECK(st.ice == IceTransportState::Closed && st.dtls == DtlsTransportState::Closed);
     pc.on_event(nullptr);
     CHECK(std::string(pcstate::to_string(pcstate::ConnectionState::Failed)) == "failed");
     CHECK(std::string(pcstate::to_string(static_cast<pcstate::ConnectionState>(99))) == "unknown");
@@ -119,31 +159,38 @@ static void test_errors_and_queue() {
     CHECK(error_code([] { pcstate::PeerConnection bad(pcstate::Profile::W3C, 64); }) ==
           PCSTATE_RESULT_INVALID_ARGUMENT);
     pcstate::Transport t = pc.add_transport();
-    CHECK(error_code([&] { t.set_ice_state(static_cast<pcstate::IceTransportState>(9)); }) ==
-          PCSTATE_RESULT_INVALID_STATE);
+    CHECK(error_code([&] { t.set_ice_state(static_cast<IceTransportState>(9)); }) == PCSTATE_RESULT_INVALID_STATE);
     CHECK(pc.event_fd() >= 0);
     CHECK(!pc.poll_event());
-    t.set_gatherer_state(pcstate::IceGathererState::Gathering);
+    t.set_gatherer_state(IceGathererState::Gathering);
     auto e = pc.poll_event();
-    CHECK(e && e->seq == 1 && e->kind == pcstate::EventKind::IceGatheringState && e->transport == t.id());
+    CHECK(e && e->seq() == 1 && e->kind() == pcstate::EventKind::IceGatheringState && e->transport() == t.id());
     pc.close();
-    CHECK(error_code([&] { pc.add_transport(); }) == PCSTATE_RESULT_CLOSED);
+    CHECK(error_code([&] { (void)pc.add_transport(); }) == PCSTATE_RESULT_CLOSED);
     try {
-        t.set_ice_state(pcstate::IceTransportState::Checking);
+        t.set_ice_state(IceTransportState::Checking);
         CHECK(false);
     } catch (const pcstate::Error &err) {
         CHECK(err.code() == PCSTATE_RESULT_CLOSED);
         CHECK(std::string(err.what()) == "the peer is closed");
     }
     pcstate::PeerConnection plain;
-    CHECK(error_code([&] { plain.poll_event(); }) == PCSTATE_RESULT_INVALID_ARGUMENT);
+    CHECK(error_code([&] { (void)plain.poll_event(); }) == PCSTATE_RESULT_INVALID_ARGUMENT);
+    CHECK(error_code([&] { (void)plain.event_fd(); }) == PCSTATE_RESULT_INVALID_ARGUMENT);
     pcstate_peer h = plain.handle();
     plain.free();
     CHECK(!plain && !handle_valid(h));
     pcstate::PeerConnection moved_from;
     pcstate::PeerConnection sink(std::move(moved_from));
-    CHECK(error_code([&] { moved_from.snapshot(); }) == PCSTATE_RESULT_INVALID_HANDLE);
-    // A callable that frees its own peer from inside.
+    CHECK(error_code([&] { (void)moved_from.snapshot(); }) == PCSTATE_RESULT_INVALID_HANDLE);
+    CHECK(error_code([&] { (void)moved_from.closed(); }) == PCSTATE_RESULT_INVALID_HANDLE);
+    // A transport id the peer never issued.
+    pcstate::Transport bogus(sink.handle(), 999);
+    CHECK(error_code([&] { bogus.set_dtls_state(DtlsTransportState::Connected); }) ==
+          PCSTATE_RESULT_UNKNOWN_TRANSPORT);
+    CHECK(error_code([&] { (void)bogus.reported_states(); }) == PCSTATE_RESULT_UNKNOWN_TRANSPORT);
+    CHECK(error_code([&] { bogus.remove(); }) == PCSTATE_RESULT_UNKNOWN_TRANSPORT && bogus.id() == 999);
+    // A callable that frees its own peer from inside, through the C call.
     pcstate::PeerConnection self_freeing;
     pcstate_peer sh = self_freeing.handle();
     int seen = 0;
@@ -152,15 +199,645 @@ static void test_errors_and_queue() {
         CHECK(pcstate_peer_free(sh) == PCSTATE_RESULT_OK);
     });
     pcstate::Transport st = self_freeing.add_transport();
-    st.set_ice_state(pcstate::IceTransportState::Checking);
+    st.set_ice_state(IceTransportState::Checking);
     CHECK(seen == 1 && !handle_valid(sh));
+}
+
+/* Every result maps to pcstate::Error with that code and the C library's message, NO_MEMORY
+ * included; the error allocates nothing and is a std::exception. */
+static void test_error_mapping() {
+    static_assert(std::is_base_of_v<std::exception, pcstate::Error>);
+    static_assert(std::is_nothrow_copy_constructible_v<pcstate::Error>);
+    static_assert(std::is_same_v<decltype(std::declval<pcstate::Error>().code()), pcstate_result>);
+    CHECK(error_code([] { pcstate::detail::check(PCSTATE_RESULT_OK); }) == PCSTATE_RESULT_OK);
+    for (uint32_t code = PCSTATE_RESULT_NULL_ARGUMENT; code <= PCSTATE_RESULT_NO_MEMORY; ++code) {
+        try {
+            pcstate::detail::check(code);
+            CHECK(false);
+        } catch (const pcstate::Error &e) {
+            CHECK(e.code() == static_cast<pcstate_result>(code));
+            CHECK(std::strcmp(e.what(), pcstate_result_message(code)) == 0);
+            CHECK(std::strcmp(e.what(), pcstate_result_message(PCSTATE_RESULT_OK)) != 0);
+        }
+    }
+    pcstate::Error oom(PCSTATE_RESULT_NO_MEMORY);
+    CHECK(oom.code() == PCSTATE_RESULT_NO_MEMORY);
+    CHECK(std::string(oom.what()) == "out of memory; nothing was changed");
+    const std::exception &base = oom;
+    CHECK(std::string(base.what()) == pcstate_result_message(PCSTATE_RESULT_NO_MEMORY));
+}
+
+/* LIMIT through a real call: 65,535 transports on one peer, then one more. */
+static void test_limit() {
+    pcstate::PeerConnection pc;
+    std::vector<pcstate::Transport> ts;
+    ts.reserve(65535);
+    for (int i = 0; i < 65535; i++) ts.push_back(pc.add_transport());
+    CHECK(pc.snapshot().transport_count == 65535);
+    CHECK(error_code([&] { (void)pc.add_transport(); }) == PCSTATE_RESULT_LIMIT);
+    CHECK(error_code([&] { (void)pc.add_transport(IceTransportState::Connected); }) == PCSTATE_RESULT_LIMIT);
+    CHECK(pc.snapshot().transport_count == 65535);
+}
+
+static void test_event_accessors() {
+    pcstate::PeerConnection pc(queue_config());
+    pcstate::Transport t = pc.add_transport();
+    const auto before = pcstate::now();
+    t.set_ice_state(IceTransportState::Checking);
+    t.set_gatherer_state(IceGathererState::Gathering);
+    const auto after = pcstate::now();
+    auto ev = drain(pc);
+    CHECK(ev.size() == 3);
+    if (ev.size() != 3) return;
+
+    const pcstate::Event &ice = ev[0];
+    CHECK(ice.kind() == pcstate::EventKind::IceConnectionState);
+    CHECK(std::string(ice.name()) == "iceconnectionstatechange");
+    CHECK(ice.seq() == 1 && ice.peer() == pc.handle() && ice.transport() == t.id());
+    CHECK(ice.time() >= before && ice.time() <= after);
+    using IC = pcstate::IceConnectionState;
+    CHECK(ice.ice_connection_state() == (pcstate::StateChange<IC>{IC::New, IC::Checking}));
+    CHECK(!ice.connection_state() && !ice.ice_gathering_state());
+    CHECK(!ice.is_overflow() && ice.dropped() == 0);
+    CHECK(std::string(ice.old_name()) == "new" && std::string(ice.new_name()) == "checking");
+    CHECK(ice.raw().kind == PCSTATE_EVENT_KIND_ICE_CONNECTION_STATE && ice.raw().seq == 1);
+
+    const pcstate::Event &conn = ev[1];
+    using C = pcstate::ConnectionState;
+    CHECK(conn.connection_state() == (pcstate::StateChange<C>{C::New, C::Connecting}));
+    CHECK(conn.connection_state() != (pcstate::StateChange<C>{C::New, C::Connected}));
+    CHECK(!conn.ice_connection_state() && !conn.ice_gathering_state());
+    CHECK(std::string(conn.name()) == "connectionstatechange" && conn.seq() == 2);
+
+    const pcstate::Event &gathering = ev[2];
+    using G = pcstate::IceGatheringState;
+    CHECK(gathering.ice_gathering_state() == (pcstate::StateChange<G>{G::New, G::Gathering}));
+    CHECK(!gathering.connection_state() && !gathering.ice_connection_state());
+    CHECK(std::string(gathering.name()) == "icegatheringstatechange");
+    CHECK(std::string(gathering.new_name()) == "gathering");
+
+    // The DOM names are the C library's own strings, not copies.
+    for (uint32_t k = 0; k <= 5; ++k)
+        CHECK(pcstate::to_string(static_cast<pcstate::EventKind>(k)) ==
+              (pcstate_event_kind_name(k) ? pcstate_event_kind_name(k) : std::string("unknown")));
+    CHECK(pcstate::to_string(pcstate::EventKind::ConnectionState) ==
+          pcstate_event_kind_name(PCSTATE_EVENT_KIND_CONNECTION_STATE));
+    CHECK(std::string(pcstate::to_string(pcstate::EventKind::Overflow)) == "overflow");
+    CHECK(std::string(pcstate::to_string(static_cast<pcstate::EventKind>(0))) == "unknown");
+
+    // A C event read back, from_c and the constructor alike.
+    pcstate_event raw{};
+    raw.kind = 77;
+    raw.seq = 9;
+    auto odd = pcstate::Event::from_c(raw);
+    CHECK(odd.seq() == 9 && std::string(odd.name()) == "unknown" && std::string(odd.old_name()) == "unknown");
+    CHECK(!odd.connection_state() && !odd.is_overflow());
+
+    std::ostringstream out;
+    out << C::Connected << ' ' << IC::Completed << ' ' << IceTransportState::Disconnected << ' '
+        << DtlsTransportState::Failed << ' ' << G::Complete << ' ' << IceGathererState::Gathering << ' '
+        << pcstate::EventKind::IceGatheringState;
+    CHECK(out.str() == "connected completed disconnected failed complete gathering icegatheringstatechange");
+    CHECK(std::string(pcstate::version()) == pcstate_version());
+}
+
+/* Event limit and overflow, in the queue and in a callable's backlog. */
+static void test_overflow_and_event_limit() {
+    pcstate::Config config = queue_config();
+    config.event_limit = 2;
+    pcstate::PeerConnection pc(config);
+    pcstate::Transport t = pc.add_transport();
+    t.set_ice_state(IceTransportState::Checking);          // seq 1, 2
+    t.set_gatherer_state(IceGathererState::Gathering);     // seq 3: dropped
+    t.set_gatherer_state(IceGathererState::Complete);      // seq 4: dropped
+    auto ev = drain(pc);
+    CHECK(ev.size() == 3);
+    if (ev.size() == 3) {
+        CHECK(ev[0].seq() == 1 && ev[1].seq() == 2);
+        const pcstate::Event &o = ev[2];
+        CHECK(o.is_overflow() && o.kind() == pcstate::EventKind::Overflow);
+        CHECK(o.dropped() == 2 && o.seq() == 4);
+        CHECK(std::string(o.name()) == "overflow" && std::string(o.old_name()) == "unknown");
+        CHECK(!o.connection_state() && !o.ice_connection_state() && !o.ice_gathering_state());
+    }
+    auto s = pc.snapshot(); // resynchronise
+    CHECK(s.last_seq == 4 && s.ice_gathering_state == pcstate::IceGatheringState::Complete);
+
+    CHECK(error_code([&] { pc.set_event_limit(0); }) == PCSTATE_RESULT_INVALID_ARGUMENT);
+    CHECK(error_code([&] { pc.set_event_limit(PCSTATE_MAX_EVENT_LIMIT + 1); }) == PCSTATE_RESULT_INVALID_ARGUMENT);
+    pc.set_event_limit(1);
+    t.set_ice_state(IceTransportState::Connected);   // ice checking->connected; connection stays
+    t.set_dtls_state(DtlsTransportState::Connected); // connection connecting->connected: dropped
+    ev = drain(pc);
+    CHECK(ev.size() == 2 && ev[1].is_overflow() && ev[1].dropped() == 1);
+    pc.set_event_limit(PCSTATE_MAX_EVENT_LIMIT);
+
+    pcstate::Config bad;
+    bad.event_limit = 0;
+    CHECK(error_code([&] { pcstate::PeerConnection p(bad); }) == PCSTATE_RESULT_INVALID_ARGUMENT);
+    bad.event_limit = PCSTATE_MAX_EVENT_LIMIT + 1;
+    CHECK(error_code([&] { pcstate::PeerConnection p(bad); }) == PCSTATE_RESULT_INVALID_ARGUMENT);
+
+    // A callable's backlog: events committed while it runs wait for it, bounded by the limit.
+    // (What a callable captures by reference is declared before the peer: ~Transport removes,
+    // which may deliver events.)
+    std::vector<pcstate::Event> got;
+    bool nested = false;
+    pcstate::PeerConnection cb_pc;
+    cb_pc.set_event_limit(1);
+    pcstate::Transport ct = cb_pc.add_transport();
+    cb_pc.on_event([&](const pcstate::Event &e) {
+        got.push_back(e);
+        if (nested) return;
+        nested = true;
+        ct.set_gatherer_state(IceGathererState::Gathering); // kept
+        ct.set_gatherer_state(IceGathererState::Complete);  // dropped
+        ct.set_gatherer_state(IceGathererState::Gathering); // dropped
+    });
+    ct.set_dtls_state(DtlsTransportState::Connecting); // connection new->connecting
+    CHECK(got.size() == 3);
+    if (got.size() == 3) {
+        CHECK(got[0].connection_state() && got[1].ice_gathering_state());
+        CHECK(got[2].is_overflow() && got[2].dropped() == 2 && got[2].seq() == 4);
+    }
+}
+
+static void test_set_states_and_add_with_states() {
+    pcstate::PeerConnection pc(queue_config());
+    // Attaching a transport that already runs: one commit, only the net change.
+    pcstate::Transport t =
+        pc.add_transport(IceTransportState::Connected, DtlsTransportState::Connected, IceGathererState::Complete);
+    auto ev = drain(pc);
+    std::vector<std::string> names;
+    for (auto &e : ev) names.push_back(std::string(e.name()) + " " + e.old_name() + "->" + e.new_name());
+    std::vector<std::string> want = {"iceconnectionstatechange new->connected", "connectionstatechange new->connected",
+                                     "icegatheringstatechange new->complete"};
+    CHECK(names == want);
+    CHECK((t.states() == pcstate::TransportStates{IceTransportState::Connected, DtlsTransportState::Connected,
+                                                   IceGathererState::Complete}));
+    CHECK(t.reported_states() == t.states());
+
+    // The same through three setters passes through connecting: the control.
+    pcstate::PeerConnection control(queue_config());
+    pcstate::Transport c = control.add_transport();
+    c.set_ice_state(IceTransportState::Connected);
+    c.set_dtls_state(DtlsTransportState::Connected);
+    c.set_gatherer_state(IceGathererState::Complete);
+    bool via_connecting = false;
+    for (auto &e : drain(control))
+        if (auto cs = e.connection_state()) via_connecting |= cs->new_state == pcstate::ConnectionState::Connecting;
+    CHECK(via_connecting);
+
+    // set_states: ICE and DTLS change together, one commit.
+    t.set_states(IceTransportState::Checking, DtlsTransportState::Connecting, IceGathererState::Gathering);
+    ev = drain(pc);
+    CHECK(ev.size() == 3 && ev[0].seq() == 4 && ev[2].seq() == 6);
+    pcstate::TransportStates back;
+    back.ice = IceTransportState::Connected;
+    back.dtls = DtlsTransportState::Connected;
+    back.gatherer = IceGathererState::Complete;
+    t.set_states(back);
+    CHECK(t.states() == back);
+    CHECK(pc.connection_state() == pcstate::ConnectionState::Connected);
+    drain(pc);
+    const uint64_t seq = pc.snapshot().last_seq;
+    t.set_states(back); // no change, no event
+    CHECK(pc.snapshot().last_seq == seq && !pc.poll_event());
+
+    // The struct overload of add_transport, defaults new/new/new except what is set.
+    pcstate::TransportStates checking;
+    checking.ice = IceTransportState::Checking;
+    pcstate::Transport t2 = pc.add_transport(checking);
+    CHECK(t2.states() == checking && t2.states().dtls == DtlsTransportState::New);
+    CHECK(pc.snapshot().transport_count == 2);
+    pcstate::Transport t3 = pc.add_transport(IceTransportState::Completed);
+    CHECK((t3.states() == pcstate::TransportStates{IceTransportState::Completed, DtlsTransportState::New,
+                                                    IceGathererState::New}));
+
+    // Bad values: refused, nothing changed.
+    drain(pc);
+    const auto snap = pc.snapshot();
+    CHECK(error_code([&] {
+              t.set_states(static_cast<IceTransportState>(9), DtlsTransportState::New, IceGathererState::New);
+          }) == PCSTATE_RESULT_INVALID_STATE);
+    CHECK(error_code([&] {
+              t.set_states(IceTransportState::New, DtlsTransportState::New, static_cast<IceGathererState>(3));
+          }) == PCSTATE_RESULT_INVALID_STATE);
+    CHECK(error_code([&] {
+              (void)pc.add_transport(IceTransportState::New, static_cast<DtlsTransportState>(5));
+          }) == PCSTATE_RESULT_INVALID_STATE);
+    CHECK(t.states() == back && pc.snapshot().transport_count == snap.transport_count &&
+          pc.snapshot().last_seq == snap.last_seq);
+    pc.close();
+    CHECK(error_code([&] { t.set_states(back); }) == PCSTATE_RESULT_CLOSED);
+    CHECK(error_code([&] { (void)pc.add_transport(back); }) == PCSTATE_RESULT_CLOSED);
+}
+
+static void test_ice_agent() {
+    using pcstate::IceAgent;
+    pcstate::PeerConnection pc;
+    pcstate::Transport t = pc.add_transport();
+    t.set_agent_state(IceAgent::Libnice, 1); // GATHERING
+    CHECK(t.states().ice == IceTransportState::New);
+    t.set_agent_state(IceAgent::Libnice, 2); // CONNECTING
+    CHECK(t.states().ice == IceTransportState::Checking);
+    t.set_agent_state(IceAgent::Libnice, 4); // READY without the two facts: connected
+    CHECK(t.states().ice == IceTransportState::Connected);
+    t.set_gatherer_state(IceGathererState::Complete);
+    CHECK(t.states().ice == IceTransportState::Connected);
+    t.set_remote_end_of_candidates();
+    CHECK(t.states().ice == IceTransportState::Completed);
+    CHECK(t.reported_states().ice == IceTransportState::Completed);
+    CHECK(pc.ice_connection_state() == pcstate::IceConnectionState::Completed);
+    const uint64_t seq = pc.snapshot().last_seq;
+    t.set_remote_end_of_candidates(); // idempotent
+    CHECK(pc.snapshot().last_seq == seq);
+    t.set_agent_state(IceAgent::Libnice, 5); // FAILED with both facts
+    CHECK(t.states().ice == IceTransportState::Failed);
+    t.set_agent_state(IceAgent::Libnice, 1); // restart clears end-of-candidates
+    t.set_agent_state(IceAgent::Libnice, 4);
+    CHECK(t.states().ice == IceTransportState::Connected);
+
+    // libjuice: COMPLETED (4) is completed only with the facts too.
+    pcstate::Transport j = pc.add_transport();
+    j.set_agent_state(IceAgent::Libjuice, 4);
+    CHECK(j.states().ice == IceTransportState::Connected);
+    j.set_remote_end_of_candidates();
+    j.set_gatherer_state(IceGathererState::Complete);
+    CHECK(j.states().ice == IceTransportState::Completed);
+
+    // Bad inputs: distinct errors, nothing changed.
+    const auto before = t.states();
+    const uint64_t last = pc.snapshot().last_seq;
+    CHECK(error_code([&] { t.set_agent_state(static_cast<IceAgent>(3), 2); }) == PCSTATE_RESULT_INVALID_ARGUMENT);
+    CHECK(error_code([&] { t.set_agent_state(IceAgent::Libnice, 6); }) == PCSTATE_RESULT_INVALID_STATE);
+    CHECK(error_code([&] { j.set_agent_state(IceAgent::Libjuice, 6); }) == PCSTATE_RESULT_INVALID_STATE);
+    CHECK(t.states() == before && pc.snapshot().last_seq == last);
+    pcstate::Transport bogus(pc.handle(), 4242);
+    CHECK(error_code([&] { bogus.set_remote_end_of_candidates(); }) == PCSTATE_RESULT_UNKNOWN_TRANSPORT);
+    pc.close();
+    CHECK(error_code([&] { t.set_agent_state(IceAgent::Libnice, 3); }) == PCSTATE_RESULT_CLOSED);
+    CHECK(error_code([&] { t.set_remote_end_of_candidates(); }) == PCSTATE_RESULT_CLOSED);
+}
+
+/* Liveness on a fake clock (Clock::time_point values chosen by the test). */
+static void test_liveness() {
+    using TP = pcstate::Clock::time_point;
+    const TP T(100s);
+    pcstate::PeerConnection pc;
+    std::vector<pcstate::ConnectionState> conn;
+    pc.on_event([&conn](const pcstate::Event &e) {
+        if (auto c = e.connection_state()) conn.push_back(c->new_state);
+    });
+    CHECK(!pc.tick(T)); // liveness off: no deadline
+    CHECK(error_code([&] { pc.set_liveness(0s, 1s); }) == PCSTATE_RESULT_INVALID_ARGUMENT);
+    CHECK(error_code([&] { pc.set_liveness(2s, 1s); }) == PCSTATE_RESULT_INVALID_ARGUMENT);
+    CHECK(error_code([&] { pc.set_liveness(1s, 1s); }) == PCSTATE_RESULT_INVALID_ARGUMENT);
+    CHECK(error_code([&] { pc.set_liveness(-1s, 3s); }) == PCSTATE_RESULT_INVALID_ARGUMENT);
+    CHECK(error_code([&] { pc.set_liveness(1s, -3s); }) == PCSTATE_RESULT_INVALID_ARGUMENT);
+    pc.set_liveness(std::chrono::milliseconds(1000), 3s); // any duration converts
+    CHECK(!pc.tick(T)); // nothing connected: nothing to watch
+
+    pcstate::Transport t =
+        pc.add_transport(IceTransportState::Connected, DtlsTransportState::Connected, IceGathererState::Complete);
+    auto next = pc.tick(T); // the alive clock starts here
+    CHECK(next && *next == T + 1s);
+    t.note_alive(T + 500ms);
+    next = pc.tick(T + 1s);
+    CHECK(t.states().ice == IceTransportState::Connected); // the packet moved the deadline
+    CHECK(next && *next == T + 1500ms);
+    next = pc.tick(T + 1500ms);
+    CHECK(t.states().ice == IceTransportState::Disconnected);
+    CHECK(t.reported_states().ice == IceTransportState::Connected);
+    CHECK(pc.connection_state() == pcstate::ConnectionState::Disconnected && !pc.closed());
+    CHECK(next && *next == T + 3500ms);
+    t.note_alive(T + 2s); // a packet brings it back at once
+    CHECK(t.states().ice == IceTransportState::Connected);
+    conn.clear();
+    next = pc.tick(T + 10s); // silence: disconnected, then failed, in one commit
+    CHECK(t.states().ice == IceTransportState::Failed && !next);
+    CHECK(conn == std::vector<pcstate::ConnectionState>{pcstate::ConnectionState::Failed});
+    t.note_alive(T + 11s); // failed sticks
+    CHECK(t.states().ice == IceTransportState::Failed);
+    t.set_ice_state(IceTransportState::Connected);
+    CHECK(t.states().ice == IceTransportState::Connected);
+
+    // Time points before the clock's epoch have no C value.
+    const TP negative(-1ns);
+    CHECK(error_code([&] { t.note_alive(negative); }) == PCSTATE_RESULT_INVALID_ARGUMENT);
+    CHECK(error_code([&] { (void)pc.tick(negative); }) == PCSTATE_RESULT_INVALID_ARGUMENT);
+    // A deadline beyond what a time point holds saturates.
+    pc.set_liveness(std::chrono::nanoseconds::max(), 0ns);
+    next = pc.tick(T + 12s);
+    CHECK(next && *next == TP::max());
+
+    pc.set_liveness(0ns, 0ns); // off
+    CHECK(!pc.tick(T + 100s) && t.states().ice == IceTransportState::Connected);
+    pcstate::Transport bogus(pc.handle(), 777);
+    CHECK(error_code([&] { bogus.note_alive(T); }) == PCSTATE_RESULT_UNKNOWN_TRANSPORT);
+
+    // The real clock: the defaults of note_alive() and tick().
+    CHECK(pcstate::Clock::is_steady);
+    const auto a = pcstate::now();
+    const auto ns = pcstate_now_ns();
+    const auto b = pcstate::Clock::now();
+    CHECK(a <= b && a.time_since_epoch().count() <= static_cast<int64_t>(ns) &&
+          static_cast<int64_t>(ns) <= b.time_since_epoch().count());
+    pc.set_liveness(10s, 0s);
+    t.note_alive();
+    next = pc.tick();
+    CHECK(next && *next > b && *next <= pcstate::now() + 10s);
+    pc.close();
+    CHECK(!pc.tick()); // after close: no deadline
+}
+
+static void test_close_options() {
+    pcstate::Config c;
+    CHECK(c.flags() == 0 && c.profile == pcstate::Profile::W3C && c.event_limit == PCSTATE_DEFAULT_EVENT_LIMIT);
+    c.close_events = true;
+    c.ignore_after_close = true;
+    CHECK(c.flags() == (PCSTATE_FLAG_CLOSE_EVENTS | PCSTATE_FLAG_IGNORE_AFTER_CLOSE));
+    c.event_queue = true;
+    CHECK(c.flags() == (pcstate::flags::CloseEvents | pcstate::flags::EventQueue | pcstate::flags::IgnoreAfterClose));
+    c.event_queue = false;
+
+    pcstate::PeerConnection pc(c);
+    pcstate::Transport t = pc.add_transport(IceTransportState::Checking);
+    int events = 0;
+    pc.on_event([&events](const pcstate::Event &) { ++events; });
+    CHECK(!pc.closed());
+    pc.close();
+    CHECK(pc.closed() && events == 2); // close events: ice and connection -> closed
+    const auto snap = pc.snapshot();
+    const auto states = t.states();
+    // After close, a stack tearing down may go on reporting: OK, nothing changes.
+    pcstate::Transport late = pc.add_transport();
+    CHECK(!late && late.id() == 0);
+    CHECK(error_code([&] { (void)late.states(); }) == PCSTATE_RESULT_UNKNOWN_TRANSPORT);
+    pcstate::Transport late_up = pc.add_transport(IceTransportState::Connected);
+    CHECK(!late_up);
+    late.set_ice_state(IceTransportState::Failed);
+    t.set_ice_state(IceTransportState::Failed);
+    t.set_states(IceTransportState::Connected, DtlsTransportState::Failed, IceGathererState::Complete);
+    t.set_agent_state(pcstate::IceAgent::Libnice, 4);
+    t.set_remote_end_of_candidates();
+    t.note_alive(pcstate::Clock::time_point(5s));
+    CHECK(!pc.tick(pcstate::Clock::time_point(5s)));
+    const pcstate_transport id = t.id();
+    t.remove();
+    CHECK(!t);
+    pcstate::Transport same(pc.handle(), id);
+    CHECK(same.states() == states && same.states().ice == IceTransportState::Closed);
+    same.release();
+    auto after = pc.snapshot();
+    CHECK(after.last_seq == snap.last_seq && after.transport_count == snap.transport_count &&
+          after.connection_state == pcstate::ConnectionState::Closed);
+    CHECK(events == 2);
+    // Bad values are still refused.
+    pcstate::Transport again(pc.handle(), id);
+    CHECK(error_code([&] { again.set_ice_state(static_cast<IceTransportState>(99)); }) ==
+          PCSTATE_RESULT_INVALID_STATE);
+    again.release();
+
+    // Without the option: CLOSED.
+    pcstate::PeerConnection strict;
+    pcstate::Transport st = strict.add_transport();
+    strict.close();
+    CHECK(strict.closed());
+    CHECK(error_code([&] { st.note_alive(pcstate::Clock::time_point(5s)); }) == PCSTATE_RESULT_CLOSED);
+    CHECK(error_code([&] { st.set_agent_state(pcstate::IceAgent::Libjuice, 3); }) == PCSTATE_RESULT_CLOSED);
+    CHECK(error_code([&] { st.remove(); }) == PCSTATE_RESULT_CLOSED);
+    CHECK(error_code([&] { strict.set_liveness(1s, 0s); }) == PCSTATE_RESULT_CLOSED);
+}
+
+/* What a callable throws goes to the hook; the event counts as delivered; the peer goes on. */
+struct Caught {
+    uint64_t seq;
+    std::string what;
+};
+static std::vector<Caught> caught;
+static void recording_hook(const pcstate::Event &e, std::exception_ptr error) {
+    try {
+        std::rethrow_exception(error);
+    } catch (const std::exception &x) {
+        caught.push_back({e.seq(), x.what()});
+    } catch (int v) {
+        caught.push_back({e.seq(), "int " + std::to_string(v)});
+    }
+}
+static void throwing_hook(const pcstate::Event &, std::exception_ptr) { throw std::runtime_error("hook"); }
+
+static void test_handler_exceptions() {
+    auto previous = pcstate::set_handler_exception_hook(&recording_hook);
+    CHECK(previous == &pcstate::default_handler_exception_hook);
+    pcstate::PeerConnection pc;
+    std::vector<uint64_t> delivered;
+    pc.on_event([&delivered](const pcstate::Event &e) {
+        delivered.push_back(e.seq());
+        if (e.seq() == 1) throw std::runtime_error("boom");
+        if (e.seq() == 2) throw 42;
+    });
+    pcstate::Transport t = pc.add_transport();
+    t.set_ice_state(IceTransportState::Checking); // seq 1 and 2 both throw; the call returns normally
+    t.set_dtls_state(DtlsTransportState::Connected);
+    t.set_ice_state(IceTransportState::Connected); // seq 3, 4
+    CHECK((delivered == std::vector<uint64_t>{1, 2, 3, 4}));
+    CHECK(caught.size() == 2);
+    if (caught.size() == 2) {
+        CHECK(caught[0].seq == 1 && caught[0].what == "boom");
+        CHECK(caught[1].seq == 2 && caught[1].what == "int 42");
+    }
+    CHECK(pc.connection_state() == pcstate::ConnectionState::Connected);
+
+    // A hook that throws in turn: dropped.
+    CHECK(pcstate::set_handler_exception_hook(&throwing_hook) == &recording_hook);
+    pc.on_event([](const pcstate::Event &) { throw std::logic_error("again"); });
+    t.set_gatherer_state(IceGathererState::Gathering);
+    CHECK(pc.ice_gathering_state() == pcstate::IceGatheringState::Gathering);
+
+    // nullptr restores the default hook, which writes one line on stderr.
+    CHECK(pcstate::set_handler_exception_hook(nullptr) == &throwing_hook);
+    std::fflush(stderr);
+    FILE *tmp = std::tmpfile();
+    const int saved = dup(2);
+    CHECK(tmp && saved >= 0);
+    if (!tmp || saved < 0) return;
+    dup2(fileno(tmp), 2);
+    pc.on_event([](const pcstate::Event &) { throw std::runtime_error("to stderr"); });
+    t.set_gatherer_state(IceGathererState::Complete);
+    pc.on_event([](const pcstate::Event &) { throw 7; });
+    t.set_gatherer_state(IceGathererState::Gathering);
+    pc.on_event(nullptr);
+    std::fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    std::rewind(tmp);
+    char buf[1024] = {0};
+    const size_t n = std::fread(buf, 1, sizeof buf - 1, tmp);
+    std::fclose(tmp);
+    const std::string text(buf, n);
+    const std::string h = std::to_string(pc.handle());
+    CHECK(text.find("pcstate: an event handler of peer " + h + " threw on event #6 (icegatheringstatechange): " +
+                    "to stderr; the event counts as delivered\n") != std::string::npos);
+    CHECK(text.find("on event #7 (icegatheringstatechange): an exception not derived from std::exception") !=
+          std::string::npos);
+    CHECK(pcstate::set_handler_exception_hook(nullptr) == &pcstate::default_handler_exception_hook);
+}
+
+/* A callable that ends its thread does not return: the wrapper lets the forced unwind through
+ * (it does not swallow it), and pcstate stops the process with its message. In a child process. */
+static pcstate::PeerConnection *exiting_pc;
+static void *exiting_updater(void *) {
+    pcstate::Transport t = exiting_pc->add_transport();
+    t.set_ice_state(IceTransportState::Checking);
+    return nullptr;
+}
+static void test_thread_exit_in_handler() {
+    int err[2];
+    CHECK(pipe(err) == 0);
+    std::fflush(nullptr);
+    const pid_t child = fork();
+    if (child == 0) {
+        dup2(err[1], 2);
+        pcstate::PeerConnection pc;
+        exiting_pc = &pc;
+        pc.on_event([](const pcstate::Event &) { pthread_exit(nullptr); });
+        pthread_t th;
+        if (pthread_create(&th, nullptr, exiting_updater, nullptr) != 0) _exit(3);
+        pthread_join(th, nullptr);
+        _exit(0); // the process survived: not what the contract says
+    }
+    close(err[1]);
+    std::string text;
+    char buf[512];
+    ssize_t k;
+    while ((k = read(err[0], buf, sizeof buf)) > 0) text.append(buf, static_cast<size_t>(k));
+    close(err[0]);
+    int status = 0;
+    CHECK(waitpid(child, &status, 0) == child);
+    CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+    CHECK(text.find("pcstate: a callback or user_data_free did not return normally") != std::string::npos);
+}
+
+/* Callbacks run on the threads that call into the peer, one at a time, in seq order. */
+static void test_threads() {
+    pcstate::PeerConnection pc;
+    std::vector<uint64_t> seqs; // no lock: the callable is never run twice at once
+    std::atomic<int> off_main{0};
+    const auto main_id = std::this_thread::get_id();
+    pc.on_event([&](const pcstate::Event &e) {
+        seqs.push_back(e.seq());
+        if (std::this_thread::get_id() != main_id) ++off_main;
+    });
+    pcstate::Transport a = pc.add_transport(), b = pc.add_transport();
+    auto flap = [](pcstate::Transport &t) {
+        for (int i = 0; i < 200; i++) {
+            t.set_ice_state(IceTransportState::Checking);
+            t.set_ice_state(IceTransportState::Connected);
+        }
+    };
+    std::thread ta(flap, std::ref(a)), tb(flap, std::ref(b));
+    ta.join();
+    tb.join();
+    const uint64_t last = pc.snapshot().last_seq;
+    CHECK(last > 0 && seqs.size() == last && off_main.load() == static_cast<int>(last));
+    bool in_order = true;
+    for (size_t i = 0; i < seqs.size(); i++) in_order &= seqs[i] == i + 1;
+    CHECK(in_order);
+}
+
+/* A callable may free its own peer through its PeerConnection; it is destroyed once it returns. */
+static void test_self_free_and_replace_from_inside() {
+    pcstate::PeerConnection pc;
+    int destroyed = 0, seen = 0;
+    bool alive_after_free = false;
+    struct Tracker {
+        int *d;
+        ~Tracker() { ++*d; }
+    };
+    std::shared_ptr<Tracker> tracker(new Tracker{&destroyed});
+    pc.on_event([&, tr = std::move(tracker)](const pcstate::Event &) {
+        ++seen;
+        pc.free();
+        alive_after_free = destroyed == 0; // still alive until it returns
+    });
+    pcstate::Transport t = pc.add_transport();
+    t.set_ice_state(IceTransportState::Checking);
+    CHECK(seen == 1 && alive_after_free && destroyed == 1 && !pc);
+
+    // Replacing itself from inside: the new callable gets the next event.
+    pcstate::PeerConnection pc2;
+    std::vector<std::string> who;
+    pc2.on_event([&](const pcstate::Event &) {
+        who.push_back("first");
+        pc2.on_event([&who](const pcstate::Event &) { who.push_back("second"); });
+    });
+    pcstate::Transport t2 = pc2.add_transport();
+    t2.set_ice_state(IceTransportState::Checking);
+    CHECK((who == std::vector<std::string>{"first", "second"}));
+}
+
+/* Crossed frees between two handlers on two threads: exactly one free() throws WOULD_DEADLOCK,
+ * and that PeerConnection still owns its peer (its destructor frees it later). */
+static void test_would_deadlock() {
+    auto p1 = std::make_unique<pcstate::PeerConnection>();
+    auto p2 = std::make_unique<pcstate::PeerConnection>();
+    std::atomic<int> inside{0};
+    std::atomic<int> deadlocks{0}, freed{0};
+    auto wait_both = [&inside] {
+        const auto until = std::chrono::steady_clock::now() + 5s;
+        while (inside.load() < 2 && std::chrono::steady_clock::now() < until) std::this_thread::yield();
+    };
+    auto handler = [&](pcstate::PeerConnection &other) {
+        return [&, peer = &other, once = std::make_shared<std::atomic<bool>>(false)](const pcstate::Event &) {
+            if (once->exchange(true)) return;
+            ++inside;
+            wait_both();
+            try {
+                peer->free();
+                ++freed;
+            } catch (const pcstate::Error &e) {
+                if (e.code() == PCSTATE_RESULT_WOULD_DEADLOCK &&
+                    std::string(e.what()) == pcstate_result_message(PCSTATE_RESULT_WOULD_DEADLOCK))
+                    ++deadlocks;
+            }
+        };
+    };
+    p1->on_event(handler(*p2));
+    p2->on_event(handler(*p1));
+    pcstate::Transport t1 = p1->add_transport(), t2 = p2->add_transport();
+    std::thread a([&] { t1.set_ice_state(IceTransportState::Checking); });
+    std::thread b([&] { t2.set_ice_state(IceTransportState::Checking); });
+    a.join();
+    b.join();
+    CHECK(inside.load() == 2 && deadlocks.load() == 1 && freed.load() == 1);
+    CHECK((!*p1) != (!*p2)); // one peer freed, the other still owned
+    pcstate::PeerConnection &left = *p1 ? *p1 : *p2;
+    CHECK(handle_valid(left.handle()));
+    const pcstate_peer h = left.handle();
+    p1.reset();
+    p2.reset();
+    CHECK(!handle_valid(h));
 }
 
 int main() {
     test_moves_and_destructors();
     test_lambdas();
     test_errors_and_queue();
-    std::printf("C++ wrapper test: %d checks, %d failed\n", checks, failures);
-    std::printf("%d passed, %d failed\n", checks - failures, failures);
+    test_error_mapping();
+    test_limit();
+    test_event_accessors();
+    test_overflow_and_event_limit();
+    test_set_states_and_add_with_states();
+    test_ice_agent();
+    test_liveness();
+    test_close_options();
+    test_handler_exceptions();
+    test_thread_exit_in_handler();
+    test_threads();
+    test_self_free_and_replace_from_inside();
+    test_would_deadlock();
+    std::printf("C++ wrapper test: %d checks, %d failed\n", checks.load(), failures.load());
+    std::printf("%d passed, %d failed\n", checks.load() - failures.load(), failures.load());
     return failures == 0 ? 0 : 1;
 }
