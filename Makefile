@@ -130,9 +130,11 @@ test: lint test-rust test-header test-c test-cpp test-python test-packaging test
 	valgrind bench-smoke
 	@echo "make test: all passed"
 
+# Formatting, clippy, and the static-library link list against what rustc prints.
 lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets --features fault-injection -- -D warnings
+	scripts/check_static_libs.sh
 
 test-rust:
 	$(CARGO) test --features fault-injection

@@ -253,45 +253,46 @@ pub extern "C" fn pcstate_result_message(result: u32) -> *const c_char {
     }
 }
 
-/// The static NUL-terminated name of a state value, or NULL when it is out of range.
-fn state_name(name: Option<&'static str>) -> *const c_char {
-    boundary_ptr(|| name.map_or(std::ptr::null(), c_str))
+/// The static NUL-terminated name that `name` gives, or NULL when it gives none; computed inside
+/// the panic boundary.
+fn state_name(name: impl FnOnce() -> Option<&'static str>) -> *const c_char {
+    boundary_ptr(|| name().map_or(std::ptr::null(), c_str))
 }
 
 /// The W3C name of a `pcstate_connection_state` ("new", "connecting", ...); NULL if out of range.
 #[unsafe(no_mangle)]
 pub extern "C" fn pcstate_connection_state_name(value: u32) -> *const c_char {
-    state_name(ConnectionState::from_u32(value).map(ConnectionState::name_with_nul))
+    state_name(|| ConnectionState::from_u32(value).map(ConnectionState::name_with_nul))
 }
 
 /// The W3C name of a `pcstate_ice_connection_state`; NULL if out of range.
 #[unsafe(no_mangle)]
 pub extern "C" fn pcstate_ice_connection_state_name(value: u32) -> *const c_char {
-    state_name(IceConnectionState::from_u32(value).map(IceConnectionState::name_with_nul))
+    state_name(|| IceConnectionState::from_u32(value).map(IceConnectionState::name_with_nul))
 }
 
 /// The W3C name of a `pcstate_ice_transport_state`; NULL if out of range.
 #[unsafe(no_mangle)]
 pub extern "C" fn pcstate_ice_transport_state_name(value: u32) -> *const c_char {
-    state_name(IceTransportState::from_u32(value).map(IceTransportState::name_with_nul))
+    state_name(|| IceTransportState::from_u32(value).map(IceTransportState::name_with_nul))
 }
 
 /// The W3C name of a `pcstate_dtls_transport_state`; NULL if out of range.
 #[unsafe(no_mangle)]
 pub extern "C" fn pcstate_dtls_transport_state_name(value: u32) -> *const c_char {
-    state_name(DtlsTransportState::from_u32(value).map(DtlsTransportState::name_with_nul))
+    state_name(|| DtlsTransportState::from_u32(value).map(DtlsTransportState::name_with_nul))
 }
 
 /// The W3C name of a `pcstate_ice_gathering_state`; NULL if out of range.
 #[unsafe(no_mangle)]
 pub extern "C" fn pcstate_ice_gathering_state_name(value: u32) -> *const c_char {
-    state_name(IceGatheringState::from_u32(value).map(IceGatheringState::name_with_nul))
+    state_name(|| IceGatheringState::from_u32(value).map(IceGatheringState::name_with_nul))
 }
 
 /// The W3C name of a `pcstate_ice_gatherer_state`; NULL if out of range.
 #[unsafe(no_mangle)]
 pub extern "C" fn pcstate_ice_gatherer_state_name(value: u32) -> *const c_char {
-    state_name(GathererState::from_u32(value).map(GathererState::name_with_nul))
+    state_name(|| GathererState::from_u32(value).map(GathererState::name_with_nul))
 }
 
 /// Creates a peer with a `pcstate_profile` and `PCSTATE_FLAG_*` bits; writes its handle to

@@ -3,23 +3,30 @@
 //!
 //! Layout, from the pure rules out to the C surface: [`rules`] the aggregation rules (no FFI,
 //! O(1) from counters); `agents` the ICE agent adapters' tables; `transports` a peer's transport
-//! table; [`state`] one peer's state machine; `queue` the bounded event buffers; [`delivery`]
+//! table; `state` one peer's state machine; `queue` the bounded event buffers; `delivery`
 //! the cell, the deliverer and the wait graph; `registry` the handles; [`ffi`] the `extern "C"`
 //! surface, which only checks arguments, converts and calls in. The header `include/pcstate.h`
 //! is generated from [`ffi`] by build.rs.
 
 mod agents;
 mod alloc;
-pub mod delivery;
-pub mod error;
+mod delivery;
+mod error;
 pub mod fault;
 pub mod ffi;
 mod liveness;
 mod queue;
 mod registry;
 pub mod rules;
-pub mod state;
-pub mod stats;
+mod state;
+mod stats;
 mod transports;
 
 pub use error::ResultCode;
+pub use stats::FailureCause;
+
+/// What the tests of the state machine reach below the C surface (not a stable API).
+#[doc(hidden)]
+pub mod testing {
+    pub use crate::state::{Event, PeerState};
+}

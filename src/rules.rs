@@ -597,13 +597,6 @@ pub fn aggregate_packed(profile: Profile, counts: &Counts, peer_closed: bool) ->
     Packed(open | gathering)
 }
 
-/// iceGatheringState (the same in every profile).
-pub fn ice_gathering(c: &Counts) -> IceGatheringState {
-    aggregate_packed(Profile::W3c, c, false)
-        .unpack()
-        .ice_gathering
-}
-
 /// The three aggregates of a peer with these transport counts (see `aggregate_packed`).
 pub fn aggregate(profile: Profile, counts: &Counts, peer_closed: bool) -> Aggregates {
     aggregate_packed(profile, counts, peer_closed).unpack()

@@ -243,7 +243,7 @@ impl PeerState {
         if e.extra.reported_ice == v as u8 && e.extra.agent == 0 && e.extra.flags & DEAD == 0 {
             return Ok(Batch::default());
         }
-        self.change(id, |e| {
+        self.change(id, true, |e| {
             e.extra.agent = 0;
             e.extra.reported_ice = v as u8;
         })
@@ -260,10 +260,10 @@ impl PeerState {
             .entry_mut(id)
             .ok_or(ResultCode::UnknownTransport)?;
         let x = e.extra;
-        if x.agent == new.agent() as u8 && x.agent_state == new.state() && x.flags & DEAD == 0 {
-            return Ok(Batch::default());
+        if x.agent == new.agent() as u8 && x.agent_state == new.state() {
+            return Ok(Batch::default()); // the same report again: a failed liveness reading stays
         }
-        self.change(id, |e| {
+        self.change(id, true, |e| {
             let old = agents::agent_state(e.extra.agent.into(), e.extra.agent_state.into());
             if old.is_ok_and(|old| agents::is_restart(old, new)) {
                 e.extra.flags &= !EOC;
@@ -344,7 +344,7 @@ impl PeerState {
         self.counts.shift(transports::DTLS, dtls, s.dtls as u8);
         self.counts
             .shift(transports::GATHERER, gatherer, s.gatherer as u8);
-        let batch = self.change(id, |e| {
+        let batch = self.change(id, true, |e| {
             e.extra.agent = 0;
             e.extra.reported_ice = s.ice as u8;
         });
@@ -370,13 +370,14 @@ impl PeerState {
         })
     }
 
-    /// An ICE input of transport `id` changes (`edit`), which also ends a failed liveness
-    /// verdict; its effective ICE state is recomputed and committed.
-    fn change(&mut self, id: u32, edit: impl FnOnce(&mut Entry)) -> Result<Batch> {
+    /// An ICE input of transport `id` changes (`edit`); when the ICE state itself was reported
+    /// (`reported`, not a fact it depends on), that also ends a failed liveness reading. Its
+    /// effective ICE state is recomputed and committed.
+    fn change(&mut self, id: u32, reported: bool, edit: impl FnOnce(&mut Entry)) -> Result<Batch> {
         self.reserve_check()?;
         let e = self.table.entry_mut(id).expect("checked by the caller");
         edit(e);
-        if e.extra.flags & DEAD != 0 {
+        if reported && e.extra.flags & DEAD != 0 {
             e.extra.flags &= !(DEAD | STALE | TRACKED); // watched afresh
         }
         let (was, now) = refresh(id, e, self.liveness.as_deref_mut());
@@ -386,7 +387,7 @@ impl PeerState {
 
     /// The agent-derived ICE state of transport `id` is recomputed (a fact changed).
     fn change_derived(&mut self, id: u32) -> Result<Batch> {
-        self.change(id, |e| e.extra.reported_ice = derived_ice(e))
+        self.change(id, false, |e| e.extra.reported_ice = derived_ice(e))
     }
 
     /// Room to schedule one liveness check, taken before anything changes.

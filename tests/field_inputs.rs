@@ -356,3 +356,30 @@ fn ignore_after_close() {
     assert_eq!(pcstate_transport_note_alive(p, t, 5), CLOSED);
     assert_eq!(pcstate_peer_free(p), OK);
 }
+
+/// A failed liveness reading stays when the agent reports the same state again (apps that poll
+/// the agent re-report it), or when a fact changes; a new agent state ends it.
+#[test]
+fn liveness_failure_survives_repeated_agent_reports() {
+    const S: u64 = 1_000_000_000;
+    let p = new_peer(0, 0);
+    let t = add(p);
+    assert_eq!(pcstate_transport_set_gatherer_state(p, t, COMPLETE), OK);
+    agent(p, t, PCSTATE_ICE_AGENT_LIBNICE, NICE_READY);
+    assert_eq!(pcstate_peer_set_liveness(p, S, 2 * S), OK);
+    let mut next = 0;
+    assert_eq!(pcstate_peer_tick(p, S, &mut next), OK);
+    assert_eq!(pcstate_peer_tick(p, 10 * S, &mut next), OK);
+    assert_eq!(ice(p, t), I::Failed as u32);
+    agent(p, t, PCSTATE_ICE_AGENT_LIBNICE, NICE_READY);
+    assert_eq!(pcstate_transport_set_remote_end_of_candidates(p, t), OK); // a fact changes
+    assert_eq!(ice(p, t), I::Failed as u32, "still failed");
+    assert_eq!(
+        get(p, t).1.ice_state,
+        I::Completed as u32,
+        "the fact reached the reported state"
+    );
+    agent(p, t, PCSTATE_ICE_AGENT_LIBNICE, NICE_CONNECTED);
+    assert_eq!(ice(p, t), I::Connected as u32, "a new agent state ends it");
+    assert_eq!(pcstate_peer_free(p), OK);
+}

@@ -3,9 +3,9 @@
 mod common;
 use common::*;
 
+use pcstate::FailureCause;
 use pcstate::ffi::*;
 use pcstate::rules::{ConnectionState as C, IceTransportState as I};
-use pcstate::stats::FailureCause;
 
 fn stats(p: pcstate_peer) -> pcstate_peer_stats {
     let mut s = std::mem::MaybeUninit::<pcstate_peer_stats>::zeroed();

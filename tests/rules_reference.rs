@@ -10,7 +10,7 @@ use pcstate::rules::{
     self, Aggregates, ConnectionState as C, Counts, DtlsTransportState as D, EventKind,
     GathererState as G, IceTransportState as I, Profile, TransportStates,
 };
-use pcstate::state::{Event, PeerState};
+use pcstate::testing::{Event, PeerState};
 
 fn every_transport_state() -> Vec<TransportStates> {
     let mut v = Vec::new();

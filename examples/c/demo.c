@@ -6,15 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static const char *kind_name(uint32_t kind) {
-    switch (kind) {
-    case PCSTATE_EVENT_KIND_ICE_CONNECTION_STATE: return "iceconnectionstatechange";
-    case PCSTATE_EVENT_KIND_CONNECTION_STATE: return "connectionstatechange";
-    case PCSTATE_EVENT_KIND_ICE_GATHERING_STATE: return "icegatheringstatechange";
-    default: return "?";
-    }
-}
-
 static const char *state_name(uint32_t kind, uint32_t v) {
     switch (kind) {
     case PCSTATE_EVENT_KIND_ICE_CONNECTION_STATE: return pcstate_ice_connection_state_name(v);
@@ -25,7 +16,7 @@ static const char *state_name(uint32_t kind, uint32_t v) {
 
 static void on_event(void *user_data, const pcstate_event *e) {
     ++*(int *)user_data;
-    printf("  #%llu %s %s -> %s (transport %u)\n", (unsigned long long)e->seq, kind_name(e->kind),
+    printf("  #%llu %s %s -> %s (transport %u)\n", (unsigned long long)e->seq, pcstate_event_kind_name(e->kind),
            state_name(e->kind, e->old_state), state_name(e->kind, e->new_state), e->transport);
 }
 
