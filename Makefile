@@ -159,6 +159,7 @@ test-c: build | $(BUILD)
 # The C++ wrapper: compiles strictly, its tests under ASan + UBSan, and the C++ demo.
 test-cpp: build | $(BUILD)
 	$(CXX) -std=c++17 -pedantic $(WARN) -Iinclude -x c++ -fsyntax-only include/pcstate.hpp
+	CXX="$(CXX)" tests/cpp/nodiscard.sh
 	$(CXX) -std=c++17 -g -pedantic $(WARN) $(SAN) -Iinclude tests/cpp/test_wrapper.cpp -o $(BUILD)/test_wrapper \
 		-L$(RELEASE) -lpcstate -Wl,-rpath,'$$ORIGIN/../release'
 	./$(BUILD)/test_wrapper

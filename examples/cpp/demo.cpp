@@ -13,8 +13,8 @@ int main() {
     int events = 0;
     pc.on_event([&events](const pcstate::Event &e) {
         ++events;
-        std::printf("  #%llu %s %s -> %s (transport %u)\n", static_cast<unsigned long long>(e.seq),
-                    pcstate::to_string(e.kind), e.old_name(), e.new_name(), e.transport);
+        std::printf("  #%llu %s %s -> %s (transport %u)\n", static_cast<unsigned long long>(e.seq()),
+                    e.name(), e.old_name(), e.new_name(), e.transport());
     });
     pcstate::Transport audio = pc.add_transport();
     pcstate::Transport video = pc.add_transport();
