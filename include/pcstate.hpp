@@ -7,10 +7,12 @@
  *   pcstate::Transport t = pc.add_transport();                   // [[nodiscard]]: keep it
  *   t.set_agent_state(pcstate::IceAgent::Libnice, 4);            // libnice READY
  *   if (pc.connection_state() == pcstate::ConnectionState::Connecting) { ... }
+ *   if (auto ttc = pc.stats().time_to_connected()) { ... }       // std::chrono::nanoseconds
  *
  * It adds no behaviour of its own: each member makes one C call (PeerConnection(Config) with an
  * event limit makes two), and what the C header says of that call holds. The wrapper's own checks
- * are for values C cannot receive (negative durations and time points: Error(INVALID_ARGUMENT)).
+ * are for values C cannot receive (negative durations and time points: Error(INVALID_ARGUMENT)) and
+ * for a ConnectionState outside the enum as an index into stats (Error(INVALID_STATE)).
  *
  * Ownership. PeerConnection owns a peer and Transport one transport of a peer; both are move-only
  * RAII handles. ~PeerConnection frees the peer, and with it the callable given to on_event;
@@ -49,14 +51,27 @@
  *
  * Time. Clock is pcstate's clock (CLOCK_MONOTONIC, nanoseconds); pcstate::now() reads it. Event
  * times, note_alive() and tick() use Clock::time_point; any monotonic time points of that type
- * work (a fake clock in tests) if one peer always gets the same kind. */
+ * work (a fake clock in tests) if one peer always gets the same kind. Stats (stats(),
+ * global_stats()) are always measured on the real Clock, whatever time points note_alive() and
+ * tick() get. */
 #ifndef PCSTATE_HPP
 #define PCSTATE_HPP
 
+/* pcstate_peer_stats and pcstate_global_stats name both a function and a struct tag (as POSIX
+ * stat does); GCC's -Wshadow reports that in C++ unless the header is a system header. */
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wshadow"
+#endif
 #include "pcstate.h"
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <exception>
@@ -65,6 +80,7 @@
 #include <ostream>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace pcstate {
 
@@ -131,6 +147,14 @@ enum class EventKind : uint32_t {
     Overflow = PCSTATE_EVENT_KIND_OVERFLOW,
 };
 
+/** Why a peer's connectionState last became failed (PeerStats::failure_cause()). */
+enum class FailureCause : uint32_t {
+    None = PCSTATE_FAILURE_CAUSE_NONE,         /* it never failed */
+    Ice = PCSTATE_FAILURE_CAUSE_ICE,           /* an ICE transport failed (reported or from its agent) */
+    Dtls = PCSTATE_FAILURE_CAUSE_DTLS,         /* a DTLS transport failed */
+    Liveness = PCSTATE_FAILURE_CAUSE_LIVENESS, /* a liveness deadline expired (set_liveness) */
+};
+
 /** The ICE agent whose own state numbers Transport::set_agent_state takes (docs/feeding.md). */
 enum class IceAgent : uint32_t {
     Libnice = PCSTATE_ICE_AGENT_LIBNICE,   /* NiceComponentState */
@@ -142,6 +166,7 @@ namespace flags {
 constexpr uint32_t CloseEvents = PCSTATE_FLAG_CLOSE_EVENTS;
 constexpr uint32_t EventQueue = PCSTATE_FLAG_EVENT_QUEUE;
 constexpr uint32_t IgnoreAfterClose = PCSTATE_FLAG_IGNORE_AFTER_CLOSE;
+constexpr uint32_t History = PCSTATE_FLAG_HISTORY;
 } // namespace flags
 
 /** The library's version, e.g. "0.1.0". */
@@ -175,6 +200,18 @@ namespace detail {
     return detail::or_unknown(pcstate_event_kind_name(static_cast<uint32_t>(k)));
 }
 
+/** "none", "ice", "dtls", "liveness" (the C library has no names for these); "unknown" outside
+ * the enum. */
+[[nodiscard]] inline const char *to_string(FailureCause c) noexcept {
+    switch (c) {
+    case FailureCause::None: return "none";
+    case FailureCause::Ice: return "ice";
+    case FailureCause::Dtls: return "dtls";
+    case FailureCause::Liveness: return "liveness";
+    }
+    return "unknown";
+}
+
 /* Streams write the same names as to_string. */
 inline std::ostream &operator<<(std::ostream &out, ConnectionState s) { return out << to_string(s); }
 inline std::ostream &operator<<(std::ostream &out, IceConnectionState s) { return out << to_string(s); }
@@ -183,6 +220,7 @@ inline std::ostream &operator<<(std::ostream &out, DtlsTransportState s) { retur
 inline std::ostream &operator<<(std::ostream &out, IceGatheringState s) { return out << to_string(s); }
 inline std::ostream &operator<<(std::ostream &out, IceGathererState s) { return out << to_string(s); }
 inline std::ostream &operator<<(std::ostream &out, EventKind k) { return out << to_string(k); }
+inline std::ostream &operator<<(std::ostream &out, FailureCause c) { return out << to_string(c); }
 
 /** A failed pcstate call: code() is the C result, what() the C library's static message for it
  * (pcstate_result_message). Allocates nothing, so it can report PCSTATE_RESULT_NO_MEMORY. */
@@ -361,6 +399,101 @@ struct Snapshot {
     uint64_t last_seq;
 };
 
+namespace detail {
+/* The C stats keep one slot per connectionState, new ..= closed. */
+constexpr size_t connection_states = PCSTATE_CONNECTION_STATE_CLOSED + 1;
+static_assert(std::extent_v<decltype(static_cast<struct pcstate_peer_stats *>(nullptr)->time_in_state_ns)> ==
+                  connection_states &&
+              std::extent_v<decltype(static_cast<struct pcstate_peer_stats *>(nullptr)->entered_state)> ==
+                  connection_states &&
+              std::extent_v<decltype(static_cast<struct pcstate_global_stats *>(nullptr)->peers_in_state)> ==
+                  connection_states);
+/** `s` as an index into those slots; outside the enum: Error(INVALID_STATE). */
+[[nodiscard]] inline size_t state_index(ConnectionState s) {
+    const auto i = static_cast<size_t>(s);
+    if (i >= connection_states) throw Error(PCSTATE_RESULT_INVALID_STATE);
+    return i;
+}
+/** C nanoseconds as a duration, saturating at nanoseconds::max(). */
+[[nodiscard]] inline std::chrono::nanoseconds duration_from_ns(uint64_t ns) noexcept {
+    return from_ns(ns).time_since_epoch();
+}
+} // namespace detail
+
+/** A peer's connection in numbers (PeerConnection::stats()): a copy of the C pcstate_peer_stats,
+ * read through std::chrono accessors. Measured on the real Clock up to the moment of the call. */
+class PeerStats {
+public:
+    explicit PeerStats(const struct pcstate_peer_stats &s) noexcept : s_(s) {}
+    [[nodiscard]] static PeerStats from_c(const struct pcstate_peer_stats &s) noexcept { return PeerStats(s); }
+
+    /** When the peer was created. */
+    [[nodiscard]] Clock::time_point created() const noexcept { return detail::from_ns(s_.created_ns); }
+    /** When connectionState first became connected; nullopt until then. */
+    [[nodiscard]] std::optional<Clock::time_point> first_connected() const noexcept {
+        if (s_.first_connected_ns == 0) return std::nullopt;
+        return detail::from_ns(s_.first_connected_ns);
+    }
+    /** first_connected() - created(); nullopt until connectionState first became connected. */
+    [[nodiscard]] std::optional<std::chrono::nanoseconds> time_to_connected() const noexcept {
+        if (s_.first_connected_ns == 0) return std::nullopt;
+        return detail::duration_from_ns(s_.first_connected_ns - std::min(s_.first_connected_ns, s_.created_ns));
+    }
+    /** Time spent in connectionState `s` up to the call, the current stay included; over all six
+     * states these sum to the moment of the call minus created(). Outside the enum:
+     * Error(INVALID_STATE). */
+    [[nodiscard]] std::chrono::nanoseconds time_in_state(ConnectionState s) const {
+        return detail::duration_from_ns(s_.time_in_state_ns[detail::state_index(s)]);
+    }
+    /** How many times connectionState entered `s` (New: 1, at creation). Outside the enum:
+     * Error(INVALID_STATE). */
+    [[nodiscard]] uint32_t entered(ConnectionState s) const { return s_.entered_state[detail::state_index(s)]; }
+    /** Why connectionState last became failed: the input whose failure started the run of failed
+     * inputs that made it failed (when ICE and DTLS both failed, the one that failed first);
+     * None if it never failed. */
+    [[nodiscard]] FailureCause failure_cause() const noexcept { return static_cast<FailureCause>(s_.failure_cause); }
+    /** The transport of that input; 0 if none. */
+    [[nodiscard]] pcstate_transport failure_transport() const noexcept { return s_.failure_transport; }
+
+    /** The C numbers, as read. */
+    [[nodiscard]] const struct pcstate_peer_stats &raw() const noexcept { return s_; }
+
+private:
+    struct pcstate_peer_stats s_;
+};
+
+/** Process-wide numbers (global_stats()): a copy of the C pcstate_global_stats. */
+class GlobalStats {
+public:
+    explicit GlobalStats(const struct pcstate_global_stats &s) noexcept : s_(s) {}
+    [[nodiscard]] static GlobalStats from_c(const struct pcstate_global_stats &s) noexcept { return GlobalStats(s); }
+
+    /** Peers created and not freed. */
+    [[nodiscard]] uint64_t live_peers() const noexcept { return s_.live_peers; }
+    /** Live peers whose connectionState is `s`; over all six states these sum to live_peers()
+     * when no call was in flight. Outside the enum: Error(INVALID_STATE). */
+    [[nodiscard]] uint64_t peers_in_state(ConnectionState s) const {
+        return s_.peers_in_state[detail::state_index(s)];
+    }
+    /** Events committed by all peers since the process started, freed peers' included. */
+    [[nodiscard]] uint64_t events_committed() const noexcept { return s_.events_committed; }
+    /** How many times any peer's connectionState became failed. */
+    [[nodiscard]] uint64_t failures() const noexcept { return s_.failures; }
+
+    /** The C numbers, as read. */
+    [[nodiscard]] const struct pcstate_global_stats &raw() const noexcept { return s_; }
+
+private:
+    struct pcstate_global_stats s_;
+};
+
+/** The process-wide numbers now (any thread; threads on different peers do not contend for them). */
+[[nodiscard]] inline GlobalStats global_stats() {
+    struct pcstate_global_stats s {};
+    detail::check(pcstate_global_stats(&s));
+    return GlobalStats(s);
+}
+
 /** One transport's three states (all new by default). */
 struct TransportStates {
     IceTransportState ice = IceTransportState::New;
@@ -395,11 +528,14 @@ struct Config {
     bool ignore_after_close = false;
     /** The event queue's and callback backlog's bound (PeerConnection::set_event_limit). */
     uint32_t event_limit = PCSTATE_DEFAULT_EVENT_LIMIT;
+    /** Keep the last PCSTATE_HISTORY_LEN events for PeerConnection::history()
+     * (PCSTATE_FLAG_HISTORY, about 1.3 KiB per peer). */
+    bool history = false;
 
     /** The PCSTATE_FLAG_* bits these options name. */
     [[nodiscard]] uint32_t flags() const noexcept {
         return (close_events ? flags::CloseEvents : 0u) | (event_queue ? flags::EventQueue : 0u) |
-               (ignore_after_close ? flags::IgnoreAfterClose : 0u);
+               (ignore_after_close ? flags::IgnoreAfterClose : 0u) | (history ? flags::History : 0u);
     }
 };
 
@@ -578,6 +714,27 @@ public:
         return Snapshot{static_cast<ConnectionState>(s.connection_state),
                         static_cast<IceConnectionState>(s.ice_connection_state),
                         static_cast<IceGatheringState>(s.ice_gathering_state), s.transport_count, s.last_seq};
+    }
+
+    /** The peer's numbers up to now: times in and entries into each connectionState, when it
+     * was created and first connected, and why it last failed. */
+    [[nodiscard]] PeerStats stats() const {
+        struct pcstate_peer_stats s {};
+        detail::check(pcstate_peer_stats(peer_, &s));
+        return PeerStats(s);
+    }
+    /** The peer's last committed events, at most PCSTATE_HISTORY_LEN, oldest first: those its
+     * callable and queue got, and also those they dropped at the event limit (overflow notices are
+     * not events and are not kept). Needs Config::history (flags::History), else
+     * Error(INVALID_ARGUMENT). */
+    [[nodiscard]] std::vector<Event> history() const {
+        pcstate_event kept[PCSTATE_HISTORY_LEN];
+        size_t n = 0;
+        detail::check(pcstate_peer_history(peer_, kept, PCSTATE_HISTORY_LEN, &n));
+        std::vector<Event> out;
+        out.reserve(n);
+        for (size_t i = 0; i < n; ++i) out.emplace_back(kept[i]);
+        return out;
     }
 
     /** Bounds the event queue and the callback backlog to `max_events` each

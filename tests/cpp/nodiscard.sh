@@ -17,7 +17,8 @@ prelude='#include "pcstate.hpp"
 void use([[maybe_unused]] pcstate::PeerConnection &pc, [[maybe_unused]] pcstate::Transport &t,
          [[maybe_unused]] const pcstate::Event &e, [[maybe_unused]] const pcstate::TransportStates &s,
          [[maybe_unused]] const pcstate::Config &c, [[maybe_unused]] const pcstate::Error &err,
-         [[maybe_unused]] const pcstate::StateChange<pcstate::ConnectionState> &ch) {'
+         [[maybe_unused]] const pcstate::StateChange<pcstate::ConnectionState> &ch,
+         [[maybe_unused]] const pcstate::PeerStats &ps, [[maybe_unused]] const pcstate::GlobalStats &gs) {'
 cat > "$tmp/members" <<'EOF'
 pc.add_transport()
 pc.add_transport(s)
@@ -33,6 +34,8 @@ pc.event_fd()
 pc.tick()
 pc.tick(pcstate::now())
 pc.handle()
+pc.stats()
+pc.history()
 pc.operator bool()
 t.id()
 t.peer()
@@ -72,6 +75,23 @@ pcstate::to_string(pcstate::DtlsTransportState::New)
 pcstate::to_string(pcstate::IceGatheringState::New)
 pcstate::to_string(pcstate::IceGathererState::New)
 pcstate::to_string(pcstate::EventKind::Overflow)
+pcstate::to_string(pcstate::FailureCause::Ice)
+ps.created()
+ps.first_connected()
+ps.time_to_connected()
+ps.time_in_state(pcstate::ConnectionState::Connected)
+ps.entered(pcstate::ConnectionState::Connected)
+ps.failure_cause()
+ps.failure_transport()
+ps.raw()
+pcstate::PeerStats::from_c(ps.raw())
+pcstate::global_stats()
+gs.live_peers()
+gs.peers_in_state(pcstate::ConnectionState::Connected)
+gs.events_committed()
+gs.failures()
+gs.raw()
+pcstate::GlobalStats::from_c(gs.raw())
 EOF
 
 # 1. The statement the issue names, and its control.

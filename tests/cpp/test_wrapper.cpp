@@ -820,6 +820,289 @@ static void test_would_deadlock() {
     CHECK(!handle_valid(h));
 }
 
+/* Two events are the same committed event: every field of the C event. */
+static bool same_event(const pcstate::Event &a, const pcstate::Event &b) {
+    const pcstate_event &x = a.raw(), &y = b.raw();
+    return x.peer == y.peer && x.seq == y.seq && x.time_ns == y.time_ns && x.kind == y.kind &&
+           x.old_state == y.old_state && x.new_state == y.new_state && x.transport == y.transport;
+}
+static bool same_events(const std::vector<pcstate::Event> &a, const std::vector<pcstate::Event> &b) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); i++)
+        if (!same_event(a[i], b[i])) return false;
+    return true;
+}
+
+/* A scripted call: entries per connectionState, and times equal to the gaps between the events'
+ * commit times (the library stamps both with one clock reading). */
+static void test_stats_scripted_call() {
+    using C = pcstate::ConnectionState;
+    std::vector<pcstate::Event> conn; // connectionState events, as the callable saw them
+    pcstate::Config config;
+    config.close_events = true;
+    const auto before_new = pcstate::now();
+    pcstate::PeerConnection pc(config);
+    const auto after_new = pcstate::now();
+    pc.on_event([&conn](const pcstate::Event &e) {
+        if (e.connection_state()) conn.push_back(e);
+    });
+
+    const pcstate::PeerStats fresh = pc.stats();
+    CHECK(fresh.created() >= before_new && fresh.created() <= after_new);
+    CHECK(fresh.entered(C::New) == 1 && fresh.entered(C::Connecting) == 0 && fresh.entered(C::Connected) == 0 &&
+          fresh.entered(C::Disconnected) == 0 && fresh.entered(C::Failed) == 0 && fresh.entered(C::Closed) == 0);
+    CHECK(!fresh.first_connected() && !fresh.time_to_connected());
+    CHECK(fresh.failure_cause() == pcstate::FailureCause::None && fresh.failure_transport() == 0);
+    CHECK(fresh.time_in_state(C::Connecting) == 0ns && fresh.time_in_state(C::Closed) == 0ns);
+
+    pcstate::Transport t = pc.add_transport();
+    t.set_ice_state(IceTransportState::Checking);     // connecting
+    t.set_dtls_state(DtlsTransportState::Connecting);
+    t.set_ice_state(IceTransportState::Connected);
+    t.set_dtls_state(DtlsTransportState::Connected);  // connected
+    std::this_thread::sleep_for(1ms);                 // nonzero stays, so that the sums below mean something
+    t.set_ice_state(IceTransportState::Disconnected); // disconnected
+    t.set_ice_state(IceTransportState::Connected);    // connected again
+    std::this_thread::sleep_for(1ms);
+    pc.close();                                       // closed (a close event: its time is known)
+    std::vector<C> path;
+    for (auto &e : conn) path.push_back(e.connection_state()->new_state);
+    CHECK((path == std::vector<C>{C::Connecting, C::Connected, C::Disconnected, C::Connected, C::Closed}));
+    if (path.size() != 5) return;
+    const auto connecting = conn[0].time(), connected = conn[1].time(), disconnected = conn[2].time(),
+               reconnected = conn[3].time(), closed = conn[4].time();
+
+    const auto before = pcstate::now();
+    const pcstate::PeerStats s = pc.stats();
+    const auto after = pcstate::now();
+    CHECK(s.created() == fresh.created());
+    CHECK(s.entered(C::New) == 1 && s.entered(C::Connecting) == 1 && s.entered(C::Connected) == 2 &&
+          s.entered(C::Disconnected) == 1 && s.entered(C::Failed) == 0 && s.entered(C::Closed) == 1);
+    CHECK(s.first_connected() == connected);
+    CHECK(s.time_to_connected() == connected - s.created());
+    CHECK(s.time_in_state(C::New) == connecting - s.created());
+    CHECK(s.time_in_state(C::Connecting) == connected - connecting);
+    CHECK(s.time_in_state(C::Connected) == (disconnected - connected) + (closed - reconnected));
+    CHECK(s.time_in_state(C::Connected) >= 2ms);
+    CHECK(s.time_in_state(C::Disconnected) == reconnected - disconnected);
+    CHECK(s.time_in_state(C::Failed) == 0ns);
+    // The current stay runs up to the call: the six times sum to the call's moment minus created.
+    std::chrono::nanoseconds total{0};
+    for (uint32_t k = 0; k <= PCSTATE_CONNECTION_STATE_CLOSED; k++) total += s.time_in_state(static_cast<C>(k));
+    CHECK(s.created() + total >= before && s.created() + total <= after);
+    CHECK(s.time_in_state(C::Closed) == s.created() + total - closed);
+    CHECK(s.failure_cause() == pcstate::FailureCause::None && s.failure_transport() == 0);
+    // The raw numbers are the C library's.
+    CHECK(s.raw().created_ns == static_cast<uint64_t>(s.created().time_since_epoch().count()));
+    CHECK(pcstate::PeerStats::from_c(s.raw()).time_in_state(C::Connected) == s.time_in_state(C::Connected));
+
+    // Later: only the current stay (closed) has grown.
+    std::this_thread::sleep_for(1ms);
+    const pcstate::PeerStats later = pc.stats();
+    CHECK(later.time_in_state(C::Closed) >= s.time_in_state(C::Closed) + 1ms);
+    CHECK(later.time_in_state(C::Connected) == s.time_in_state(C::Connected) &&
+          later.time_in_state(C::New) == s.time_in_state(C::New) && later.entered(C::Closed) == 1);
+
+    // Bad inputs: a state outside the enum, a handle that owns nothing.
+    CHECK(error_code([&] { (void)s.time_in_state(static_cast<C>(6)); }) == PCSTATE_RESULT_INVALID_STATE);
+    CHECK(error_code([&] { (void)s.entered(static_cast<C>(UINT32_MAX)); }) == PCSTATE_RESULT_INVALID_STATE);
+    pcstate::PeerConnection gone;
+    gone.free();
+    CHECK(error_code([&] { (void)gone.stats(); }) == PCSTATE_RESULT_INVALID_HANDLE);
+}
+
+/* A peer with two transports up: ICE, DTLS and gatherer states all connected/complete. */
+static void connect_both(pcstate::Transport &a, pcstate::Transport &b) {
+    a.set_states(IceTransportState::Connected, DtlsTransportState::Connected, IceGathererState::Complete);
+    b.set_states(IceTransportState::Connected, DtlsTransportState::Connected, IceGathererState::Complete);
+}
+
+static void test_failure_causes() {
+    using C = pcstate::ConnectionState;
+    using F = pcstate::FailureCause;
+    {
+        pcstate::PeerConnection pc;
+        pcstate::Transport a = pc.add_transport(), b = pc.add_transport();
+        connect_both(a, b);
+        CHECK(pc.connection_state() == C::Connected);
+        b.set_ice_state(IceTransportState::Failed);
+        const auto s = pc.stats();
+        CHECK(pc.connection_state() == C::Failed && s.entered(C::Failed) == 1);
+        CHECK(s.failure_cause() == F::Ice && s.failure_transport() == b.id());
+    }
+    {
+        pcstate::PeerConnection pc;
+        pcstate::Transport a = pc.add_transport(), b = pc.add_transport();
+        connect_both(a, b);
+        a.set_dtls_state(DtlsTransportState::Failed);
+        const auto s = pc.stats();
+        CHECK(pc.connection_state() == C::Failed && s.entered(C::Failed) == 1);
+        CHECK(s.failure_cause() == F::Dtls && s.failure_transport() == a.id());
+    }
+    {
+        // First failed wins: DTLS on a, then ICE on b. The run of failed inputs goes on while a
+        // recovers (connectionState stays failed, no new entry); only a new run is blamed anew.
+        pcstate::PeerConnection pc;
+        pcstate::Transport a = pc.add_transport(), b = pc.add_transport();
+        connect_both(a, b);
+        a.set_dtls_state(DtlsTransportState::Failed);
+        b.set_ice_state(IceTransportState::Failed);
+        auto s = pc.stats();
+        CHECK(s.failure_cause() == F::Dtls && s.failure_transport() == a.id() && s.entered(C::Failed) == 1);
+        a.set_dtls_state(DtlsTransportState::Connected);
+        s = pc.stats();
+        CHECK(pc.connection_state() == C::Failed && s.entered(C::Failed) == 1);
+        CHECK(s.failure_cause() == F::Dtls && s.failure_transport() == a.id());
+        b.set_ice_state(IceTransportState::Connected);
+        s = pc.stats();
+        CHECK(pc.connection_state() == C::Connected && s.failure_cause() == F::Dtls); // the latest failure's
+        // The mirror: ICE on b first, then DTLS on a.
+        b.set_ice_state(IceTransportState::Failed);
+        a.set_dtls_state(DtlsTransportState::Failed);
+        s = pc.stats();
+        CHECK(s.failure_cause() == F::Ice && s.failure_transport() == b.id() && s.entered(C::Failed) == 2);
+        CHECK(s.entered(C::Connected) == 2);
+    }
+    CHECK(std::string(pcstate::to_string(F::None)) == "none" && std::string(pcstate::to_string(F::Ice)) == "ice" &&
+          std::string(pcstate::to_string(F::Dtls)) == "dtls" &&
+          std::string(pcstate::to_string(F::Liveness)) == "liveness" &&
+          std::string(pcstate::to_string(static_cast<F>(4))) == "unknown");
+    std::ostringstream out;
+    out << F::Liveness << ' ' << F::Dtls;
+    CHECK(out.str() == "liveness dtls");
+    CHECK(static_cast<uint32_t>(F::Liveness) == PCSTATE_FAILURE_CAUSE_LIVENESS);
+}
+
+/* Liveness on a fake clock: a silent transport is blamed, not the one that keeps sending. */
+static void test_liveness_failure_cause() {
+    using C = pcstate::ConnectionState;
+    using F = pcstate::FailureCause;
+    using TP = pcstate::Clock::time_point;
+    const TP T(200s);
+    pcstate::PeerConnection pc;
+    pc.set_liveness(1s, 3s);
+    pcstate::Transport a = pc.add_transport(), b = pc.add_transport();
+    connect_both(a, b);
+    (void)pc.tick(T); // both alive clocks start at T
+    b.note_alive(T + 3400ms);
+    (void)pc.tick(T + 3500ms); // a: silent 3.5 s: failed; b: 100 ms
+    CHECK(a.states().ice == IceTransportState::Failed && a.reported_states().ice == IceTransportState::Connected);
+    CHECK(b.states().ice == IceTransportState::Connected);
+    auto s = pc.stats();
+    CHECK(pc.connection_state() == C::Failed && s.entered(C::Failed) == 1);
+    CHECK(s.failure_cause() == F::Liveness && s.failure_transport() == a.id());
+    // Setting the ICE state again ends the failed reading; a later DTLS failure is blamed as such.
+    a.set_ice_state(IceTransportState::Connected);
+    CHECK(pc.connection_state() == C::Connected);
+    b.set_dtls_state(DtlsTransportState::Failed);
+    s = pc.stats();
+    CHECK(s.failure_cause() == F::Dtls && s.failure_transport() == b.id() && s.entered(C::Failed) == 2);
+}
+
+/* History: the callable's events, the last PCSTATE_HISTORY_LEN of them; also the ones a full queue
+ * dropped. */
+static void test_history() {
+    std::vector<pcstate::Event> seen;
+    pcstate::Config config;
+    config.history = true;
+    CHECK(config.flags() == PCSTATE_FLAG_HISTORY && pcstate::flags::History == PCSTATE_FLAG_HISTORY);
+    pcstate::PeerConnection pc(config);
+    pc.on_event([&seen](const pcstate::Event &e) { seen.push_back(e); });
+    CHECK(pc.history().empty());
+    pcstate::Transport t = pc.add_transport();
+    t.set_ice_state(IceTransportState::Checking);      // ice, connection
+    t.set_gatherer_state(IceGathererState::Gathering); // gathering
+    auto h = pc.history();
+    CHECK(seen.size() == 3 && same_events(h, seen));
+    for (int i = 0; i < 20; i++) { // 40 iceConnectionState changes
+        t.set_ice_state(IceTransportState::Connected);
+        t.set_ice_state(IceTransportState::Checking);
+    }
+    CHECK(seen.size() == 43);
+    h = pc.history();
+    CHECK(h.size() == PCSTATE_HISTORY_LEN);
+    CHECK(same_events(h, std::vector<pcstate::Event>(seen.end() - PCSTATE_HISTORY_LEN, seen.end())));
+    CHECK(!h.empty() && h.front().seq() == 43 - PCSTATE_HISTORY_LEN + 1 && h.back().seq() == 43);
+    CHECK(!h.empty() && h.back().ice_connection_state() &&
+          h.back().ice_connection_state()->new_state == pcstate::IceConnectionState::Checking);
+
+    // A queue that drops at its limit: history still has every committed event, no overflow.
+    pcstate::Config queued = config;
+    queued.event_queue = true;
+    queued.event_limit = 2;
+    pcstate::PeerConnection q(queued);
+    pcstate::Transport qt = q.add_transport();
+    qt.set_ice_state(IceTransportState::Checking);      // seq 1, 2
+    qt.set_gatherer_state(IceGathererState::Gathering); // seq 3: dropped by the queue
+    qt.set_gatherer_state(IceGathererState::Complete);  // seq 4: dropped by the queue
+    auto polled = drain(q);
+    CHECK(polled.size() == 3 && polled.back().is_overflow());
+    h = q.history();
+    CHECK(h.size() == 4);
+    bool numbered = h.size() == 4;
+    for (size_t i = 0; i < h.size(); i++) numbered &= h[i].seq() == i + 1 && !h[i].is_overflow();
+    CHECK(numbered);
+    if (polled.size() == 3 && h.size() == 4) CHECK(same_event(polled[0], h[0]) && same_event(polled[1], h[1]));
+
+    // Without the flag, or without a peer: the C result.
+    pcstate::PeerConnection plain;
+    CHECK(error_code([&] { (void)plain.history(); }) == PCSTATE_RESULT_INVALID_ARGUMENT);
+    pcstate::PeerConnection sink(std::move(pc));
+    CHECK(error_code([&] { (void)pc.history(); }) == PCSTATE_RESULT_INVALID_HANDLE);
+    CHECK(sink.history().size() == PCSTATE_HISTORY_LEN);
+}
+
+/* Process-wide gauges move by exactly what this test does (single-threaded at this point). */
+static uint64_t in_states(const pcstate::GlobalStats &g) {
+    uint64_t n = 0;
+    for (uint32_t k = 0; k <= PCSTATE_CONNECTION_STATE_CLOSED; k++)
+        n += g.peers_in_state(static_cast<pcstate::ConnectionState>(k));
+    return n;
+}
+static void test_global_stats() {
+    using C = pcstate::ConnectionState;
+    const pcstate::GlobalStats g0 = pcstate::global_stats();
+    CHECK(in_states(g0) == g0.live_peers());
+    auto moved = [&g0](const pcstate::GlobalStats &g, C s) {
+        return static_cast<int64_t>(g.peers_in_state(s)) - static_cast<int64_t>(g0.peers_in_state(s));
+    };
+
+    pcstate::PeerConnection a, b, c, d;
+    const pcstate::GlobalStats g1 = pcstate::global_stats();
+    CHECK(g1.live_peers() == g0.live_peers() + 4 && in_states(g1) == g1.live_peers());
+    CHECK(moved(g1, C::New) == 4 && moved(g1, C::Connecting) == 0 && moved(g1, C::Closed) == 0);
+    CHECK(g1.events_committed() == g0.events_committed() && g1.failures() == g0.failures());
+
+    pcstate::Transport ta = a.add_transport(IceTransportState::Checking); // connecting
+    pcstate::Transport tb =
+        b.add_transport(IceTransportState::Connected, DtlsTransportState::Connected, IceGathererState::Complete);
+    pcstate::Transport tc =
+        c.add_transport(IceTransportState::Connected, DtlsTransportState::Connected, IceGathererState::Complete);
+    tc.set_dtls_state(DtlsTransportState::Failed); // connected, then failed
+    d.close();                                     // closed, silently
+    const pcstate::GlobalStats g2 = pcstate::global_stats();
+    CHECK(g2.live_peers() == g0.live_peers() + 4 && in_states(g2) == g2.live_peers());
+    CHECK(moved(g2, C::New) == 0 && moved(g2, C::Connecting) == 1 && moved(g2, C::Connected) == 1 &&
+          moved(g2, C::Disconnected) == 0 && moved(g2, C::Failed) == 1 && moved(g2, C::Closed) == 1);
+    const uint64_t events =
+        a.snapshot().last_seq + b.snapshot().last_seq + c.snapshot().last_seq + d.snapshot().last_seq;
+    CHECK(events == 2 + 3 + 4 + 0);
+    CHECK(g2.events_committed() == g0.events_committed() + events);
+    CHECK(g2.failures() == g0.failures() + 1);
+    CHECK(pcstate::GlobalStats::from_c(g2.raw()).live_peers() == g2.live_peers());
+    CHECK(error_code([&] { (void)g2.peers_in_state(static_cast<C>(6)); }) == PCSTATE_RESULT_INVALID_STATE);
+
+    // Freed (the transports after their peers: their removal then commits nothing).
+    a.free();
+    b.free();
+    c.free();
+    d.free();
+    const pcstate::GlobalStats g3 = pcstate::global_stats();
+    CHECK(g3.live_peers() == g0.live_peers() && in_states(g3) == g3.live_peers());
+    for (uint32_t k = 0; k <= PCSTATE_CONNECTION_STATE_CLOSED; k++) CHECK(moved(g3, static_cast<C>(k)) == 0);
+    CHECK(g3.events_committed() == g2.events_committed() && g3.failures() == g2.failures());
+}
+
 int main() {
     test_moves_and_destructors();
     test_lambdas();
@@ -837,6 +1120,11 @@ int main() {
     test_threads();
     test_self_free_and_replace_from_inside();
     test_would_deadlock();
+    test_stats_scripted_call();
+    test_failure_causes();
+    test_liveness_failure_cause();
+    test_history();
+    test_global_stats();
     std::printf("C++ wrapper test: %d checks, %d failed\n", checks.load(), failures.load());
     std::printf("%d passed, %d failed\n", checks.load() - failures.load(), failures.load());
     return failures == 0 ? 0 : 1;
