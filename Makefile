@@ -160,6 +160,7 @@ test-c: build | $(BUILD)
 test-cpp: build | $(BUILD)
 	$(CXX) -std=c++17 -pedantic $(WARN) -Iinclude -x c++ -fsyntax-only include/pcstate.hpp
 	CXX="$(CXX)" tests/cpp/nodiscard.sh
+	CXX="$(CXX)" tests/cpp/warnings.sh
 	$(CXX) -std=c++17 -g -pedantic $(WARN) $(SAN) -Iinclude tests/cpp/test_wrapper.cpp -o $(BUILD)/test_wrapper \
 		-L$(RELEASE) -lpcstate -Wl,-rpath,'$$ORIGIN/../release'
 	./$(BUILD)/test_wrapper

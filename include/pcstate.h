@@ -55,11 +55,6 @@
 
 
 /**
- * How many events `FLAG_HISTORY` keeps.
- */
-#define HISTORY_LEN 32
-
-/**
  * Flag for `pcstate_peer_new`: `pcstate_peer_close` commits an ICE connection event and then a
  * connection event (old -> closed, transport 0), as native stacks do. Without it close is silent,
  * as the W3C specifies.
@@ -640,7 +635,7 @@ uint32_t pcstate_peer_close(pcstate_peer peer);
  * run, and their `user_data_free` calls have returned. Called from inside the peer's callback,
  * that registration is dropped as soon as the callback returns. Undelivered events are dropped;
  * the event fd is made readable (waking a poll() on a dup of it) and closed. The peer's cell
- * (192 bytes) is kept for reuse by a later peer.
+ * (320 bytes) is kept for reuse by a later peer.
  *
  * Results: OK; INVALID_HANDLE; WOULD_DEADLOCK (called from inside a callback, waiting would
  * close a cycle of threads each waiting for the other's callback; nothing changed).

@@ -10,7 +10,7 @@ use crate::rules::{
     Packed, Profile, TransportStates,
 };
 use crate::stats::{FailureCause, PeerStats, global};
-use crate::transports::{self, DEAD, EOC, Entry, Extra, STALE, TRACKED, TransportTable, UNSET};
+use crate::transports::{self, CLOCKED, DEAD, EOC, Entry, Extra, STALE, TRACKED, TransportTable};
 
 /// Flag: `close()` commits final "closed" events (what libwebrtc's observer and libdatachannel do).
 pub(crate) const FLAG_CLOSE_EVENTS: u32 = 1;
@@ -205,7 +205,6 @@ impl PeerState {
         let id = self.next_id;
         let extra = Extra {
             reported_ice: s.ice as u8,
-            alive_ns: UNSET,
             ..Extra::default()
         };
         self.table.insert_entry(id, s, extra)?;
@@ -457,8 +456,9 @@ impl PeerState {
         if x.flags & TRACKED == 0 {
             return Ok(Batch::default());
         }
-        if x.alive_ns == UNSET || now > x.alive_ns {
+        if x.flags & CLOCKED == 0 || now > x.alive_ns {
             x.alive_ns = now;
+            x.flags |= CLOCKED;
         }
         if x.flags & (STALE | DEAD) != STALE {
             return Ok(Batch::default());
@@ -497,8 +497,9 @@ impl PeerState {
             if x.check != due.check || x.flags & TRACKED == 0 {
                 continue; // stale
             }
-            if x.alive_ns == UNSET {
+            if x.flags & CLOCKED == 0 {
                 x.alive_ns = now; // the alive clock starts
+                x.flags |= CLOCKED;
             } else if x.flags & STALE == 0 {
                 if now >= x.alive_ns.saturating_add(live.disconnected_after) {
                     x.flags |= STALE;
@@ -667,7 +668,7 @@ fn effective_ice(x: &Extra) -> u8 {
 fn next_check(x: &Extra, live: &Liveness) -> Option<u64> {
     if x.flags & TRACKED == 0 || x.flags & DEAD != 0 {
         None
-    } else if x.alive_ns == UNSET {
+    } else if x.flags & CLOCKED == 0 {
         Some(0)
     } else if x.flags & STALE == 0 {
         Some(x.alive_ns.saturating_add(live.disconnected_after))
@@ -688,8 +689,7 @@ fn refresh(id: u32, e: &mut Entry, live: Option<&mut Liveness>) -> (u8, u8) {
     match live {
         Some(live) if connected => {
             if x.flags & TRACKED == 0 {
-                x.flags = (x.flags & !(STALE | DEAD)) | TRACKED;
-                x.alive_ns = UNSET;
+                x.flags = (x.flags & !(STALE | DEAD | CLOCKED)) | TRACKED;
                 x.check = x.check.wrapping_add(1);
                 live.schedule(Due {
                     deadline: 0,
@@ -698,7 +698,7 @@ fn refresh(id: u32, e: &mut Entry, live: Option<&mut Liveness>) -> (u8, u8) {
                 });
             }
         }
-        _ => x.flags &= !(TRACKED | STALE | DEAD),
+        _ => x.flags &= !(TRACKED | STALE | DEAD | CLOCKED),
     }
     let was = e.states[transports::ICE];
     e.states[transports::ICE] = effective_ice(&e.extra);

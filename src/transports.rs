@@ -34,7 +34,7 @@ pub(crate) struct Extra {
     pub flags: u8,
     /// Names the transport's current liveness check (older scheduled checks are stale).
     pub check: u8,
-    /// When it was last noted alive (caller's clock), `UNSET` until the first tick or note.
+    /// When it was last noted alive (caller's clock); meaningful once `CLOCKED` is set.
     pub alive_ns: u64,
 }
 
@@ -46,8 +46,8 @@ pub(crate) const TRACKED: u8 = 2;
 pub(crate) const STALE: u8 = 4;
 /// `Extra::flags`: liveness reads it failed (until its ICE state is set again).
 pub(crate) const DEAD: u8 = 8;
-/// `Extra::alive_ns` before the transport's alive clock started.
-pub(crate) const UNSET: u64 = u64::MAX;
+/// `Extra::flags`: its alive clock started (`alive_ns` holds a time; any u64 is a valid time).
+pub(crate) const CLOCKED: u8 = 16;
 
 /// One slot: `id == 0` marks it empty.
 #[derive(Copy, Clone, Default)]

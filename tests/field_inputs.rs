@@ -383,3 +383,26 @@ fn liveness_failure_survives_repeated_agent_reports() {
     assert_eq!(ice(p, t), I::Connected as u32, "a new agent state ends it");
     assert_eq!(pcstate_peer_free(p), OK);
 }
+
+/// The caller's clock may hold any u64, the largest included: deadlines saturate and every tick
+/// ends (a time of u64::MAX once looked like "clock not started" and a tick never returned).
+#[test]
+fn liveness_at_the_end_of_time() {
+    let p = new_peer(0, 0);
+    let t = add(p);
+    let up = states(I::Connected, DTLS_CONNECTED, COMPLETE);
+    assert_eq!(pcstate_transport_set_states(p, t, &up), OK);
+    assert_eq!(pcstate_peer_set_liveness(p, 5, 9), OK);
+    let mut next = 0;
+    assert_eq!(pcstate_peer_tick(p, u64::MAX, &mut next), OK);
+    assert_eq!(next, u64::MAX);
+    assert_eq!(pcstate_transport_note_alive(p, t, u64::MAX), OK);
+    assert_eq!(pcstate_peer_tick(p, u64::MAX, &mut next), OK);
+    assert_eq!(
+        ice(p, t),
+        I::Failed as u32,
+        "saturated deadlines have all passed"
+    );
+    assert_eq!(next, u64::MAX);
+    assert_eq!(pcstate_peer_free(p), OK);
+}
