@@ -890,6 +890,12 @@ uint32_t pcstate_transport_get_reported_states(pcstate_peer peer,
 const char *pcstate_event_kind_name(uint32_t kind);
 
 /**
+ * The name of a `pcstate_failure_cause` ("none", "ice", "dtls", "liveness": the labels the
+ * bindings and metrics use); NULL if out of range.
+ */
+const char *pcstate_failure_cause_name(uint32_t cause);
+
+/**
  * Reads the peer's numbers: when it was created and first connected, the time spent in and the
  * number of entries into each connectionState, and the cause of its latest failure: the input
  * (ICE transport, DTLS transport, or a liveness deadline) whose failure started the run of failed

@@ -838,6 +838,15 @@ pub struct pcstate_global_stats {
     pub failures: u64,
 }
 
+/// The name of a `pcstate_failure_cause` ("none", "ice", "dtls", "liveness": the labels the
+/// bindings and metrics use); NULL if out of range.
+#[unsafe(no_mangle)]
+pub extern "C" fn pcstate_failure_cause_name(cause: u32) -> *const c_char {
+    state_name(|| {
+        crate::stats::FailureCause::from_u32(cause).map(crate::stats::FailureCause::name_with_nul)
+    })
+}
+
 /// Reads the peer's numbers: when it was created and first connected, the time spent in and the
 /// number of entries into each connectionState, and the cause of its latest failure: the input
 /// (ICE transport, DTLS transport, or a liveness deadline) whose failure started the run of failed

@@ -55,6 +55,14 @@ fn stats_of_a_scripted_call() {
 }
 
 #[test]
+fn failure_cause_names() {
+    let name = |c| unsafe { std::ffi::CStr::from_ptr(pcstate_failure_cause_name(c)) };
+    let names: Vec<_> = (0..4).map(|c| name(c).to_str().unwrap()).collect();
+    assert_eq!(names, ["none", "ice", "dtls", "liveness"]);
+    assert!(pcstate_failure_cause_name(4).is_null());
+}
+
+#[test]
 fn failure_causes() {
     // ICE
     let p = new_peer(0, 0);
