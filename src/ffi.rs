@@ -428,12 +428,7 @@ pub extern "C" fn pcstate_transport_get_states(
     transport: pcstate_transport,
     out: *mut pcstate_transport_states,
 ) -> u32 {
-    boundary(|| {
-        non_null(out)?;
-        let s = read(peer, |p| p.state.transport(transport))??;
-        write_out(out, c_states(s));
-        Ok(())
-    })
+    transport_states(peer, out, |p| p.transport(transport))
 }
 
 /// Reads `connectionState` (a `pcstate_connection_state`).
@@ -608,6 +603,20 @@ fn typed_states(s: &pcstate_transport_states) -> Result<TransportStates> {
     })
 }
 
+/// Reads one transport's states with `get` into `*out`.
+fn transport_states(
+    peer: pcstate_peer,
+    out: *mut pcstate_transport_states,
+    get: impl FnOnce(&crate::state::PeerState) -> Result<TransportStates>,
+) -> u32 {
+    boundary(|| {
+        non_null(out)?;
+        let s = read(peer, |p| get(&p.state))??;
+        write_out(out, c_states(s));
+        Ok(())
+    })
+}
+
 fn c_states(s: TransportStates) -> pcstate_transport_states {
     pcstate_transport_states {
         ice_state: s.ice as u32,
@@ -777,21 +786,15 @@ pub extern "C" fn pcstate_transport_get_reported_states(
     transport: pcstate_transport,
     out: *mut pcstate_transport_states,
 ) -> u32 {
-    boundary(|| {
-        non_null(out)?;
-        let s = read(peer, |p| p.state.reported(transport))??;
-        write_out(out, c_states(s));
-        Ok(())
-    })
+    transport_states(peer, out, |p| p.reported(transport))
 }
 
 /// The DOM event name of a `pcstate_event_kind` ("iceconnectionstatechange",
 /// "connectionstatechange", "icegatheringstatechange", "overflow"); NULL if out of range.
 #[unsafe(no_mangle)]
 pub extern "C" fn pcstate_event_kind_name(kind: u32) -> *const c_char {
-    boundary_ptr(|| {
-        crate::rules::EventKind::from_u32(kind)
-            .map_or(std::ptr::null(), |k| k.dom_name_with_nul().as_ptr().cast())
+    state_name(|| {
+        crate::rules::EventKind::from_u32(kind).map(crate::rules::EventKind::dom_name_with_nul)
     })
 }
 

@@ -187,6 +187,18 @@ impl PeerState {
         }
     }
 
+    /// Transport `id`'s entry, to change: `None` when the peer is closed and ignores changes.
+    #[inline(always)]
+    fn input(&mut self, id: u32) -> Result<Option<&mut Entry>> {
+        if !self.open()? {
+            return Ok(None);
+        }
+        self.table
+            .entry_mut(id)
+            .map(Some)
+            .ok_or(ResultCode::UnknownTransport)
+    }
+
     /// Adds a transport in states new/new/new; returns its id (0 when ignored after close).
     pub fn add_transport(&mut self) -> Result<(u32, Batch)> {
         self.add_with_states(TransportStates::default())
@@ -232,13 +244,9 @@ impl PeerState {
     /// Sets one transport's ICE state (it no longer follows an ICE agent).
     #[inline(always)]
     pub fn set_ice(&mut self, id: u32, v: IceTransportState) -> Result<Batch> {
-        if !self.open()? {
+        let Some(e) = self.input(id)? else {
             return Ok(Batch::default());
-        }
-        let e = self
-            .table
-            .entry_mut(id)
-            .ok_or(ResultCode::UnknownTransport)?;
+        };
         if e.extra.reported_ice == v as u8 && e.extra.agent == 0 && e.extra.flags & DEAD == 0 {
             return Ok(Batch::default());
         }
@@ -251,13 +259,9 @@ impl PeerState {
     /// Reports the state of the ICE agent driving transport `id`; its ICE state is derived
     /// from it, its gathering and the remote's end-of-candidates (see `agents`).
     pub(crate) fn set_agent_state(&mut self, id: u32, new: AgentState) -> Result<Batch> {
-        if !self.open()? {
+        let Some(e) = self.input(id)? else {
             return Ok(Batch::default());
-        }
-        let e = self
-            .table
-            .entry_mut(id)
-            .ok_or(ResultCode::UnknownTransport)?;
+        };
         let x = e.extra;
         if x.agent == new.agent() as u8 && x.agent_state == new.state() {
             return Ok(Batch::default()); // the same report again: a failed liveness reading stays
@@ -275,13 +279,9 @@ impl PeerState {
 
     /// Records that the remote signalled end-of-candidates for transport `id`.
     pub fn set_remote_end_of_candidates(&mut self, id: u32) -> Result<Batch> {
-        if !self.open()? {
+        let Some(e) = self.input(id)? else {
             return Ok(Batch::default());
-        }
-        let e = self
-            .table
-            .entry_mut(id)
-            .ok_or(ResultCode::UnknownTransport)?;
+        };
         if e.extra.flags & EOC != 0 {
             return Ok(Batch::default());
         }
@@ -302,13 +302,9 @@ impl PeerState {
     /// Sets one transport's gatherer state (which an agent-driven ICE state depends on).
     #[inline(always)]
     pub fn set_gatherer(&mut self, id: u32, v: GathererState) -> Result<Batch> {
-        if !self.open()? {
+        let Some(e) = self.input(id)? else {
             return Ok(Batch::default());
-        }
-        let e = self
-            .table
-            .entry_mut(id)
-            .ok_or(ResultCode::UnknownTransport)?;
+        };
         let old = e.states[transports::GATHERER];
         if old == v as u8 {
             return Ok(Batch::default());
@@ -330,13 +326,9 @@ impl PeerState {
     /// Sets a transport's three states at once (ICE directly, as `set_ice`): one commit, events
     /// only for the net change.
     pub fn set_states(&mut self, id: u32, s: TransportStates) -> Result<Batch> {
-        if !self.open()? {
+        let Some(e) = self.input(id)? else {
             return Ok(Batch::default());
-        }
-        let e = self
-            .table
-            .entry_mut(id)
-            .ok_or(ResultCode::UnknownTransport)?;
+        };
         let [_, dtls, gatherer] = e.states;
         e.states[transports::DTLS] = s.dtls as u8;
         e.states[transports::GATHERER] = s.gatherer as u8;
@@ -448,10 +440,9 @@ impl PeerState {
         if !self.open()? {
             return Ok(Batch::default());
         }
-        let e = self
-            .table
-            .entry_mut(id)
-            .ok_or(ResultCode::UnknownTransport)?;
+        // The entry and the liveness schedule are borrowed together.
+        let e = self.table.entry_mut(id);
+        let e = e.ok_or(ResultCode::UnknownTransport)?;
         let x = &mut e.extra;
         if x.flags & TRACKED == 0 {
             return Ok(Batch::default());
