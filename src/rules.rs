@@ -48,6 +48,7 @@ macro_rules! state_enum_impl {
         };
     };
 }
+pub(crate) use state_enum_impl;
 
 /// Which set of rules a peer follows. Chosen when the peer is created.
 #[repr(u32)]

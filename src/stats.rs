@@ -20,24 +20,9 @@ pub enum FailureCause {
     Liveness = 3,
 }
 
-impl FailureCause {
-    /// The cause with this C number, or `None`.
-    pub fn from_u32(v: u32) -> Option<Self> {
-        [Self::None, Self::Ice, Self::Dtls, Self::Liveness]
-            .get(v as usize)
-            .copied()
-    }
-
-    /// Its name, NUL-terminated: "none", "ice", "dtls", "liveness".
-    pub fn name_with_nul(self) -> &'static str {
-        match self {
-            Self::None => "none\0",
-            Self::Ice => "ice\0",
-            Self::Dtls => "dtls\0",
-            Self::Liveness => "liveness\0",
-        }
-    }
-}
+crate::rules::state_enum_impl!(FailureCause {
+    None => "none", Ice => "ice", Dtls => "dtls", Liveness => "liveness",
+});
 
 const STATES: usize = ConnectionState::COUNT;
 
