@@ -44,6 +44,17 @@ fn main() {
             .replace(&format!(", {name} *"), &format!(", struct {name} *"))
             .replace(&format!("({name} *"), &format!("(struct {name} *"));
     }
+    // Every fallible function returns a result code: the header says `pcstate_result` (a uint32_t
+    // in C, the enum with uint32_t underneath in C++: the same ABI) where src/ffi.rs says u32.
+    let header = header
+        .lines()
+        .map(|l| match l.strip_prefix("uint32_t pcstate_") {
+            Some(rest) if rest.contains('(') => format!("pcstate_result pcstate_{rest}"),
+            _ => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n";
     std::fs::write(&out, header).expect("write the header");
 
     // The ABI policy (README "Versions and ABI"): while 0.x every minor release may break the ABI,

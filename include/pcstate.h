@@ -614,7 +614,7 @@ const char *pcstate_ice_gatherer_state_name(uint32_t value);
  * Results: OK; NULL_ARGUMENT; INVALID_ARGUMENT (unknown profile or flag bits); LIMIT (16M live
  * peers, or no eventfd could be had for `PCSTATE_FLAG_EVENT_QUEUE`); NO_MEMORY.
  */
-uint32_t pcstate_peer_new(uint32_t profile, uint32_t flags, pcstate_peer *out_peer);
+pcstate_result pcstate_peer_new(uint32_t profile, uint32_t flags, pcstate_peer *out_peer);
 
 /**
  * Closes the peer as `RTCPeerConnection.close()` does: the ICE connection and connection states
@@ -626,7 +626,7 @@ uint32_t pcstate_peer_new(uint32_t profile, uint32_t flags, pcstate_peer *out_pe
  *
  * Results: OK; INVALID_HANDLE.
  */
-uint32_t pcstate_peer_close(pcstate_peer peer);
+pcstate_result pcstate_peer_close(pcstate_peer peer);
 
 /**
  * Frees the peer. Afterwards every call with this handle returns `INVALID_HANDLE`. Called from
@@ -640,7 +640,7 @@ uint32_t pcstate_peer_close(pcstate_peer peer);
  * Results: OK; INVALID_HANDLE; WOULD_DEADLOCK (called from inside a callback, waiting would
  * close a cycle of threads each waiting for the other's callback; nothing changed).
  */
-uint32_t pcstate_peer_free(pcstate_peer peer);
+pcstate_result pcstate_peer_free(pcstate_peer peer);
 
 /**
  * Adds a transport (ICE new, DTLS new, gatherer new); writes its id to `*out_transport` (0
@@ -649,14 +649,14 @@ uint32_t pcstate_peer_free(pcstate_peer peer);
  * Results: OK; NULL_ARGUMENT; INVALID_HANDLE; CLOSED; LIMIT (65,535 transports on the peer, or
  * its 2^32 - 1 ids used up); NO_MEMORY.
  */
-uint32_t pcstate_transport_add(pcstate_peer peer, pcstate_transport *out_transport);
+pcstate_result pcstate_transport_add(pcstate_peer peer, pcstate_transport *out_transport);
 
 /**
  * Removes a transport; the aggregates are recomputed at once.
  *
  * Results: OK; INVALID_HANDLE; UNKNOWN_TRANSPORT; CLOSED.
  */
-uint32_t pcstate_transport_remove(pcstate_peer peer, pcstate_transport transport);
+pcstate_result pcstate_transport_remove(pcstate_peer peer, pcstate_transport transport);
 
 /**
  * Sets a transport's ICE state (a `pcstate_ice_transport_state`), detaching it from an ICE agent
@@ -664,7 +664,7 @@ uint32_t pcstate_transport_remove(pcstate_peer peer, pcstate_transport transport
  *
  * Results: OK; INVALID_HANDLE; UNKNOWN_TRANSPORT; INVALID_STATE; CLOSED; NO_MEMORY.
  */
-uint32_t pcstate_transport_set_ice_state(pcstate_peer peer,
+pcstate_result pcstate_transport_set_ice_state(pcstate_peer peer,
                                          pcstate_transport transport,
                                          uint32_t state);
 
@@ -673,7 +673,7 @@ uint32_t pcstate_transport_set_ice_state(pcstate_peer peer,
  *
  * Results: OK; INVALID_HANDLE; UNKNOWN_TRANSPORT; INVALID_STATE; CLOSED.
  */
-uint32_t pcstate_transport_set_dtls_state(pcstate_peer peer,
+pcstate_result pcstate_transport_set_dtls_state(pcstate_peer peer,
                                           pcstate_transport transport,
                                           uint32_t state);
 
@@ -683,7 +683,7 @@ uint32_t pcstate_transport_set_dtls_state(pcstate_peer peer,
  *
  * Results: OK; INVALID_HANDLE; UNKNOWN_TRANSPORT; INVALID_STATE; CLOSED; NO_MEMORY.
  */
-uint32_t pcstate_transport_set_gatherer_state(pcstate_peer peer,
+pcstate_result pcstate_transport_set_gatherer_state(pcstate_peer peer,
                                               pcstate_transport transport,
                                               uint32_t state);
 
@@ -693,7 +693,7 @@ uint32_t pcstate_transport_set_gatherer_state(pcstate_peer peer,
  *
  * Results: OK; NULL_ARGUMENT; INVALID_HANDLE; UNKNOWN_TRANSPORT.
  */
-uint32_t pcstate_transport_get_states(pcstate_peer peer,
+pcstate_result pcstate_transport_get_states(pcstate_peer peer,
                                       pcstate_transport transport,
                                       struct pcstate_transport_states *out);
 
@@ -702,21 +702,21 @@ uint32_t pcstate_transport_get_states(pcstate_peer peer,
  *
  * Results: OK; NULL_ARGUMENT; INVALID_HANDLE.
  */
-uint32_t pcstate_peer_connection_state(pcstate_peer peer, uint32_t *out);
+pcstate_result pcstate_peer_connection_state(pcstate_peer peer, uint32_t *out);
 
 /**
  * Reads `iceConnectionState` (a `pcstate_ice_connection_state`).
  *
  * Results: OK; NULL_ARGUMENT; INVALID_HANDLE.
  */
-uint32_t pcstate_peer_ice_connection_state(pcstate_peer peer, uint32_t *out);
+pcstate_result pcstate_peer_ice_connection_state(pcstate_peer peer, uint32_t *out);
 
 /**
  * Reads `iceGatheringState` (a `pcstate_ice_gathering_state`).
  *
  * Results: OK; NULL_ARGUMENT; INVALID_HANDLE.
  */
-uint32_t pcstate_peer_ice_gathering_state(pcstate_peer peer, uint32_t *out);
+pcstate_result pcstate_peer_ice_gathering_state(pcstate_peer peer, uint32_t *out);
 
 /**
  * Reads all three aggregates, the transport count and the newest event's seq in one consistent
@@ -724,7 +724,7 @@ uint32_t pcstate_peer_ice_gathering_state(pcstate_peer peer, uint32_t *out);
  *
  * Results: OK; NULL_ARGUMENT; INVALID_HANDLE.
  */
-uint32_t pcstate_peer_snapshot(pcstate_peer peer, struct pcstate_snapshot *out);
+pcstate_result pcstate_peer_snapshot(pcstate_peer peer, struct pcstate_snapshot *out);
 
 /**
  * Registers the peer's event callback, replacing the previous registration (`cb` NULL clears it).
@@ -739,7 +739,7 @@ uint32_t pcstate_peer_snapshot(pcstate_peer peer, struct pcstate_snapshot *out);
  *
  * Results: OK; INVALID_HANDLE; WOULD_DEADLOCK (see `pcstate_peer_free`); NO_MEMORY.
  */
-uint32_t pcstate_peer_set_callback(pcstate_peer peer,
+pcstate_result pcstate_peer_set_callback(pcstate_peer peer,
                                    pcstate_event_cb cb,
                                    void *user_data,
                                    pcstate_free_cb user_data_free);
@@ -751,7 +751,7 @@ uint32_t pcstate_peer_set_callback(pcstate_peer peer,
  *
  * Results: OK; NULL_ARGUMENT; INVALID_HANDLE; INVALID_ARGUMENT (no event queue); EMPTY.
  */
-uint32_t pcstate_peer_poll_event(pcstate_peer peer, struct pcstate_event *out);
+pcstate_result pcstate_peer_poll_event(pcstate_peer peer, struct pcstate_event *out);
 
 /**
  * Writes the peer's eventfd to `*out_fd`, for poll, epoll or asyncio. It is made readable by
@@ -763,7 +763,7 @@ uint32_t pcstate_peer_poll_event(pcstate_peer peer, struct pcstate_event *out);
  *
  * Results: OK; NULL_ARGUMENT; INVALID_HANDLE; INVALID_ARGUMENT (no event queue).
  */
-uint32_t pcstate_peer_event_fd(pcstate_peer peer, int *out_fd);
+pcstate_result pcstate_peer_event_fd(pcstate_peer peer, int *out_fd);
 
 /**
  * Bounds the peer's event queue and its callback backlog to `max_events` events each
@@ -776,7 +776,7 @@ uint32_t pcstate_peer_event_fd(pcstate_peer peer, int *out_fd);
  *
  * Results: OK; INVALID_HANDLE; INVALID_ARGUMENT (out of range).
  */
-uint32_t pcstate_peer_set_event_limit(pcstate_peer peer, uint32_t max_events);
+pcstate_result pcstate_peer_set_event_limit(pcstate_peer peer, uint32_t max_events);
 
 /**
  * Sets a transport's ICE, DTLS and gatherer states at once: one commit, events only for the net
@@ -786,7 +786,7 @@ uint32_t pcstate_peer_set_event_limit(pcstate_peer peer, uint32_t max_events);
  * Results: OK; NULL_ARGUMENT; INVALID_HANDLE; UNKNOWN_TRANSPORT; INVALID_STATE (any field out of
  * range); CLOSED; NO_MEMORY. On error nothing changed.
  */
-uint32_t pcstate_transport_set_states(pcstate_peer peer,
+pcstate_result pcstate_transport_set_states(pcstate_peer peer,
                                       pcstate_transport transport,
                                       const struct pcstate_transport_states *states);
 
@@ -796,7 +796,7 @@ uint32_t pcstate_transport_set_states(pcstate_peer peer,
  *
  * Results: OK; NULL_ARGUMENT; INVALID_HANDLE; INVALID_STATE; CLOSED; LIMIT; NO_MEMORY.
  */
-uint32_t pcstate_transport_add_with_states(pcstate_peer peer,
+pcstate_result pcstate_transport_add_with_states(pcstate_peer peer,
                                            const struct pcstate_transport_states *states,
                                            pcstate_transport *out_transport);
 
@@ -813,7 +813,7 @@ uint32_t pcstate_transport_add_with_states(pcstate_peer peer,
  * Results: OK; INVALID_HANDLE; UNKNOWN_TRANSPORT; INVALID_ARGUMENT (unknown agent);
  * INVALID_STATE (state number out of the agent's range); CLOSED; NO_MEMORY.
  */
-uint32_t pcstate_transport_set_ice_agent_state(pcstate_peer peer,
+pcstate_result pcstate_transport_set_ice_agent_state(pcstate_peer peer,
                                                pcstate_transport transport,
                                                uint32_t agent,
                                                uint32_t agent_state);
@@ -825,7 +825,7 @@ uint32_t pcstate_transport_set_ice_agent_state(pcstate_peer peer,
  *
  * Results: OK; INVALID_HANDLE; UNKNOWN_TRANSPORT; CLOSED; NO_MEMORY.
  */
-uint32_t pcstate_transport_set_remote_end_of_candidates(pcstate_peer peer,
+pcstate_result pcstate_transport_set_remote_end_of_candidates(pcstate_peer peer,
                                                         pcstate_transport transport);
 
 /**
@@ -848,7 +848,7 @@ uint64_t pcstate_now_ns(void);
  *
  * Results: OK; INVALID_HANDLE; INVALID_ARGUMENT (bad durations); CLOSED; NO_MEMORY.
  */
-uint32_t pcstate_peer_set_liveness(pcstate_peer peer,
+pcstate_result pcstate_peer_set_liveness(pcstate_peer peer,
                                    uint64_t disconnected_after_ns,
                                    uint64_t failed_after_ns);
 
@@ -859,7 +859,7 @@ uint32_t pcstate_peer_set_liveness(pcstate_peer peer,
  *
  * Results: OK; INVALID_HANDLE; UNKNOWN_TRANSPORT; CLOSED; NO_MEMORY.
  */
-uint32_t pcstate_transport_note_alive(pcstate_peer peer,
+pcstate_result pcstate_transport_note_alive(pcstate_peer peer,
                                       pcstate_transport transport,
                                       uint64_t now_ns);
 
@@ -871,7 +871,7 @@ uint32_t pcstate_transport_note_alive(pcstate_peer peer,
  *
  * Results: OK; NULL_ARGUMENT; INVALID_HANDLE.
  */
-uint32_t pcstate_peer_tick(pcstate_peer peer, uint64_t now_ns, uint64_t *out_next_deadline_ns);
+pcstate_result pcstate_peer_tick(pcstate_peer peer, uint64_t now_ns, uint64_t *out_next_deadline_ns);
 
 /**
  * Reads one transport's states as reported: ICE as set, or as derived from its ICE agent, before
@@ -879,7 +879,7 @@ uint32_t pcstate_peer_tick(pcstate_peer peer, uint64_t now_ns, uint64_t *out_nex
  *
  * Results: OK; NULL_ARGUMENT; INVALID_HANDLE; UNKNOWN_TRANSPORT.
  */
-uint32_t pcstate_transport_get_reported_states(pcstate_peer peer,
+pcstate_result pcstate_transport_get_reported_states(pcstate_peer peer,
                                                pcstate_transport transport,
                                                struct pcstate_transport_states *out);
 
@@ -904,7 +904,7 @@ const char *pcstate_failure_cause_name(uint32_t cause);
  *
  * Results: OK; NULL_ARGUMENT; INVALID_HANDLE.
  */
-uint32_t pcstate_peer_stats(pcstate_peer peer, struct pcstate_peer_stats *out);
+pcstate_result pcstate_peer_stats(pcstate_peer peer, struct pcstate_peer_stats *out);
 
 /**
  * Copies the peer's last events (at most `PCSTATE_HISTORY_LEN`, oldest first) into `out`: at
@@ -914,7 +914,7 @@ uint32_t pcstate_peer_stats(pcstate_peer peer, struct pcstate_peer_stats *out);
  *
  * Results: OK; NULL_ARGUMENT; INVALID_HANDLE; INVALID_ARGUMENT (no history flag).
  */
-uint32_t pcstate_peer_history(pcstate_peer peer,
+pcstate_result pcstate_peer_history(pcstate_peer peer,
                               struct pcstate_event *out,
                               size_t capacity,
                               size_t *out_count);
@@ -927,7 +927,7 @@ uint32_t pcstate_peer_history(pcstate_peer peer,
  *
  * Results: OK; NULL_ARGUMENT.
  */
-uint32_t pcstate_global_stats(struct pcstate_global_stats *out);
+pcstate_result pcstate_global_stats(struct pcstate_global_stats *out);
 
 #ifdef __cplusplus
 }  // extern "C"

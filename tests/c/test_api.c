@@ -28,7 +28,7 @@ static int checks = 0;
 
 #define EXPECT(call, want)                                                                  \
     do {                                                                                    \
-        uint32_t r_ = (call);                                                               \
+        pcstate_result r_ = (call);                                                         \
         checks++;                                                                           \
         if (r_ != (uint32_t)(want)) {                                                       \
             failures++;                                                                     \
