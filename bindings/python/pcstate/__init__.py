@@ -1,7 +1,11 @@
 """pcstate: the RTCPeerConnection state machine exactly as browsers define it.
 
-Report each transport's ICE, DTLS and gathering state; read ``connection_state``,
-``ice_connection_state`` and ``ice_gathering_state``; get an :class:`Event` for every change.
+Report each transport's ICE, DTLS and gathering state (directly, or as an ICE agent's own states
+with :meth:`Transport.set_agent_state`); read ``connection_state``, ``ice_connection_state`` and
+``ice_gathering_state``; get an :class:`Event` for every change. Liveness
+(:meth:`PeerConnection.set_liveness`) gives browser-like disconnected/failed on the caller's clock.
+:meth:`PeerConnection.stats`, :func:`global_stats` and ``pcstate.prometheus`` say why calls failed
+and how long they took to connect.
 
 Threads: every method may be called from any thread. Events of one peer arrive in order, one at a
 time, on whichever thread is delivering them: the thread whose call caused them, or, when several
@@ -22,6 +26,7 @@ import _thread
 import asyncio
 import atexit
 import ctypes
+import dataclasses
 import enum
 import itertools
 import os
@@ -37,6 +42,7 @@ from typing import (
     List,
     NamedTuple,
     Optional,
+    Set,
     Tuple,
     Type,
     TypeVar,
@@ -57,7 +63,18 @@ __all__ = [
     "Transport",
     "Event",
     "Snapshot",
+    "TransportStates",
+    "now_ns",
+    "PeerStats",
+    "GlobalStats",
+    "global_stats",
+    "FailureCause",
+    "Observer",
+    "add_observer",
+    "remove_observer",
+    "observe_peers",
     "Profile",
+    "IceAgent",
     "ConnectionState",
     "IceConnectionState",
     "IceGatheringState",
@@ -187,10 +204,43 @@ class Profile(_CEnum):
 
     @classmethod
     def _error(cls, value: Any) -> "PcstateError":
-        names = ", ".join(repr(m.value) for m in cls)
-        return InvalidArgumentError(
-            _R["INVALID_ARGUMENT"], f"{value!r} is not a Profile (one of {names})"
-        )
+        return _argument_error(cls, value)
+
+
+class IceAgent(_CEnum):
+    """An ICE agent whose own state numbers :meth:`Transport.set_agent_state` takes.
+
+    ``"libnice"``: ``NiceComponentState`` of the transport's component (DISCONNECTED 0,
+    GATHERING 1, CONNECTING 2, CONNECTED 3, READY 4, FAILED 5). ``"libjuice"``: ``juice_state_t``
+    (DISCONNECTED 0, GATHERING 1, CONNECTING 2, CONNECTED 3, COMPLETED 4, FAILED 5)."""
+
+    LIBNICE = "libnice"
+    LIBJUICE = "libjuice"
+
+    @classmethod
+    def _error(cls, value: Any) -> "PcstateError":
+        return _argument_error(cls, value)
+
+
+class FailureCause(_CEnum):
+    """Why a peer's ``connectionState`` last became failed (:attr:`PeerStats.failure_cause`):
+    ``"none"`` (it never failed), ``"ice"`` (an ICE transport failed, as reported or as derived
+    from its ICE agent), ``"dtls"`` (a DTLS transport failed) or ``"liveness"`` (a liveness
+    deadline expired, see :meth:`PeerConnection.set_liveness`). When several inputs failed, the
+    one whose failure came first."""
+
+    NONE = "none"
+    ICE = "ice"
+    DTLS = "dtls"
+    LIVENESS = "liveness"
+
+
+def _argument_error(cls: Type[_CEnum], value: Any) -> "PcstateError":
+    """InvalidArgumentError for a value that is not a member (nor the value of one) of ``cls``."""
+    names = ", ".join(repr(m.value) for m in cls)
+    return InvalidArgumentError(
+        _R["INVALID_ARGUMENT"], f"{value!r} is not a {cls.__name__} (one of {names})"
+    )
 
 
 #: Each Python enum and the C enum whose numbers its members carry.
@@ -202,6 +252,7 @@ _ENUM_OF: Dict[Type[_CEnum], str] = {
     DtlsTransportState: "pcstate_dtls_transport_state",
     IceGatheringState: "pcstate_ice_gathering_state",
     IceGathererState: "pcstate_ice_gatherer_state",
+    FailureCause: "pcstate_failure_cause",
 }
 _BY_C: Dict[type, Dict[int, Any]] = {}
 for _cls, _enum in _ENUM_OF.items():
@@ -209,6 +260,10 @@ for _cls, _enum in _ENUM_OF.items():
     for _m in _cls:
         setattr(_m, "_c", _table[_m.name])  # the C number, read on every set
     _BY_C[_cls] = {_table[_m.name]: _m for _m in _cls}
+# Agents are #defines, not a C enum: their numbers come from their own table.
+for _m in IceAgent:
+    setattr(_m, "_c", _constants.ICE_AGENTS[_m.name])
+_BY_C[IceAgent] = {_constants.ICE_AGENTS[_m.name]: _m for _m in IceAgent}
 
 
 def _c_of(cls: Any, value: Any) -> int:
@@ -311,6 +366,7 @@ _NAME_FUNCTION_OF: Dict[Type[_CEnum], str] = {
     DtlsTransportState: "pcstate_dtls_transport_state_name",
     IceGatheringState: "pcstate_ice_gathering_state_name",
     IceGathererState: "pcstate_ice_gatherer_state_name",
+    FailureCause: "pcstate_failure_cause_name",
 }
 
 
@@ -334,6 +390,7 @@ _check_library(_c)
 _set_ice = _c.pcstate_transport_set_ice_state
 _set_dtls = _c.pcstate_transport_set_dtls_state
 _set_gatherer = _c.pcstate_transport_set_gatherer_state
+_note_alive = _c.pcstate_transport_note_alive
 
 
 # ---- events and snapshots -----------------------------------------------------------------------
@@ -437,6 +494,255 @@ _document(
     transport_count="How many transports the peer has.",
     last_seq="The seq of the newest event committed (0 if none).",
 )
+
+
+class TransportStates(NamedTuple):
+    """One transport's three states (:meth:`Transport.states`, :meth:`Transport.reported_states`)."""
+
+    ice: IceTransportState
+    dtls: DtlsTransportState
+    gatherer: IceGathererState
+
+    @classmethod
+    def _from_c(cls, s: _lib.TransportStates) -> "TransportStates":
+        return cls(
+            IceTransportState._from_c(s.ice_state),
+            DtlsTransportState._from_c(s.dtls_state),
+            IceGathererState._from_c(s.gatherer_state),
+        )
+
+
+_document(
+    TransportStates,
+    ice="The ICE transport state: an :class:`IceTransportState`.",
+    dtls="The DTLS transport state: a :class:`DtlsTransportState`.",
+    gatherer="The candidate gatherer state: an :class:`IceGathererState`.",
+)
+
+
+# ---- the caller's clock -------------------------------------------------------------------------
+
+_U64_MAX = (1 << 64) - 1
+_now = _c.pcstate_now_ns
+
+
+def now_ns() -> int:
+    """CLOCK_MONOTONIC now, in nanoseconds: the clock of :attr:`Event.time_ns`, and the default
+    clock of :meth:`Transport.note_alive` and :meth:`PeerConnection.tick` (any monotonic
+    nanosecond clock works if one peer always gets the same one, e.g. a fake clock in tests)."""
+    return _now()  # type: ignore[no-any-return]
+
+
+def _clock(now: Optional[int]) -> int:
+    """A caller's ``now_ns``: ``pcstate.now_ns()`` for None, else an int in 0 .. 2**64 - 1."""
+    if now is None:
+        return _now()  # type: ignore[no-any-return]
+    if type(now) is int or (isinstance(now, int) and not isinstance(now, bool)):
+        if 0 <= now <= _U64_MAX:
+            return int(now)
+    raise InvalidArgumentError(
+        _R["INVALID_ARGUMENT"], f"{now!r} is not a time in nanoseconds (an int, 0 to 2**64 - 1)"
+    )
+
+
+def _seconds_ns(value: Optional[float], what: str) -> int:
+    """A duration in seconds (None or 0: off) as nanoseconds, at least 1 when positive."""
+    if value is None:
+        return 0
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if value == 0:
+            return 0
+        if 0 < value < float("inf") and value * 1e9 < _U64_MAX:
+            return max(1, round(value * 1_000_000_000))
+    raise InvalidArgumentError(
+        _R["INVALID_ARGUMENT"],
+        f"{what}={value!r} is not a duration (seconds: a finite number >= 0, or None for off)",
+    )
+
+
+# ---- observability: per-peer and process-wide numbers -------------------------------------------
+
+_STATES_IN_C_ORDER: List[ConnectionState] = sorted(ConnectionState, key=lambda m: m._to_c())
+_FAILED_C = ConnectionState.FAILED._to_c()
+_HISTORY_LEN = _constants.LIMITS["HISTORY_LEN"]
+
+
+def _per_state(values: Any) -> Dict[ConnectionState, int]:
+    return {state: int(values[state._to_c()]) for state in _STATES_IN_C_ORDER}
+
+
+@dataclasses.dataclass(frozen=True)
+class PeerStats:
+    """A peer's connection in numbers (:meth:`PeerConnection.stats`). Times are CLOCK_MONOTONIC
+    nanoseconds (:func:`now_ns`) or seconds.
+
+    ``created_ns``: when the peer was created. ``first_connected_ns``: when ``connectionState``
+    first became connected, or None. ``time_in_state_ns``: nanoseconds spent in each
+    :class:`ConnectionState`, the current stay included (they sum to the moment of the reading
+    minus ``created_ns``). ``entered``: how many times each state was entered (new: 1, at
+    creation; closed also when close commits no event). ``failure_cause``: a
+    :class:`FailureCause`, why ``connectionState`` last became failed. ``failure_transport``: the
+    transport whose input that was, or None."""
+
+    created_ns: int
+    first_connected_ns: Optional[int]
+    time_in_state_ns: Dict[ConnectionState, int]
+    entered: Dict[ConnectionState, int]
+    failure_cause: FailureCause
+    failure_transport: Optional[int]
+
+    @property
+    def time_in_state(self) -> Dict[ConnectionState, float]:
+        """Seconds spent in each :class:`ConnectionState` (``time_in_state_ns`` / 1e9)."""
+        return {state: ns / 1e9 for state, ns in self.time_in_state_ns.items()}
+
+    @property
+    def time_to_connected(self) -> Optional[float]:
+        """Seconds from creation until ``connectionState`` first became connected; None if it
+        never did."""
+        if self.first_connected_ns is None:
+            return None
+        return (self.first_connected_ns - self.created_ns) / 1e9
+
+    @classmethod
+    def _from_c(cls, s: _lib.PeerStats) -> "PeerStats":
+        return cls(
+            created_ns=s.created_ns,
+            first_connected_ns=s.first_connected_ns or None,
+            time_in_state_ns=_per_state(s.time_in_state_ns),
+            entered=_per_state(s.entered_state),
+            failure_cause=FailureCause._from_c(s.failure_cause),
+            failure_transport=s.failure_transport or None,
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class GlobalStats:
+    """The process-wide numbers (:func:`global_stats`), over every peer of the process, whichever
+    language created it.
+
+    ``live_peers``: peers created and not freed. ``peers_in_state``: live peers per
+    :class:`ConnectionState` (sums to ``live_peers`` when no call is in flight).
+    ``events_committed``: events committed by all peers since the process started, freed peers'
+    included. ``failures``: how many times any peer's ``connectionState`` became failed."""
+
+    live_peers: int
+    peers_in_state: Dict[ConnectionState, int]
+    events_committed: int
+    failures: int
+
+
+def global_stats() -> GlobalStats:
+    """The process-wide numbers now: live peers, live peers per ``connectionState``, events
+    committed, failures. Cheap (per-thread shards summed); any thread."""
+    g = _lib.GlobalStats()
+    _check(_c.pcstate_global_stats(ctypes.byref(g)))
+    return GlobalStats(g.live_peers, _per_state(g.peers_in_state), g.events_committed, g.failures)
+
+
+# Observers: what the per-peer numbers of peers created through this binding newly say, found by
+# reading them (observe_peers(), and once more when a peer is freed). _TRACKED maps each live peer's
+# handle to what was already reported of it: [failures seen, 1 once its first connect was seen].
+# A freed peer's last news waits in _PENDING for the next observe_peers(), so free() never runs an
+# observer. _OBSERVE_LOCK makes a reading and its bookkeeping one step, so nothing counts twice.
+
+
+class Observer:
+    """Receives what :func:`observe_peers` finds out about the peers created through this
+    binding; subclass it and register an instance with :func:`add_observer` (the Prometheus
+    collector, :class:`pcstate.prometheus.Collector`, is one). Methods run on the thread calling
+    :func:`observe_peers`; an exception propagates out of that call."""
+
+    def peer_connected(self, stats: PeerStats) -> None:
+        """Called once per peer, at the first reading after its ``connectionState`` first became
+        connected; ``stats.time_to_connected`` is exact whenever the reading happens."""
+
+    def peer_failed(self, stats: PeerStats, count: int) -> None:
+        """Called when a reading finds that the peer's ``connectionState`` became failed
+        ``count`` more times since the previous one; ``stats.failure_cause`` is the cause of the
+        latest (when a peer failed more than once between two readings, the earlier ones are
+        counted with the latest cause)."""
+
+
+_OBSERVE_LOCK = threading.RLock()
+_OBSERVERS: Tuple[Observer, ...] = ()
+_TRACKED: Dict[int, List[int]] = {}
+_PENDING: List[Tuple[PeerStats, bool, int]] = []  # (stats, first connect, new failures)
+
+
+def add_observer(observer: Observer) -> None:
+    """Registers ``observer`` (an :class:`Observer`): from now on :func:`observe_peers` reports
+    to it. Registering one twice has no effect."""
+    global _OBSERVERS
+    if not isinstance(observer, Observer):
+        raise TypeError("add_observer takes a pcstate.Observer")
+    with _OBSERVE_LOCK:
+        if observer not in _OBSERVERS:
+            _OBSERVERS = _OBSERVERS + (observer,)
+
+
+def remove_observer(observer: Observer) -> None:
+    """Unregisters ``observer``; nothing if it was not registered."""
+    global _OBSERVERS
+    with _OBSERVE_LOCK:
+        _OBSERVERS = tuple(o for o in _OBSERVERS if o is not observer)
+        if not _OBSERVERS:
+            _PENDING.clear()
+
+
+def _news(seen: List[int], raw: _lib.PeerStats) -> Optional[Tuple[PeerStats, bool, int]]:
+    """What ``raw`` says that ``seen`` does not (and marks it seen), or None."""
+    failures = raw.entered_state[_FAILED_C] - seen[0]
+    first_connect = not seen[1] and raw.first_connected_ns != 0
+    if failures <= 0 and not first_connect:
+        return None
+    seen[0] += max(failures, 0)
+    seen[1] = 1 if raw.first_connected_ns else seen[1]
+    return PeerStats._from_c(raw), first_connect, max(failures, 0)
+
+
+def observe_peers() -> None:
+    """Reads the numbers of every live peer created through this binding, and reports to the
+    observers what is new since the previous reading: a first connect (once per peer) and new
+    failures; also the last news of peers freed since. Nothing is read while no observer is
+    registered. Cost: one C call per live peer (about a microsecond)."""
+    observers = _OBSERVERS
+    if not observers:
+        return
+    news = []
+    raw = _lib.PeerStats()
+    with _OBSERVE_LOCK:
+        news.extend(_PENDING)
+        _PENDING.clear()
+    for handle, seen in _TRACKED.copy().items():
+        with _OBSERVE_LOCK:
+            if _TRACKED.get(handle) is not seen:
+                continue  # freed meanwhile: its news is pending
+            if _c.pcstate_peer_stats(handle, ctypes.byref(raw)) != _OK:
+                continue
+            item = _news(seen, raw)
+        if item is not None:
+            news.append(item)
+    for stats, first_connect, failures in news:
+        for observer in observers:
+            if first_connect:
+                observer.peer_connected(stats)
+            if failures:
+                observer.peer_failed(stats, failures)
+
+
+def _untrack(handle: int) -> Optional[List[int]]:
+    """Stops tracking a peer about to be freed; with observers, keeps its last news pending."""
+    if not _OBSERVERS:
+        return _TRACKED.pop(handle, None)
+    with _OBSERVE_LOCK:
+        seen = _TRACKED.pop(handle, None)
+        raw = _lib.PeerStats()
+        if seen is not None and _c.pcstate_peer_stats(handle, ctypes.byref(raw)) == _OK:
+            item = _news(seen, raw)
+            if item is not None:
+                _PENDING.append(item)
+        return seen
 
 
 # ---- callbacks: one module-level trampoline for all peers ---------------------------------------
@@ -558,8 +864,11 @@ class _StateField(Generic[_E]):
     """A Transport attribute: reads one field of pcstate_transport_get_states as a member of the
     enum; sets it from a member or its string through the C setter."""
 
-    def __init__(self, cls: Type[_E], field: str, setter: Callable[..., int], doc: str) -> None:
+    def __init__(
+        self, cls: Type[_E], field: str, setter: Callable[..., int], doc: str, detaches: bool = False
+    ) -> None:
         self.cls, self.field, self.setter = cls, field, setter
+        self.detaches = detaches  # setting it detaches the transport from its ICE agent
         self.__doc__ = doc
 
     @overload
@@ -574,7 +883,10 @@ class _StateField(Generic[_E]):
         return self.cls._from_c(getattr(obj._states(), self.field))
 
     def __set__(self, obj: "Transport", value: Union[_E, str]) -> None:
-        code = self.setter(obj._pc._handle, obj._id, _c_of(self.cls, value))
+        pc = obj._pc
+        code = self.setter(pc._handle, obj._id, _c_of(self.cls, value))
+        if code == _OK and self.detaches and pc._agent_ids:
+            pc._agent_ids.discard(obj._id)
         if code or _interrupted:
             _after_call(code)
 
@@ -600,16 +912,19 @@ class Transport(NoCopy):
         """The :class:`PeerConnection` this transport belongs to."""
         return self._pc
 
-    def _states(self) -> _lib.TransportStates:
+    def _states(self, getter: Any = _c.pcstate_transport_get_states) -> _lib.TransportStates:
         out = _lib.TransportStates()
-        _check(_c.pcstate_transport_get_states(self._pc._handle, self._id, ctypes.byref(out)))
+        _check(getter(self._pc._handle, self._id, ctypes.byref(out)))
         return out
 
     ice_state = _StateField(
         IceTransportState,
         "ice_state",
         _set_ice,
-        "The ICE transport state: an :class:`IceTransportState`; set it with a member or its string.",
+        "The effective ICE transport state (what the aggregates use: after ICE agent derivation "
+        "and liveness): an :class:`IceTransportState`. Set it with a member or its string; "
+        "setting it detaches the transport from its ICE agent and ends a failed liveness reading.",
+        detaches=True,
     )
     dtls_state = _StateField(
         DtlsTransportState,
@@ -624,12 +939,122 @@ class Transport(NoCopy):
         "The gatherer state: an :class:`IceGathererState`; set it with a member or its string.",
     )
 
+    def states(self) -> TransportStates:
+        """The three effective states, read at once: the ICE state after ICE agent derivation and
+        liveness (what the aggregates use); ICE and DTLS read closed once the peer is closed."""
+        return TransportStates._from_c(self._states())
+
+    def reported_states(self) -> TransportStates:
+        """The three states as reported: the ICE state as set, or as derived from its ICE agent,
+        before liveness (a transport that liveness reads disconnected still reports connected)."""
+        return TransportStates._from_c(self._states(_c.pcstate_transport_get_reported_states))
+
+    def set_states(
+        self,
+        ice: Union[IceTransportState, str, None] = None,
+        dtls: Union[DtlsTransportState, str, None] = None,
+        gatherer: Union[IceGathererState, str, None] = None,
+    ) -> None:
+        """Sets several states at once: one commit, events only for the net change (no
+        intermediate states). Omitted ones keep their value; every value is checked before
+        anything changes. Giving ``ice`` sets it directly, as :attr:`ice_state` does.
+
+        Without ``ice``, the ICE state is left alone: one state goes through its own setter; DTLS
+        and gatherer together are one commit too, except on a transport driven by an ICE agent
+        (:meth:`set_agent_state`) or read disconnected or failed by liveness, where they are two
+        (the C call that sets all three would detach the agent, or end the liveness reading).
+        Omitted values are read just before the update: do not race another thread setting the
+        same transport."""
+        ice_c = None if ice is None else _c_of(IceTransportState, ice)
+        dtls_c = None if dtls is None else _c_of(DtlsTransportState, dtls)
+        gatherer_c = None if gatherer is None else _c_of(IceGathererState, gatherer)
+        pc = self._pc
+        if ice_c is None:
+            if dtls_c is None or gatherer_c is None:  # at most one: its own setter, one commit
+                if dtls_c is not None:
+                    _after_call(_set_dtls(pc._handle, self._id, dtls_c))
+                elif gatherer_c is not None:
+                    _after_call(_set_gatherer(pc._handle, self._id, gatherer_c))
+                return
+            reported = self._reported_c()
+            if self._id in pc._agent_ids or (
+                self._id != 0 and self._states().ice_state != reported.ice_state
+            ):
+                _after_call(_set_gatherer(pc._handle, self._id, gatherer_c))
+                _after_call(_set_dtls(pc._handle, self._id, dtls_c))
+                return
+            ice_c = reported.ice_state
+            detach = False
+        else:
+            detach = True
+            if dtls_c is None or gatherer_c is None:
+                reported = self._reported_c()
+                dtls_c = reported.dtls_state if dtls_c is None else dtls_c
+                gatherer_c = reported.gatherer_state if gatherer_c is None else gatherer_c
+        s = _lib.TransportStates(ice_c, dtls_c, gatherer_c)
+        code = _c.pcstate_transport_set_states(pc._handle, self._id, ctypes.byref(s))
+        if code == _OK and detach:
+            pc._agent_ids.discard(self._id)
+        _after_call(code)
+
+    def _reported_c(self) -> _lib.TransportStates:
+        """The reported states (all new for the inert transport 0 of a closed peer with
+        ``ignore_after_close``, which every setter accepts)."""
+        if self._id == 0:
+            return _lib.TransportStates(0, 0, 0)
+        return self._states(_c.pcstate_transport_get_reported_states)
+
+    def set_agent_state(self, agent: Union[IceAgent, str], state: int) -> None:
+        """Reports the state of the ICE agent that drives this transport: ``agent`` is an
+        :class:`IceAgent` or its string (``"libnice"``, ``"libjuice"``), ``state`` the agent's own
+        number (libnice ``NiceComponentState``, libjuice ``juice_state_t``; see
+        :class:`IceAgent`). The ICE state is then derived from it, from the gatherer state and
+        from :meth:`set_remote_end_of_candidates`, and recomputed whenever one of them changes:
+        "completed" needs the agent's checks concluded (libnice READY, libjuice COMPLETED), the
+        gatherer complete and the remote's end-of-candidates; otherwise it reads "connected". An
+        agent going back to an earlier state (an ICE restart) clears the end-of-candidates.
+        Setting :attr:`ice_state` or :meth:`set_states` with ``ice`` detaches the agent.
+
+        An unknown agent raises :class:`InvalidArgumentError`, a number outside the agent's
+        states :class:`InvalidStateError`; either way nothing changes."""
+        agent_c = _c_of(IceAgent, agent)
+        if isinstance(state, bool) or not isinstance(state, int) or not 0 <= state <= 0xFFFFFFFF:
+            raise InvalidStateError(
+                _R["INVALID_STATE"], f"{state!r} is not a state number of the {agent_c} agent"
+            )
+        pc = self._pc
+        code = _c.pcstate_transport_set_ice_agent_state(pc._handle, self._id, agent_c, int(state))
+        if code == _OK and self._id != 0:
+            pc._agent_ids.add(self._id)
+        _after_call(code)
+
+    def set_remote_end_of_candidates(self) -> None:
+        """Records that the remote signalled the end of its candidates for this transport (an
+        ``a=end-of-candidates`` line, an empty candidate, or a remote that does not trickle). Kept
+        until the transport's ICE agent restarts ICE; idempotent. Only an agent-driven ICE state
+        (:meth:`set_agent_state`) uses it."""
+        _after_call(_c.pcstate_transport_set_remote_end_of_candidates(self._pc._handle, self._id))
+
+    def note_alive(self, now_ns: Optional[int] = None) -> None:
+        """Notes that something arrived on the transport (call it per received packet) at
+        ``now_ns`` (default :func:`now_ns`; use the clock given to :meth:`PeerConnection.tick`).
+        A transport that liveness reads disconnected reads its reported state again at once.
+        Does nothing when liveness is off or the transport is not connected."""
+        code = _note_alive(self._pc._handle, self._id, _now() if now_ns is None else _clock(now_ns))
+        if code or _interrupted:
+            _after_call(code)
+
     def remove(self) -> None:
         """Removes the transport from its peer; the aggregates are recomputed at once."""
-        code = _c.pcstate_transport_remove(self._pc._handle, self._id)
+        pc = self._pc
+        code = _c.pcstate_transport_remove(pc._handle, self._id)
         if code == _OK:
-            self._pc._transport_ids.pop(self._id, None)
-            self._pc._transport_objs.pop(self._id, None)
+            probe = _lib.TransportStates()
+            # After close, with ignore_after_close, OK changed nothing: the transport stays.
+            if _c.pcstate_transport_get_states(pc._handle, self._id, ctypes.byref(probe)) != _OK:
+                pc._transport_ids.pop(self._id, None)
+                pc._transport_objs.pop(self._id, None)
+                pc._agent_ids.discard(self._id)
         _after_call(code)
 
     def __eq__(self, other: object) -> bool:
@@ -671,6 +1096,11 @@ class PeerConnection(Managed):
     ``profile``: a :class:`Profile` member or ``"w3c"`` / ``"w3c-literal"`` / ``"legacy-2016"``.
     ``close_events``: ``close()`` reports final ``closed`` events (as native stacks do).
     ``event_queue``: events are also queued for :meth:`poll_event` and :meth:`events`.
+    ``history``: the peer keeps its last {HISTORY_LEN} events for :meth:`history`.
+    ``ignore_after_close``: after ``close()``, adding, removing and setting transports (and
+    ``note_alive``) change nothing and raise nothing, instead of :class:`ClosedError`: for stacks
+    that keep reporting states while they tear down. ``add_transport()`` then returns an inert
+    transport with id 0, which every setter accepts (its getters raise).
 
     ``free()`` (or leaving a ``with`` block, or dropping the last reference to the peer and its
     transports) frees it. A handler that refers to its peer keeps it alive until ``free()`` or
@@ -678,7 +1108,12 @@ class PeerConnection(Managed):
     """
 
     def __init__(
-        self, profile: _PeerArg = Profile.W3C, close_events: bool = False, event_queue: bool = False
+        self,
+        profile: _PeerArg = Profile.W3C,
+        close_events: bool = False,
+        event_queue: bool = False,
+        ignore_after_close: bool = False,
+        history: bool = False,
     ) -> None:
         # Ids in the order added; the Transport objects only weakly, so that they, which keep
         # their peer alive, form no reference cycle with it.
@@ -686,19 +1121,33 @@ class PeerConnection(Managed):
         self._transport_objs: "weakref.WeakValueDictionary[int, Transport]" = (
             weakref.WeakValueDictionary()
         )
+        self._agent_ids: Set[int] = set()  # transports driven by an ICE agent through this binding
+        self._closed = False
         if not isinstance(profile, (Profile, str)):
             raise Profile._error(profile)
         p: Profile = Profile._coerce(profile)
-        flags = (_F["CLOSE_EVENTS"] if close_events else 0) | (_F["EVENT_QUEUE"] if event_queue else 0)
+        flags = 0
+        for name, wanted in (
+            ("CLOSE_EVENTS", close_events),
+            ("EVENT_QUEUE", event_queue),
+            ("IGNORE_AFTER_CLOSE", ignore_after_close),
+            ("HISTORY", history),
+        ):
+            if wanted:
+                flags |= _F[name]
         handle = _lib.pcstate_peer(0)
         _check(_c.pcstate_peer_new(p._to_c(), flags, ctypes.byref(handle)))
         self._profile = p
         self._handle = handle.value
         self._freed = False
+        _TRACKED[handle.value] = [0, 0]
 
     def _release(self, handle: int) -> None:
+        seen = _untrack(handle)
         code = _c.pcstate_peer_free(handle)
         if code not in (_OK, _INVALID_HANDLE):
+            if seen is not None:
+                _TRACKED[handle] = seen  # still alive (WOULD_DEADLOCK): tracked on
             _raise(code)
 
     @property
@@ -708,19 +1157,53 @@ class PeerConnection(Managed):
 
     # -- lifecycle --------------------------------------------------------------------------------
     def close(self) -> None:
-        """``RTCPeerConnection.close()``: the states become closed; no event unless close_events."""
-        _after_call(_c.pcstate_peer_close(self._handle))
+        """``RTCPeerConnection.close()``: the states become closed; no event unless close_events.
+        Idempotent."""
+        code = _c.pcstate_peer_close(self._handle)
+        if code == _OK:
+            self._closed = True
+        _after_call(code)
+
+    @property
+    def closed(self) -> bool:
+        """True once the peer is closed (``close()`` ran, so ``connection_state`` is closed) or
+        freed; a freed peer raises on every other call."""
+        if self._closed or self._freed:
+            return True
+        try:
+            return self.connection_state is ConnectionState.CLOSED
+        except InvalidHandleError:  # freed by another thread just now
+            return True
 
     # -- transports -------------------------------------------------------------------------------
-    def add_transport(self) -> Transport:
-        """Adds a transport in states new/new/new."""
+    def add_transport(
+        self,
+        ice: Union[IceTransportState, str, None] = None,
+        dtls: Union[DtlsTransportState, str, None] = None,
+        gatherer: Union[IceGathererState, str, None] = None,
+    ) -> Transport:
+        """Adds a transport. Without arguments its states are new/new/new; with any of them, it
+        is added already in those states (the others new) in one commit, with no intermediate
+        events (for a transport that already runs). Every value is checked before anything
+        changes."""
         out = _lib.pcstate_transport(0)
-        code = _c.pcstate_transport_add(self._handle, ctypes.byref(out))
+        if ice is None and dtls is None and gatherer is None:
+            code = _c.pcstate_transport_add(self._handle, ctypes.byref(out))
+        else:
+            s = _lib.TransportStates(
+                0 if ice is None else _c_of(IceTransportState, ice),
+                0 if dtls is None else _c_of(DtlsTransportState, dtls),
+                0 if gatherer is None else _c_of(IceGathererState, gatherer),
+            )
+            code = _c.pcstate_transport_add_with_states(
+                self._handle, ctypes.byref(s), ctypes.byref(out)
+            )
         if code != _OK:
             _after_call(code)
         t = Transport(self, out.value)
-        self._transport_ids[t._id] = None
-        self._transport_objs[t._id] = t
+        if t._id != 0:  # 0: ignored after close
+            self._transport_ids[t._id] = None
+            self._transport_objs[t._id] = t
         if _interrupted:
             _after_call(code)
         return t
@@ -770,6 +1253,24 @@ class PeerConnection(Managed):
             s.last_seq,
         )
 
+    # -- observability ----------------------------------------------------------------------------
+    def stats(self) -> PeerStats:
+        """The peer's numbers now (a :class:`PeerStats`): creation and first-connected times,
+        time in and entries into each ``connectionState``, the cause of the latest failure.
+        Kept for every peer at no cost on the update path."""
+        raw = _lib.PeerStats()
+        _check(_c.pcstate_peer_stats(self._handle, ctypes.byref(raw)))
+        return PeerStats._from_c(raw)
+
+    def history(self) -> List[Event]:
+        """The peer's last committed events (at most {HISTORY_LEN}), oldest first, including any
+        that the event queue or a slow handler dropped at the event limit. Needs
+        ``history=True`` (else :class:`InvalidArgumentError`)."""
+        buf = (_lib.Event * _HISTORY_LEN)()
+        count = ctypes.c_size_t(0)
+        _check(_c.pcstate_peer_history(self._handle, buf, _HISTORY_LEN, ctypes.byref(count)))
+        return [Event._from_c(buf[i]) for i in range(count.value)]
+
     # -- events -----------------------------------------------------------------------------------
     def on_event(self, fn: Optional[Callable[[Event], Any]]) -> Optional[Callable[[Event], Any]]:
         """Calls ``fn(event)`` for every change (replacing any previous handler); ``None`` clears.
@@ -802,6 +1303,43 @@ class PeerConnection(Managed):
                 _R["INVALID_ARGUMENT"], f"{max_events!r} is not an event limit ({low} to {high})"
             )
         _check(_c.pcstate_peer_set_event_limit(self._handle, max_events))
+
+    # -- liveness ---------------------------------------------------------------------------------
+    def set_liveness(
+        self, disconnected_after: Optional[float] = 5.0, failed_after: Optional[float] = 30.0
+    ) -> None:
+        """Turns liveness on: a transport whose ICE state is connected or completed and on which
+        nothing was noted alive (:meth:`Transport.note_alive`) for ``disconnected_after`` seconds
+        reads disconnected; for ``failed_after`` seconds, failed, until its ICE state is set
+        again (as after an ICE restart). The defaults, 5 s and 30 s, are about what browsers do
+        without traffic; libnice and libjuice report neither promptly. ``failed_after`` None (or
+        0): never failed. Both None (or 0): liveness off, the default of a new peer; otherwise
+        ``failed_after`` must exceed ``disconnected_after`` (:class:`InvalidArgumentError`).
+        Every transport is watched afresh, in one commit.
+
+        Caller-clocked: no threads, no timers. A transport's alive clock starts at the first
+        :meth:`tick` or note after it became connected: call :meth:`tick` after changing states
+        and whenever the deadline it returns has passed (see the README's asyncio example)."""
+        d = _seconds_ns(disconnected_after, "disconnected_after")
+        f = _seconds_ns(failed_after, "failed_after")
+        if (d == 0 and f != 0) or (f != 0 and f <= d):
+            raise InvalidArgumentError(
+                _R["INVALID_ARGUMENT"],
+                f"failed_after={failed_after!r} needs a disconnected_after below it "
+                f"(disconnected_after={disconnected_after!r})",
+            )
+        _after_call(_c.pcstate_peer_set_liveness(self._handle, d, f))
+
+    def tick(self, now_ns: Optional[int] = None) -> Optional[int]:
+        """Applies the liveness deadlines that passed by ``now_ns`` (default :func:`now_ns`; any
+        monotonic nanosecond clock, the same for every call on this peer), delivers the events,
+        and returns the next deadline on that clock in nanoseconds, or None when there is none
+        (liveness off, nothing connected, or the peer closed): one timer per peer. Cheap when
+        nothing is due."""
+        out = ctypes.c_uint64(0)
+        now = _now() if now_ns is None else _clock(now_ns)
+        _after_call(_c.pcstate_peer_tick(self._handle, now, ctypes.byref(out)))
+        return None if out.value == _U64_MAX else out.value
 
     def poll_event(self) -> Optional[Event]:
         """The oldest queued event, or ``None`` (needs ``event_queue=True``)."""
@@ -859,6 +1397,9 @@ class PeerConnection(Managed):
         profile = getattr(self, "_profile", None)
         return f"<pcstate.PeerConnection {self._handle:#x} {profile} {state}>"
 
+
+for _f in (PeerConnection, PeerConnection.history):
+    _f.__doc__ = (_f.__doc__ or "").replace("{HISTORY_LEN}", str(_HISTORY_LEN))
 
 PeerConnection.set_event_limit.__doc__ = """Bounds the event queue, and separately the backlog of
 events committed while one of the peer's handlers runs, to ``max_events`` each (1 to {MAX_EVENT_LIMIT};

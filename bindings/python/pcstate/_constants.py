@@ -1,4 +1,4 @@
-"""The C ABI's numbers (results, flags, event kinds, enums) in one table, checked against
+"""The C ABI's numbers (results, flags, limits, event kinds, enums) in one table, checked against
 include/pcstate.h by the tests; the rest of the binding takes every number from here."""
 from typing import Dict
 
@@ -60,16 +60,22 @@ ENUMS: Dict[str, Dict[str, int]] = {
         "ICE_GATHERING_STATE": 3,
         "OVERFLOW": 4,
     },
+    "pcstate_failure_cause": {"NONE": 0, "ICE": 1, "DTLS": 2, "LIVENESS": 3},
 }
 
 #: ``PCSTATE_FLAG_<name>`` -> value: the flags of ``pcstate_peer_new``.
-FLAGS: Dict[str, int] = {"CLOSE_EVENTS": 1, "EVENT_QUEUE": 2, "IGNORE_AFTER_CLOSE": 4}
+FLAGS: Dict[str, int] = {"CLOSE_EVENTS": 1, "EVENT_QUEUE": 2, "IGNORE_AFTER_CLOSE": 4, "HISTORY": 8}
 
 #: ``PCSTATE_ICE_AGENT_<name>`` -> value: the agents of ``pcstate_transport_set_ice_agent_state``.
 ICE_AGENTS: Dict[str, int] = {"LIBNICE": 1, "LIBJUICE": 2}
 
-#: ``PCSTATE_<name>`` -> value: the bounds of ``pcstate_peer_set_event_limit``.
-LIMITS: Dict[str, int] = {"DEFAULT_EVENT_LIMIT": 1024, "MAX_EVENT_LIMIT": 1 << 20}
+#: ``PCSTATE_<name>`` -> value: the bounds of ``pcstate_peer_set_event_limit`` and the length of
+#: ``pcstate_peer_history``.
+LIMITS: Dict[str, int] = {"DEFAULT_EVENT_LIMIT": 1024, "MAX_EVENT_LIMIT": 1 << 20, "HISTORY_LEN": 32}
+
+#: How many ``pcstate_connection_state`` values there are: the length of the per-state arrays of
+#: ``struct pcstate_peer_stats`` and ``struct pcstate_global_stats``.
+CONNECTION_STATES = len(ENUMS["pcstate_connection_state"])
 
 RESULT = ENUMS["pcstate_result"]
 EVENT_KIND = ENUMS["pcstate_event_kind"]

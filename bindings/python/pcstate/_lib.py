@@ -57,6 +57,33 @@ class TransportStates(ctypes.Structure):
     ]
 
 
+_STATES = 6  # pcstate_connection_state values (checked against the table by the tests)
+
+
+class PeerStats(ctypes.Structure):
+    """struct pcstate_peer_stats (96 bytes)."""
+
+    _fields_ = [
+        ("created_ns", ctypes.c_uint64),
+        ("first_connected_ns", ctypes.c_uint64),
+        ("time_in_state_ns", ctypes.c_uint64 * _STATES),
+        ("entered_state", ctypes.c_uint32 * _STATES),
+        ("failure_cause", ctypes.c_uint32),
+        ("failure_transport", pcstate_transport),
+    ]
+
+
+class GlobalStats(ctypes.Structure):
+    """struct pcstate_global_stats (72 bytes)."""
+
+    _fields_ = [
+        ("live_peers", ctypes.c_uint64),
+        ("peers_in_state", ctypes.c_uint64 * _STATES),
+        ("events_committed", ctypes.c_uint64),
+        ("failures", ctypes.c_uint64),
+    ]
+
+
 EVENT_CB = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.POINTER(Event))
 FREE_CB = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
 
@@ -113,6 +140,13 @@ FUNCTIONS: Dict[str, Tuple[object, List[object]]] = {
         [pcstate_peer, pcstate_transport, ctypes.POINTER(TransportStates)],
     ),
     "pcstate_event_kind_name": (_str, [_u32]),
+    "pcstate_failure_cause_name": (_str, [_u32]),
+    "pcstate_peer_stats": (_u32, [pcstate_peer, ctypes.POINTER(PeerStats)]),
+    "pcstate_peer_history": (
+        _u32,
+        [pcstate_peer, ctypes.POINTER(Event), ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t)],
+    ),
+    "pcstate_global_stats": (_u32, [ctypes.POINTER(GlobalStats)]),
 }
 
 

@@ -39,6 +39,10 @@ _C_TYPES = {
     "uint64_t *": ctypes.POINTER(ctypes.c_uint64),
     "struct pcstate_snapshot *": ctypes.POINTER(_lib.Snapshot),
     "struct pcstate_event *": ctypes.POINTER(_lib.Event),
+    "size_t": ctypes.c_size_t,
+    "size_t *": ctypes.POINTER(ctypes.c_size_t),
+    "struct pcstate_peer_stats *": ctypes.POINTER(_lib.PeerStats),
+    "struct pcstate_global_stats *": ctypes.POINTER(_lib.GlobalStats),
     "pcstate_event_cb": _lib.EVENT_CB,
     "pcstate_free_cb": _lib.FREE_CB,
 }
