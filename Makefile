@@ -90,7 +90,9 @@ demo: build | $(BUILD)
 	@PYTHONPATH=bindings/python $(PYTHON) examples/python/demo.py
 	@printf '\n==== Python asyncio: examples/python/asyncio_demo.py ====\n'
 	@PYTHONPATH=bindings/python $(PYTHON) examples/python/asyncio_demo.py
-	@printf '\nmake demo: finished: the C, C++, Python and Python asyncio demos ran\n'
+	@printf '\n==== Python server: examples/python/observability_server.py (1,000 peers) ====\n'
+	@PYTHONPATH=bindings/python $(PYTHON) examples/python/observability_server.py
+	@printf '\nmake demo: finished: the C, C++, Python, Python asyncio and server demos ran\n'
 
 # ---- install ----------------------------------------------------------------------------------
 # Copies what `make build` made (it never runs cargo, so `sudo make install` works after a build):
