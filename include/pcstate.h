@@ -101,6 +101,12 @@
 #define PCSTATE_MAX_EVENT_LIMIT (1 << 20)
 
 /**
+ * A field of `pcstate_transport_states` given to `pcstate_transport_set_states` that keeps the
+ * transport's current state (for example, to change DTLS alone on an agent-driven transport).
+ */
+#define PCSTATE_STATE_UNCHANGED UINT32_MAX
+
+/**
  * Flag for `pcstate_peer_new`: the peer keeps its last `PCSTATE_HISTORY_LEN` events for
  * `pcstate_peer_history` (about 1.3 KiB); without it a peer pays nothing for history.
  */
@@ -780,8 +786,10 @@ pcstate_result pcstate_peer_set_event_limit(pcstate_peer peer, uint32_t max_even
 
 /**
  * Sets a transport's ICE, DTLS and gatherer states at once: one commit, events only for the net
- * change (no intermediate states). The ICE state is set directly, as by
- * `pcstate_transport_set_ice_state`.
+ * change (no intermediate states). A field set to `PCSTATE_STATE_UNCHANGED` keeps that state. A
+ * given ICE state is set directly, as by `pcstate_transport_set_ice_state` (detaching an ICE agent
+ * and ending a failed liveness reading); a kept one stays agent-derived, and a gatherer change
+ * re-derives it in the same commit.
  *
  * Results: OK; NULL_ARGUMENT; INVALID_HANDLE; UNKNOWN_TRANSPORT; INVALID_STATE (any field out of
  * range); CLOSED; NO_MEMORY. On error nothing changed.

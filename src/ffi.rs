@@ -603,6 +603,15 @@ fn typed_states(s: &pcstate_transport_states) -> Result<TransportStates> {
     })
 }
 
+/// A field given to `pcstate_transport_set_states`: `None` for `PCSTATE_STATE_UNCHANGED`, else
+/// the validated state (`INVALID_STATE`).
+fn kept_or<T>(v: u32, from: fn(u32) -> Option<T>) -> Result<Option<T>> {
+    match v {
+        PCSTATE_STATE_UNCHANGED => Ok(None),
+        v => from(v).map(Some).ok_or(ResultCode::InvalidState),
+    }
+}
+
 /// Reads one transport's states with `get` into `*out`.
 fn transport_states(
     peer: pcstate_peer,
@@ -625,9 +634,15 @@ fn c_states(s: TransportStates) -> pcstate_transport_states {
     }
 }
 
+/// A field of `pcstate_transport_states` given to `pcstate_transport_set_states` that keeps the
+/// transport's current state (for example, to change DTLS alone on an agent-driven transport).
+pub const PCSTATE_STATE_UNCHANGED: u32 = u32::MAX;
+
 /// Sets a transport's ICE, DTLS and gatherer states at once: one commit, events only for the net
-/// change (no intermediate states). The ICE state is set directly, as by
-/// `pcstate_transport_set_ice_state`.
+/// change (no intermediate states). A field set to `PCSTATE_STATE_UNCHANGED` keeps that state. A
+/// given ICE state is set directly, as by `pcstate_transport_set_ice_state` (detaching an ICE agent
+/// and ending a failed liveness reading); a kept one stays agent-derived, and a gatherer change
+/// re-derives it in the same commit.
 ///
 /// Results: OK; NULL_ARGUMENT; INVALID_HANDLE; UNKNOWN_TRANSPORT; INVALID_STATE (any field out of
 /// range); CLOSED; NO_MEMORY. On error nothing changed.
@@ -640,8 +655,13 @@ pub extern "C" fn pcstate_transport_set_states(
     boundary(|| {
         non_null(states.cast_mut())?;
         // SAFETY: non-NULL checked; the caller passes a valid struct (documented).
-        let s = typed_states(unsafe { &*states })?;
-        update(peer, |p| Ok(((), p.state.set_states(transport, s)?)))
+        let s = unsafe { &*states };
+        let ice = kept_or(s.ice_state, IceTransportState::from_u32)?;
+        let dtls = kept_or(s.dtls_state, DtlsTransportState::from_u32)?;
+        let gatherer = kept_or(s.gatherer_state, GathererState::from_u32)?;
+        update(peer, |p| {
+            Ok(((), p.state.set_states(transport, ice, dtls, gatherer)?))
+        })
     })
 }
 

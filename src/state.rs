@@ -323,32 +323,39 @@ impl PeerState {
         }
     }
 
-    /// Sets a transport's three states at once (ICE directly, as `set_ice`): one commit, events
-    /// only for the net change.
-    pub fn set_states(&mut self, id: u32, s: TransportStates) -> Result<Batch> {
-        let Some(e) = self.input(id)? else {
+    /// Sets any of a transport's three states at once (`None` keeps one; ICE directly, as
+    /// `set_ice`): one commit, events only for the net change. A gatherer change re-derives an
+    /// agent-driven ICE state (when ICE is kept) in the same commit.
+    pub fn set_states(
+        &mut self,
+        id: u32,
+        ice: Option<IceTransportState>,
+        dtls: Option<DtlsTransportState>,
+        gatherer: Option<GathererState>,
+    ) -> Result<Batch> {
+        if self.input(id)?.is_none() {
             return Ok(Batch::default());
-        };
-        let [_, dtls, gatherer] = e.states;
-        e.states[transports::DTLS] = s.dtls as u8;
-        e.states[transports::GATHERER] = s.gatherer as u8;
-        self.counts.shift(transports::DTLS, dtls, s.dtls as u8);
-        self.counts
-            .shift(transports::GATHERER, gatherer, s.gatherer as u8);
-        let batch = self.change(id, true, |e| {
-            e.extra.agent = 0;
-            e.extra.reported_ice = s.ice as u8;
-        });
-        if batch.is_err() {
-            // Only NoMemory can fail here: undo the DTLS and gatherer part.
-            let e = self.table.entry_mut(id).expect("present");
-            e.states[transports::DTLS] = dtls;
-            e.states[transports::GATHERER] = gatherer;
-            self.counts.shift(transports::DTLS, s.dtls as u8, dtls);
-            self.counts
-                .shift(transports::GATHERER, s.gatherer as u8, gatherer);
         }
-        batch
+        // Room first: nothing below can fail once something changed.
+        self.reserve_check()?;
+        let e = self.table.entry_mut(id).expect("present");
+        let [_, old_dtls, old_gatherer] = e.states;
+        let dtls = dtls.map_or(old_dtls, |v| v as u8);
+        let gatherer = gatherer.map_or(old_gatherer, |v| v as u8);
+        e.states[transports::DTLS] = dtls;
+        e.states[transports::GATHERER] = gatherer;
+        let derived = e.extra.agent != 0 && derived_ice(e) != e.extra.reported_ice;
+        self.counts.shift(transports::DTLS, old_dtls, dtls);
+        self.counts
+            .shift(transports::GATHERER, old_gatherer, gatherer);
+        match ice {
+            Some(v) => self.change(id, true, |e| {
+                e.extra.agent = 0;
+                e.extra.reported_ice = v as u8;
+            }),
+            None if derived => self.change_derived(id),
+            None => Ok(self.commit(id)),
+        }
     }
 
     /// The states of one transport as reported: ICE as set or derived from its agent, before

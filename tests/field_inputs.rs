@@ -406,3 +406,46 @@ fn liveness_at_the_end_of_time() {
     assert_eq!(next, u64::MAX);
     assert_eq!(pcstate_peer_free(p), OK);
 }
+
+/// `PCSTATE_STATE_UNCHANGED` keeps a field: DTLS and gathering change on an agent-driven transport
+/// in one commit, and the agent keeps driving its ICE state (re-derived from the new gathering).
+#[test]
+fn set_states_keeps_unchanged_fields() {
+    let p = new_peer(0, 0);
+    let t = add(p);
+    let (log, _) = record(p);
+    assert_eq!(pcstate_transport_set_remote_end_of_candidates(p, t), OK);
+    agent(p, t, PCSTATE_ICE_AGENT_LIBNICE, NICE_READY);
+    log.lock().unwrap().clear();
+    let s = pcstate_transport_states {
+        ice_state: PCSTATE_STATE_UNCHANGED,
+        dtls_state: DTLS_CONNECTED,
+        gatherer_state: COMPLETE,
+    };
+    assert_eq!(pcstate_transport_set_states(p, t, &s), OK);
+    assert_eq!(get(p, t).0, states(I::Completed, DTLS_CONNECTED, COMPLETE));
+    let l = log.lock().unwrap().clone();
+    let seqs: Vec<u64> = l.iter().map(|e| e.0).collect();
+    assert_eq!(
+        l.len(),
+        3,
+        "ICE, connection and gathering, one commit: {l:?}"
+    );
+    assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1));
+    // Still agent-driven: a restart clears end-of-candidates.
+    agent(p, t, PCSTATE_ICE_AGENT_LIBNICE, NICE_GATHERING);
+    agent(p, t, PCSTATE_ICE_AGENT_LIBNICE, NICE_READY);
+    assert_eq!(ice(p, t), I::Connected as u32);
+    // UNCHANGED is only for set_states, and only the exact value.
+    let mut out = 0;
+    assert_eq!(
+        pcstate_transport_add_with_states(p, &s, &mut out),
+        INVALID_STATE
+    );
+    let bad = pcstate_transport_states {
+        ice_state: u32::MAX - 1,
+        ..s
+    };
+    assert_eq!(pcstate_transport_set_states(p, t, &bad), INVALID_STATE);
+    assert_eq!(pcstate_peer_free(p), OK);
+}

@@ -956,44 +956,19 @@ class Transport(NoCopy):
         gatherer: Union[IceGathererState, str, None] = None,
     ) -> None:
         """Sets several states at once: one commit, events only for the net change (no
-        intermediate states). Omitted ones keep their value; every value is checked before
-        anything changes. Giving ``ice`` sets it directly, as :attr:`ice_state` does.
-
-        Without ``ice``, the ICE state is left alone: one state goes through its own setter; DTLS
-        and gatherer together are one commit too, except on a transport driven by an ICE agent
-        (:meth:`set_agent_state`) or read disconnected or failed by liveness, where they are two
-        (the C call that sets all three would detach the agent, or end the liveness reading).
-        Omitted values are read just before the update: do not race another thread setting the
-        same transport."""
-        ice_c = None if ice is None else _c_of(IceTransportState, ice)
-        dtls_c = None if dtls is None else _c_of(DtlsTransportState, dtls)
-        gatherer_c = None if gatherer is None else _c_of(IceGathererState, gatherer)
+        intermediate states). Omitted ones keep their value (``PCSTATE_STATE_UNCHANGED``); every
+        value is checked before anything changes. Giving ``ice`` sets it directly, as
+        :attr:`ice_state` does (detaching an ICE agent); without it an agent-driven ICE state stays
+        agent-driven, re-derived from a new gatherer state in the same commit."""
+        keep = _constants.STATE_UNCHANGED
+        s = _lib.TransportStates(
+            keep if ice is None else _c_of(IceTransportState, ice),
+            keep if dtls is None else _c_of(DtlsTransportState, dtls),
+            keep if gatherer is None else _c_of(IceGathererState, gatherer),
+        )
         pc = self._pc
-        if ice_c is None:
-            if dtls_c is None or gatherer_c is None:  # at most one: its own setter, one commit
-                if dtls_c is not None:
-                    _after_call(_set_dtls(pc._handle, self._id, dtls_c))
-                elif gatherer_c is not None:
-                    _after_call(_set_gatherer(pc._handle, self._id, gatherer_c))
-                return
-            reported = self._reported_c()
-            if self._id in pc._agent_ids or (
-                self._id != 0 and self._states().ice_state != reported.ice_state
-            ):
-                _after_call(_set_gatherer(pc._handle, self._id, gatherer_c))
-                _after_call(_set_dtls(pc._handle, self._id, dtls_c))
-                return
-            ice_c = reported.ice_state
-            detach = False
-        else:
-            detach = True
-            if dtls_c is None or gatherer_c is None:
-                reported = self._reported_c()
-                dtls_c = reported.dtls_state if dtls_c is None else dtls_c
-                gatherer_c = reported.gatherer_state if gatherer_c is None else gatherer_c
-        s = _lib.TransportStates(ice_c, dtls_c, gatherer_c)
         code = _c.pcstate_transport_set_states(pc._handle, self._id, ctypes.byref(s))
-        if code == _OK and detach:
+        if code == _OK and ice is not None:
             pc._agent_ids.discard(self._id)
         _after_call(code)
 

@@ -73,6 +73,9 @@ ICE_AGENTS: Dict[str, int] = {"LIBNICE": 1, "LIBJUICE": 2}
 #: ``pcstate_peer_history``.
 LIMITS: Dict[str, int] = {"DEFAULT_EVENT_LIMIT": 1024, "MAX_EVENT_LIMIT": 1 << 20, "HISTORY_LEN": 32}
 
+#: ``PCSTATE_STATE_UNCHANGED``: a field of ``pcstate_transport_set_states`` that keeps its state.
+STATE_UNCHANGED = 0xFFFFFFFF
+
 #: How many ``pcstate_connection_state`` values there are: the length of the per-state arrays of
 #: ``struct pcstate_peer_stats`` and ``struct pcstate_global_stats``.
 CONNECTION_STATES = len(ENUMS["pcstate_connection_state"])

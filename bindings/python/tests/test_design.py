@@ -50,7 +50,9 @@ def test_constants_table_is_the_header():
 
 
 def _define_value(text: str) -> int:
-    """The value of a numeric #define: ``1024`` or ``(1 << 20)``."""
+    """The value of a numeric #define: ``1024``, ``(1 << 20)`` or ``UINT32_MAX``."""
+    if text.strip() == "UINT32_MAX":
+        return 0xFFFFFFFF
     m = re.fullmatch(r"\(?\s*(\d+)\s*(?:<<\s*(\d+)\s*)?\)?", text.strip())
     assert m, text
     return int(m.group(1)) << int(m.group(2) or 0)
@@ -65,6 +67,7 @@ def test_flags_and_limits_tables_are_the_header():
     table = {f"PCSTATE_FLAG_{k}": v for k, v in _constants.FLAGS.items()}
     table.update({f"PCSTATE_{k}": v for k, v in _constants.LIMITS.items()})
     table.update({f"PCSTATE_ICE_AGENT_{k}": v for k, v in _constants.ICE_AGENTS.items()})
+    table["PCSTATE_STATE_UNCHANGED"] = _constants.STATE_UNCHANGED
     assert table == defines
     assert len(_constants.FLAGS) >= 2
 
