@@ -1,7 +1,8 @@
 //! pcstate: the RTCPeerConnection state machine exactly as browsers define it, behind a stable
 //! C ABI.
 //!
-//! Layout, from the pure rules out to the C surface: [`rules`] the aggregation rules (no FFI,
+//! Layout, from the pure rules out to the C surface: [`enums`] the C enums and their names;
+//! [`rules`] the aggregation rules (no FFI,
 //! O(1) from counters); `agents` the ICE agent adapters' tables; `transports` a peer's transport
 //! table; `state` one peer's state machine; `queue` the bounded event buffers; `delivery`
 //! the cell, the deliverer and the wait graph; `registry` the handles; [`ffi`] the `extern "C"`
@@ -11,6 +12,7 @@
 mod agents;
 mod alloc;
 mod delivery;
+pub mod enums;
 mod error;
 pub mod fault;
 pub mod ffi;

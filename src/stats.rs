@@ -20,7 +20,7 @@ pub enum FailureCause {
     Liveness = 3,
 }
 
-crate::rules::state_enum_impl!(FailureCause {
+crate::enums::state_enum_impl!(FailureCause {
     None => "none", Ice => "ice", Dtls => "dtls", Liveness => "liveness",
 });
 
