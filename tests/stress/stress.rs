@@ -177,7 +177,8 @@ fn summary() -> u64 {
 
 /// Ends the run at once (something hangs, or cannot go on).
 fn fatal(msg: String) -> ! {
-    violation(msg);
+    VIOLATIONS.fetch_add(1, SeqCst);
+    eprintln!("VIOLATION: {msg}");
     summary();
     std::process::exit(2);
 }
@@ -254,6 +255,24 @@ fn real_cycle(target: u64) -> bool {
         }
     }
     false
+}
+
+/// The recorded wait graph, for a hang report: each waiting thread, the callbacks it is inside
+/// and the peer it waits for.
+fn wait_graph() -> String {
+    let waits: Vec<String> = threads()
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| t.waiting_on.load(SeqCst) != 0)
+        .map(|(i, t)| {
+            format!(
+                "thread {i} inside {:x?} waits for {:#x}",
+                lock(&t.stack),
+                t.waiting_on.load(SeqCst)
+            )
+        })
+        .collect();
+    format!("waiting: [{}]", waits.join("; "))
 }
 
 fn rnd() -> u64 {
@@ -1342,8 +1361,9 @@ fn main() {
     std::thread::spawn(move || {
         std::thread::sleep(Duration::from_secs(seconds) + RING_TIMEOUT * 2);
         fatal(format!(
-            "still running {seconds} s + {} s: deadlock suspected",
-            (RING_TIMEOUT * 2).as_secs()
+            "still running {seconds} s + {} s: deadlock suspected; {}",
+            (RING_TIMEOUT * 2).as_secs(),
+            wait_graph()
         ));
     });
     let stop = Arc::new(AtomicBool::new(false));
