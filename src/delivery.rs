@@ -388,13 +388,14 @@ impl Cell {
         if let Some(q) = peer.queue.as_mut() {
             batch.iter().for_each(|e| q.push(e));
         }
-        if peer.callback.is_none() && out != Out::Current {
-            return;
-        }
         if peer.deliverer != 0 {
             // Another thread, or this one further up the stack, is delivering: it will deliver
-            // these after what it has, in order.
+            // these after what it has, in order, to whatever registration is current then (and
+            // drops them all if none is).
             batch.iter().for_each(|e| peer.defer(e));
+            return;
+        }
+        if peer.callback.is_none() && out != Out::Current {
             return;
         }
         self.deliver(g, generation, batch);

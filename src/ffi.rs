@@ -526,8 +526,10 @@ pub extern "C" fn pcstate_peer_set_callback(
             }))
         })?;
         if let (None, Some(free)) = (cb, user_data_free) {
-            // SAFETY: ownership of user_data passed to us on OK; we let go of it at once.
-            unsafe { free(user_data) }
+            // SAFETY: same ABI (see `FreeFnUnwind`); ownership of user_data passed to us on OK and
+            // we let go of it at once.
+            let free: FreeFnUnwind = unsafe { std::mem::transmute(free) };
+            must_return(|| unsafe { free(user_data) });
         }
         Ok(())
     })

@@ -41,9 +41,14 @@ impl Liveness {
         })
     }
 
-    /// Room for one more item, so that `schedule` cannot fail after a change was made.
-    pub(crate) fn reserve(&mut self) -> Result<()> {
-        self.heap.try_reserve(1).map_err(|_| ResultCode::NoMemory)
+    /// Room for `n` more items, so that `schedule` cannot fail after a change was made.
+    pub(crate) fn reserve(&mut self, n: usize) -> Result<()> {
+        self.heap.try_reserve(n).map_err(|_| ResultCode::NoMemory)
+    }
+
+    /// Keeps only the items `current` accepts (to drop stale ones); allocates nothing.
+    pub(crate) fn retain(&mut self, mut current: impl FnMut(&Due) -> bool) {
+        self.heap.retain(|Reverse(d)| current(d));
     }
 
     /// Schedules a look (room reserved before).
@@ -69,12 +74,6 @@ impl Liveness {
     pub(crate) fn scheduled(&self) -> usize {
         self.heap.len()
     }
-
-    /// Replaces the schedule (to drop stale items once they pile up).
-    pub(crate) fn reschedule_all(&mut self, items: impl Iterator<Item = Due>) {
-        self.heap.clear();
-        self.heap.extend(items.map(Reverse));
-    }
 }
 
 #[cfg(test)]
@@ -95,7 +94,7 @@ mod tests {
     fn earliest_first() {
         let mut l = Liveness::new(10, 0).unwrap();
         for (deadline, id) in [(30, 1), (10, 2), (20, 3)] {
-            l.reserve().unwrap();
+            l.reserve(1).unwrap();
             l.schedule(Due {
                 deadline,
                 id,

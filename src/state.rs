@@ -285,11 +285,13 @@ impl PeerState {
         if e.extra.flags & EOC != 0 {
             return Ok(Batch::default());
         }
-        let agent = e.extra.agent != 0;
-        e.extra.flags |= EOC;
-        if !agent {
+        if e.extra.agent == 0 {
+            e.extra.flags |= EOC;
             return Ok(Batch::default());
         }
+        self.reserve_check()?; // before anything changes
+        let e = self.table.entry_mut(id).expect("present");
+        e.extra.flags |= EOC;
         self.change_derived(id)
     }
 
@@ -389,8 +391,14 @@ impl PeerState {
     }
 
     /// Room to schedule one liveness check, taken before anything changes.
+    /// Stale checks (of transports rescheduled since) are dropped first once they outnumber the
+    /// transports, so the schedule stays bounded however often states flap between ticks.
     fn reserve_check(&mut self) -> Result<()> {
-        self.liveness.as_mut().map_or(Ok(()), |l| l.reserve())
+        let Some(live) = self.liveness.as_deref_mut() else {
+            return Ok(());
+        };
+        drop_stale_checks(live, &self.table);
+        live.reserve(1)
     }
 
     /// The DTLS and gatherer update path: one table lookup, the state stored in place, two
@@ -412,18 +420,19 @@ impl PeerState {
     /// Turns liveness on with these settings (`disconnected_after` = 0 and `failed_after` = 0:
     /// off). Every transport is watched afresh; one commit.
     pub fn set_liveness(&mut self, disconnected_after: u64, failed_after: u64) -> Result<Batch> {
+        let live = match (disconnected_after, failed_after) {
+            (0, 0) => None,
+            _ => Some(Liveness::new(disconnected_after, failed_after)?), // checked before all else
+        };
         if !self.open()? {
             return Ok(Batch::default());
         }
-        let mut live = match (disconnected_after, failed_after) {
-            (0, 0) => None,
-            _ => {
-                let mut l = Liveness::new(disconnected_after, failed_after)?;
-                for _ in 0..self.table.len() {
-                    l.reserve()?;
-                }
+        let mut live = match live {
+            Some(mut l) => {
+                l.reserve(self.table.len() as usize)?; // one check per transport at most
                 Some(crate::alloc::try_box(l)?)
             }
+            None => None,
         };
         let counts = &mut self.counts;
         let mut first = 0;
@@ -444,28 +453,32 @@ impl PeerState {
     /// transport that liveness reads disconnected reads its reported state again.
     #[inline(always)]
     pub fn note_alive(&mut self, id: u32, now: u64) -> Result<Batch> {
-        if !self.open()? {
+        let Some(e) = self.input(id)? else {
             return Ok(Batch::default());
-        }
-        // The entry and the liveness schedule are borrowed together.
-        let e = self.table.entry_mut(id);
-        let e = e.ok_or(ResultCode::UnknownTransport)?;
+        };
         let x = &mut e.extra;
         if x.flags & TRACKED == 0 {
             return Ok(Batch::default());
         }
-        if x.flags & CLOCKED == 0 || now > x.alive_ns {
-            x.alive_ns = now;
-            x.flags |= CLOCKED;
-        }
+        let note = |x: &mut Extra| {
+            if x.flags & CLOCKED == 0 || now > x.alive_ns {
+                x.alive_ns = now;
+                x.flags |= CLOCKED;
+            }
+        };
         if x.flags & (STALE | DEAD) != STALE {
+            note(x); // the per-packet path: one store
             return Ok(Batch::default());
         }
+        // Back from disconnected: room for its next check first, then the change.
+        self.reserve_check()?;
+        let e = self.table.entry_mut(id).expect("present");
+        let x = &mut e.extra;
+        note(x);
         let live = self
             .liveness
             .as_deref_mut()
             .expect("tracked only with liveness");
-        live.reserve()?;
         x.flags &= !STALE;
         x.check = x.check.wrapping_add(1);
         live.schedule(Due {
@@ -486,7 +499,9 @@ impl PeerState {
         let Some(live) = self.liveness.as_deref_mut() else {
             return (u64::MAX, Batch::default());
         };
-        let mut first = 0;
+        // The first transport that changed (the events carry it), and the first that failed
+        // (a failure is blamed on it).
+        let (mut first, mut blamed) = (0, 0);
         while let Some(due) = live.pop_due(now) {
             let Some(e) = self.table.entry_mut(due.id) else {
                 continue; // removed
@@ -521,23 +536,19 @@ impl PeerState {
                 if first == 0 {
                     first = due.id;
                 }
+                if eff == IceTransportState::Failed as u8 && blamed == 0 {
+                    blamed = due.id;
+                }
             }
         }
-        if live.scheduled() > 2 * self.table.len() as usize + 16 {
-            // Stale items piled up (many reschedules between ticks): keep the current ones.
-            let current = self.table.entries().filter_map(|(id, e)| {
-                next_check(&e.extra, live).map(|deadline| Due {
-                    deadline,
-                    id,
-                    check: e.extra.check,
-                })
-            });
-            let items: Vec<Due> = current.collect();
-            live.reschedule_all(items.into_iter());
-        }
+        drop_stale_checks(live, &self.table);
         let next = live.next_deadline();
         let batch = if first != 0 {
-            self.commit_for(first, FailureCause::Liveness)
+            self.commit_for(
+                first,
+                FailureCause::Liveness,
+                if blamed != 0 { blamed } else { first },
+            )
         } else {
             Batch::default()
         };
@@ -580,12 +591,13 @@ impl PeerState {
     /// order ICE connection, connection, gathering, all numbered after the new values are stored.
     #[inline(always)]
     fn commit(&mut self, transport: u32) -> Batch {
-        self.commit_for(transport, FailureCause::Ice)
+        self.commit_for(transport, FailureCause::Ice, transport)
     }
 
-    /// `commit`, where an ICE failure is blamed on `ice_cause` (ICE, or liveness for a tick).
+    /// `commit`, where an ICE failure is blamed on `ice_cause` (ICE, or liveness for a tick) of
+    /// transport `blamed`.
     #[inline(always)]
-    fn commit_for(&mut self, transport: u32, ice_cause: FailureCause) -> Batch {
+    fn commit_for(&mut self, transport: u32, ice_cause: FailureCause, blamed: u32) -> Batch {
         let ice_failed = self.counts.ice(IceTransportState::Failed) > 0;
         let dtls_failed = self.counts.dtls(DtlsTransportState::Failed) > 0;
         let cause = if ice_failed {
@@ -594,7 +606,7 @@ impl PeerState {
             FailureCause::Dtls
         };
         self.stats
-            .note_failing(ice_failed || dtls_failed, cause, transport);
+            .note_failing(ice_failed || dtls_failed, cause, blamed);
         let old = self.agg;
         let new = rules::aggregate_packed(self.profile, &self.counts, self.closed);
         if new == old {
@@ -658,6 +670,18 @@ fn effective_ice(x: &Extra) -> u8 {
         IceTransportState::Disconnected as u8
     } else {
         x.reported_ice
+    }
+}
+
+/// Once stale checks (of transports rescheduled or no longer watched since) outnumber the
+/// transports, drops them, so the schedule stays bounded however often states flap between ticks.
+fn drop_stale_checks(live: &mut Liveness, table: &TransportTable) {
+    if live.scheduled() > 2 * table.len() as usize + 16 {
+        live.retain(|d| {
+            table
+                .entry(d.id)
+                .is_some_and(|e| e.extra.check == d.check && e.extra.flags & TRACKED != 0)
+        });
     }
 }
 

@@ -158,11 +158,6 @@ impl TransportTable {
         self.find(id).map(|i| &self.slots[i])
     }
 
-    /// Every live entry with its id (order unspecified).
-    pub(crate) fn entries(&self) -> impl Iterator<Item = (u32, &Entry)> {
-        self.slots.iter().filter(|e| e.id != 0).map(|e| (e.id, e))
-    }
-
     /// Replaces the states of transport `id`; returns the old states, or `None` if absent.
     #[cfg(test)]
     pub fn replace(&mut self, id: u32, s: TransportStates) -> Option<TransportStates> {

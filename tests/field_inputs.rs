@@ -449,3 +449,46 @@ fn set_states_keeps_unchanged_fields() {
     assert_eq!(pcstate_transport_set_states(p, t, &bad), INVALID_STATE);
     assert_eq!(pcstate_peer_free(p), OK);
 }
+
+/// A liveness failure is blamed on the transport whose deadline failed, not on the first one that
+/// changed in the same tick (found by review).
+#[test]
+fn liveness_failure_is_blamed_on_the_transport_that_failed() {
+    let p = new_peer(0, 0);
+    let up = states(I::Connected, DTLS_CONNECTED, COMPLETE);
+    let (mut t1, mut t2) = (0, 0);
+    assert_eq!(pcstate_transport_add_with_states(p, &up, &mut t1), OK);
+    assert_eq!(pcstate_transport_add_with_states(p, &up, &mut t2), OK);
+    assert_eq!(pcstate_peer_set_liveness(p, 10, 20), OK);
+    let mut next = 0;
+    assert_eq!(pcstate_peer_tick(p, 0, &mut next), OK);
+    assert_eq!(pcstate_transport_note_alive(p, t1, 8), OK);
+    assert_eq!(pcstate_peer_tick(p, 10, &mut next), OK);
+    assert_eq!(ice(p, t2), I::Disconnected as u32);
+    assert_eq!(pcstate_peer_tick(p, 20, &mut next), OK);
+    assert_eq!(ice(p, t1), I::Disconnected as u32);
+    assert_eq!(ice(p, t2), I::Failed as u32);
+    let mut s = std::mem::MaybeUninit::<pcstate_peer_stats>::zeroed();
+    assert_eq!(pcstate_peer_stats(p, s.as_mut_ptr()), OK);
+    let s = unsafe { s.assume_init() };
+    assert_eq!(
+        (s.failure_cause, s.failure_transport),
+        (pcstate::FailureCause::Liveness as u32, t2)
+    );
+    assert_eq!(pcstate_peer_free(p), OK);
+}
+
+/// Bad liveness durations are refused also after close with IGNORE_AFTER_CLOSE (found by review).
+#[test]
+fn bad_liveness_durations_are_refused_after_close() {
+    let p = new_peer(0, PCSTATE_FLAG_IGNORE_AFTER_CLOSE);
+    assert_eq!(pcstate_peer_set_liveness(p, 0, 5), INVALID_ARGUMENT);
+    assert_eq!(pcstate_peer_close(p), OK);
+    assert_eq!(pcstate_peer_set_liveness(p, 0, 5), INVALID_ARGUMENT);
+    assert_eq!(
+        pcstate_peer_set_liveness(p, 5, 10),
+        OK,
+        "a valid call is ignored after close"
+    );
+    assert_eq!(pcstate_peer_free(p), OK);
+}

@@ -515,3 +515,46 @@ fn freed_while_a_retired_registration_is_dropped() {
     assert_eq!(a.join().unwrap(), OK);
     assert_eq!(f.join().unwrap(), OK);
 }
+
+/// Events committed while the callback is cleared, during another callback's outing, are not
+/// skipped silently when a new registration comes before the deliverer reaches them: the new
+/// registration gets a gap-free run (found by review: it got seqs 2 and 4).
+#[test]
+fn cleared_then_replaced_inside_a_callback_leaves_no_silent_gap() {
+    let p = new_peer(0, 0);
+    let t = add(p);
+    let got: Arc<Mutex<Vec<(u64, u32)>>> = Arc::new(Mutex::new(Vec::new()));
+    let g = got.clone();
+    let frees_a = set_handler(
+        p,
+        Box::new(move |e| {
+            if e.seq != 1 {
+                return;
+            }
+            assert_eq!(pcstate_transport_set_gatherer_state(p, t, COMPLETE), OK); // e2 deferred
+            assert_eq!(
+                pcstate_peer_set_callback(p, None, std::ptr::null_mut(), None),
+                OK
+            );
+            assert_eq!(pcstate_transport_set_gatherer_state(p, t, GATHERING), OK); // e3
+            let g2 = g.clone();
+            set_handler(
+                p,
+                Box::new(move |e| g2.lock().unwrap().push((e.seq, e.kind))),
+            );
+            assert_eq!(pcstate_transport_set_gatherer_state(p, t, COMPLETE), OK); // e4
+        }),
+    );
+    assert_eq!(pcstate_transport_set_gatherer_state(p, t, GATHERING), OK); // e1
+    assert_eq!(snapshot(p).last_seq, 4);
+    assert_eq!(frees_a.load(SeqCst), 1);
+    let got = got.lock().unwrap().clone();
+    let seqs: Vec<u64> = got.iter().map(|e| e.0).collect();
+    let has_overflow = got.iter().any(|e| e.1 == K_OVERFLOW);
+    let gap_free = seqs.windows(2).all(|w| w[1] == w[0] + 1);
+    assert!(
+        gap_free || has_overflow,
+        "B got {got:?}: a gap without an overflow event"
+    );
+    assert_eq!(pcstate_peer_free(p), OK);
+}

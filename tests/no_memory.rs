@@ -8,32 +8,54 @@ use common::*;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
+use pcstate::rules::IceTransportState as I;
+
 use pcstate::ResultCode;
 use pcstate::ffi::*;
 
 const NO_MEMORY: u32 = ResultCode::NoMemory as u32;
 
+/// The system allocator, which can be told to fail (all allocations, or after `n` more) and
+/// counts this thread's net bytes.
 struct FailOnDemand;
 
-thread_local!(static FAIL: Cell<bool> = const { Cell::new(false) });
+thread_local! {
+    /// How many more allocations may succeed (`u64::MAX`: all).
+    static ALLOWED: Cell<u64> = const { Cell::new(u64::MAX) };
+    static NET: Cell<i64> = const { Cell::new(0) };
+}
+
+fn take_one() -> bool {
+    ALLOWED.with(|a| match a.get() {
+        u64::MAX => true,
+        0 => false,
+        n => {
+            a.set(n - 1);
+            true
+        }
+    })
+}
 
 // SAFETY: forwards to the system allocator, or returns NULL (allowed: allocation failure).
 unsafe impl GlobalAlloc for FailOnDemand {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if FAIL.with(|f| f.get()) {
+        if !take_one() {
             return std::ptr::null_mut();
         }
+        let _ = NET.try_with(|n| n.set(n.get() + layout.size() as i64));
         unsafe { System.alloc(layout) }
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        let _ = NET.try_with(|n| n.set(n.get() - layout.size() as i64));
         unsafe { System.dealloc(ptr, layout) }
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if FAIL.with(|f| f.get()) {
+        if !take_one() {
             return std::ptr::null_mut();
         }
+        let _ = NET.try_with(|n| n.set(n.get() + new_size as i64 - layout.size() as i64));
         unsafe { System.realloc(ptr, layout, new_size) }
     }
 }
@@ -41,12 +63,17 @@ unsafe impl GlobalAlloc for FailOnDemand {
 #[global_allocator]
 static ALLOCATOR: FailOnDemand = FailOnDemand;
 
+/// Runs `f` with only `n` more allocations of this thread succeeding.
+fn with_allowed<T>(n: u64, f: impl FnOnce() -> T) -> T {
+    ALLOWED.with(|a| a.set(n));
+    let r = f();
+    ALLOWED.with(|a| a.set(u64::MAX));
+    r
+}
+
 /// Runs `f` with every allocation of this thread failing.
 fn starved<T>(f: impl FnOnce() -> T) -> T {
-    FAIL.with(|x| x.set(true));
-    let r = f();
-    FAIL.with(|x| x.set(false));
-    r
+    with_allowed(0, f)
 }
 
 #[test]
@@ -92,4 +119,100 @@ fn event_without_memory_becomes_an_overflow_event() {
     assert_eq!((e.kind, e.old_state, e.seq), (K_OVERFLOW, 2, 2));
     assert_eq!(snapshot(p).ice_gathering_state, COMPLETE);
     assert_eq!(pcstate_peer_free(p), OK);
+}
+
+fn ice(p: pcstate_peer, t: pcstate_transport) -> u32 {
+    let mut s = pcstate_transport_states {
+        ice_state: 0,
+        dtls_state: 0,
+        gatherer_state: 0,
+    };
+    assert_eq!(pcstate_transport_get_states(p, t, &mut s), OK);
+    s.ice_state
+}
+
+const CONNECTED: pcstate_transport_states = pcstate_transport_states {
+    ice_state: I::Connected as u32,
+    dtls_state: 0,
+    gatherer_state: 2,
+};
+
+/// A NO_MEMORY from set_remote_end_of_candidates changes nothing, so its retry takes effect
+/// (found by review: the fact was kept and the retry did nothing).
+#[test]
+fn end_of_candidates_after_no_memory_is_not_lost() {
+    let p = new_peer(0, 0);
+    let t1 = add(p);
+    assert_eq!(pcstate_transport_set_gatherer_state(p, t1, COMPLETE), OK);
+    assert_eq!(
+        pcstate_transport_set_ice_agent_state(p, t1, PCSTATE_ICE_AGENT_LIBNICE, 4),
+        OK
+    );
+    assert_eq!(ice(p, t1), I::Connected as u32);
+    assert_eq!(pcstate_peer_set_liveness(p, 1_000_000, 0), OK);
+    for _ in 0..3 {
+        let mut t = 0;
+        assert_eq!(pcstate_transport_add_with_states(p, &CONNECTED, &mut t), OK);
+    }
+    let r = starved(|| pcstate_transport_set_remote_end_of_candidates(p, t1));
+    assert_eq!(r, NO_MEMORY, "setup: the check schedule must need to grow");
+    assert_eq!(ice(p, t1), I::Connected as u32, "nothing changed");
+    assert_eq!(pcstate_transport_set_remote_end_of_candidates(p, t1), OK);
+    assert_eq!(ice(p, t1), I::Completed as u32);
+    assert_eq!(pcstate_peer_free(p), OK);
+}
+
+/// The liveness schedule stays bounded when a transport flaps between ticks (found by review:
+/// 100,000 flaps grew a peer by 2 MB).
+#[test]
+fn liveness_schedule_is_bounded_without_ticks() {
+    let p = new_peer(0, 0);
+    let t = add(p);
+    assert_eq!(pcstate_peer_set_liveness(p, 5_000_000_000, 0), OK);
+    let flap = |n: u32| {
+        for _ in 0..n {
+            assert_eq!(pcstate_transport_set_ice_state(p, t, ICE_CONNECTED), OK);
+            assert_eq!(pcstate_transport_set_ice_state(p, t, ICE_CHECKING), OK);
+        }
+    };
+    flap(1000);
+    let before = NET.with(|n| n.get());
+    flap(100_000);
+    let grown = NET.with(|n| n.get()) - before;
+    assert!(
+        grown < 64 * 1024,
+        "grew by {grown} bytes after 100,000 flaps without a tick"
+    );
+    assert_eq!(pcstate_peer_free(p), OK);
+}
+
+/// set_liveness reserves a check for every transport up front: without memory it returns
+/// NO_MEMORY or OK, never aborts (found by review: an abort with 5 connected transports). Run in
+/// a child process, which an abort would kill.
+#[test]
+fn set_liveness_without_memory_does_not_abort() {
+    if std::env::var_os("PCSTATE_NO_MEMORY_CHILD").is_some() {
+        let p = new_peer(0, 0);
+        for _ in 0..5 {
+            let mut t = 0;
+            assert_eq!(pcstate_transport_add_with_states(p, &CONNECTED, &mut t), OK);
+        }
+        for n in 0..6 {
+            let r = with_allowed(n, || pcstate_peer_set_liveness(p, 1_000_000, 0));
+            assert!(r == OK || r == NO_MEMORY, "{r}");
+        }
+        return;
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "set_liveness_without_memory_does_not_abort",
+            "--nocapture",
+        ])
+        .env("PCSTATE_NO_MEMORY_CHILD", "1")
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "child: {:?}\n{text}", out.status);
 }
