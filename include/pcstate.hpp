@@ -584,6 +584,15 @@ public:
     void set_states(IceTransportState ice, DtlsTransportState dtls, IceGathererState gatherer) {
         set_states(TransportStates{ice, dtls, gatherer});
     }
+    /** Sets any of the three at once (an empty optional keeps that state,
+     * PCSTATE_STATE_UNCHANGED): one commit. Without an ICE state an agent-driven ICE state stays
+     * agent-driven, re-derived from a new gatherer state in the same commit. */
+    void set_states(std::optional<IceTransportState> ice, std::optional<DtlsTransportState> dtls,
+                    std::optional<IceGathererState> gatherer) {
+        const auto c = [](auto v) { return v ? static_cast<uint32_t>(*v) : PCSTATE_STATE_UNCHANGED; };
+        const pcstate_transport_states s{c(ice), c(dtls), c(gatherer)};
+        detail::check(pcstate_transport_set_states(peer_, id_, &s));
+    }
     /** Reports the ICE agent's own state number (e.g. IceAgent::Libnice, 4 for READY); the ICE
      * state is derived from it, the gatherer state and the remote's end-of-candidates. Unknown
      * agent: Error(INVALID_ARGUMENT); number outside the agent's states: Error(INVALID_STATE). */

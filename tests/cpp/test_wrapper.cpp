@@ -1103,6 +1103,26 @@ static void test_global_stats() {
     CHECK(g3.events_committed() == g2.events_committed() && g3.failures() == g2.failures());
 }
 
+/* set_states with empty optionals keeps those states: DTLS and gathering change on an
+ * agent-driven transport in one commit, and the agent keeps driving its ICE state. */
+static void test_set_states_keeps_unchanged() {
+    using pcstate::IceAgent;
+    pcstate::PeerConnection pc;
+    pcstate::Transport t = pc.add_transport();
+    t.set_remote_end_of_candidates();
+    t.set_agent_state(IceAgent::Libnice, 4); // READY, gathering not complete: connected
+    const uint64_t seq = pc.snapshot().last_seq;
+    t.set_states(std::nullopt, DtlsTransportState::Connected, IceGathererState::Complete);
+    CHECK(t.states().ice == IceTransportState::Completed); // re-derived in the same commit
+    CHECK(t.states().dtls == DtlsTransportState::Connected);
+    CHECK(pc.snapshot().last_seq == seq + 3); // ICE, connection and gathering: one commit
+    t.set_agent_state(IceAgent::Libnice, 1);  // still agent-driven: a restart
+    t.set_agent_state(IceAgent::Libnice, 4);
+    CHECK(t.states().ice == IceTransportState::Connected);
+    t.set_states(IceTransportState::Checking, std::nullopt, std::nullopt);
+    CHECK(t.states().ice == IceTransportState::Checking && t.states().dtls == DtlsTransportState::Connected);
+}
+
 int main() {
     test_moves_and_destructors();
     test_lambdas();
@@ -1113,6 +1133,7 @@ int main() {
     test_overflow_and_event_limit();
     test_set_states_and_add_with_states();
     test_ice_agent();
+    test_set_states_keeps_unchanged();
     test_liveness();
     test_close_options();
     test_handler_exceptions();
