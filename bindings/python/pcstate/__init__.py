@@ -193,7 +193,16 @@ class IceGathererState(_CEnum):
     COMPLETE = "complete"
 
 
-class Profile(_CEnum):
+class _ArgumentEnum(_CEnum):
+    """A :class:`_CEnum` that C takes as an argument, not a state: a bad value is an
+    :class:`InvalidArgumentError`, as C's INVALID_ARGUMENT."""
+
+    @classmethod
+    def _error(cls, value: Any) -> "PcstateError":
+        return _argument_error(cls, value)
+
+
+class Profile(_ArgumentEnum):
     """Which rules a peer follows: ``"w3c"`` (the default: the W3C rules as intended, what
     libwebrtc computes), ``"w3c-literal"`` (the 2025 Recommendation read literally) or
     ``"legacy-2016"`` (the 2016 draft's table, still shown by MDN)."""
@@ -202,12 +211,8 @@ class Profile(_CEnum):
     W3C_LITERAL = "w3c-literal"
     LEGACY_2016 = "legacy-2016"
 
-    @classmethod
-    def _error(cls, value: Any) -> "PcstateError":
-        return _argument_error(cls, value)
 
-
-class IceAgent(_CEnum):
+class IceAgent(_ArgumentEnum):
     """An ICE agent whose own state numbers :meth:`Transport.set_agent_state` takes.
 
     ``"libnice"``: ``NiceComponentState`` of the transport's component (DISCONNECTED 0,
@@ -216,10 +221,6 @@ class IceAgent(_CEnum):
 
     LIBNICE = "libnice"
     LIBJUICE = "libjuice"
-
-    @classmethod
-    def _error(cls, value: Any) -> "PcstateError":
-        return _argument_error(cls, value)
 
 
 class FailureCause(_CEnum):
