@@ -119,13 +119,17 @@ wheel: $(VENV_OK)
 	$(VPY) scripts/check_wheel.py $(WHEELS)
 
 # ---- API reference ----------------------------------------------------------------------------
-# HTML from include/pcstate.h with Doxygen (installed with apt-get when missing) into target/docs.
-docs:
+# The C header and the C++ wrapper through Doxygen (target/docs/html; doxygen is installed with
+# apt-get when missing), the Python package through pdoc (target/docs/python/index.html). Every
+# public item must have a doc comment: `make test-docs` fails on any warning of either.
+docs: build $(VENV_OK)
 	@command -v doxygen >/dev/null || { echo "make docs: installing doxygen"; \
 		apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends doxygen >/dev/null; }
 	rm -rf $(DOCS) && mkdir -p $(DOCS)
 	( cat Doxyfile; echo "PROJECT_NUMBER = $(VERSION)" ) | doxygen - > $(DOCS)/doxygen.log
-	@echo "make docs: $(DOCS)/html/index.html ($$(grep -c -E 'warning|error' $(DOCS)/warnings.log) warnings in $(DOCS)/warnings.log)"
+	PCSTATE_LIBRARY=$(CURDIR)/$(LIB_SO) PYTHONPATH=bindings/python $(VPY) -W error -m pdoc --no-show-source \
+		-o $(DOCS)/python pcstate 2> $(DOCS)/pdoc.log || { cat $(DOCS)/pdoc.log; exit 1; }
+	@echo "make docs: $(DOCS)/html/index.html ($$(grep -c -E 'warning|error' $(DOCS)/warnings.log) Doxygen warnings in $(DOCS)/warnings.log), $(DOCS)/python/index.html"
 
 # ---- tests ----------------------------------------------------------------------------------
 test: lint test-rust test-header test-c test-cpp test-python test-packaging test-docs test-integration test-stress \
@@ -178,7 +182,7 @@ test-packaging: build wheel $(VENV_OK)
 
 # The API reference lists every function the library exports.
 test-docs: docs build
-	scripts/check_docs.sh $(LIB_SO) $(DOCS)
+	PYTHON=$(VPY) scripts/check_docs.sh $(LIB_SO) $(DOCS)
 
 # The tools, pinned; reinstalled when scripts/requirements.txt changes.
 $(VENV_OK): $(REQUIREMENTS)

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Checks that the API reference (make docs) lists every function the shared library exports, and
-# nothing the library lacks: each one is a documented function in Doxygen's index and has an entry
-# on the header's HTML page.
-# usage: check_docs.sh LIBRARY DOCS_DIR
+# Checks the API reference (make docs): it lists every function the shared library exports, and
+# nothing the library lacks (each one a documented function in Doxygen's index, with an entry on the
+# header's HTML page); the C++ wrapper's classes have pages; Doxygen and pdoc gave no warning; the
+# Python reference exists and every public Python item has a docstring.
+# usage: check_docs.sh LIBRARY DOCS_DIR (run with the venv's python as PYTHON)
 set -euo pipefail
 lib=$1 docs=$2
 page=$docs/html/pcstate_8h.html index=$docs/xml/index.xml
@@ -20,4 +21,16 @@ if [ -n "$missing$extra" ]; then
   [ -z "$extra" ] || echo "check_docs: in the reference but not exported:" $extra >&2
   exit 1
 fi
+if [ -s "$docs/warnings.log" ]; then
+  echo "check_docs: Doxygen warnings (every public item of pcstate.h and pcstate.hpp needs a doc comment):" >&2
+  cat "$docs/warnings.log" >&2
+  exit 1
+fi
+for cls in PeerConnection Transport Event Error PeerStats GlobalStats; do
+  [ -f "$docs/html/classpcstate_1_1$cls.html" ] || { echo "check_docs: no page for pcstate::$cls" >&2; exit 1; }
+done
+[ -f "$docs/python/index.html" ] && grep -q PeerConnection "$docs/python/pcstate.html" \
+  || { echo "check_docs: no Python reference in $docs/python" >&2; exit 1; }
+[ ! -s "$docs/pdoc.log" ] || { echo "check_docs: pdoc warnings:" >&2; cat "$docs/pdoc.log" >&2; exit 1; }
+PCSTATE_LIBRARY=$(realpath "$lib") PYTHONPATH=bindings/python "${PYTHON:-python3}" scripts/check_python_docs.py
 echo "docs: the API reference lists all $(echo "$exported" | wc -l) exported functions ($docs/html/index.html)"
