@@ -1,0 +1,319 @@
+"""Tests of pcstate.aiortc.watch with two real aiortc peers on 127.0.0.1 (aiortc is a pinned test
+requirement): both watchers go new -> connecting -> connected while a data channel and an audio
+track run, closing one closes both, BUNDLE's dropped transport is removed, the watcher's states
+against aiortc's own (checking -> new), end-of-candidates, attaching late, and that the watcher
+never raises into aiortc."""
+import asyncio
+import subprocess
+import sys
+import textwrap
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+import aioice.ice
+import pytest
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import AudioStreamTrack
+
+import pcstate
+import pcstate.aiortc
+
+#: Every run is bounded: a pair of peers on loopback connects in well under a second.
+TIMEOUT = 20.0
+
+_AIORTC_STATES = ("connectionState", "iceConnectionState", "iceGatheringState")
+_EVENT_OF = {
+    "connectionState": "connectionstatechange",
+    "iceConnectionState": "iceconnectionstatechange",
+    "iceGatheringState": "icegatheringstatechange",
+}
+
+
+@pytest.fixture(autouse=True)
+def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """aioice gathers on every interface except 127.0.0.1: make it gather on 127.0.0.1 alone, so
+    no packet leaves loopback (no ICE server is configured either: no STUN, no TURN)."""
+    monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6: ["127.0.0.1"])
+
+
+def run(coro: Any) -> Any:
+    return asyncio.run(asyncio.wait_for(coro, TIMEOUT))
+
+
+def new_peer() -> RTCPeerConnection:
+    return RTCPeerConnection(RTCConfiguration(iceServers=[]))
+
+
+class Record:
+    """aiortc's own state sequences and the watcher's events, per aggregate."""
+
+    def __init__(self, pc: RTCPeerConnection, peer: Optional[pcstate.PeerConnection]) -> None:
+        self.aiortc: Dict[str, List[str]] = {name: [] for name in _AIORTC_STATES}
+        self.events: Dict[str, List[Tuple[str, str]]] = {event: [] for event in _EVENT_OF.values()}
+        for name in _AIORTC_STATES:
+            pc.on(_EVENT_OF[name], self._aiortc_listener(pc, name))
+        if peer is not None:
+            peer.on_event(self._on_event)
+
+    def _aiortc_listener(self, pc: RTCPeerConnection, name: str) -> Callable[[], None]:
+        return lambda: self.aiortc[name].append(getattr(pc, name))
+
+    def _on_event(self, e: pcstate.Event) -> None:
+        self.events[e.kind].append((e.old.value, e.new.value))
+
+
+def without(line_prefix: str, desc: RTCSessionDescription) -> RTCSessionDescription:
+    lines = [line for line in desc.sdp.split("\r\n") if not line.startswith(line_prefix)]
+    return RTCSessionDescription("\r\n".join(lines), desc.type)
+
+
+def assert_loopback(desc: RTCSessionDescription) -> None:
+    candidates = [line.split() for line in desc.sdp.split("\r\n") if line.startswith("a=candidate:")]
+    assert candidates and all(c[4] == "127.0.0.1" for c in candidates), desc.sdp
+
+
+async def negotiate(
+    a: RTCPeerConnection,
+    b: RTCPeerConnection,
+    munge: Callable[[RTCSessionDescription], RTCSessionDescription] = lambda d: d,
+    after_offer: Callable[[], None] = lambda: None,
+) -> None:
+    """a offers, b answers; both descriptions pass through ``munge``."""
+    await a.setLocalDescription(await a.createOffer())
+    assert_loopback(a.localDescription)
+    after_offer()
+    await b.setRemoteDescription(munge(a.localDescription))
+    await b.setLocalDescription(await b.createAnswer())
+    assert_loopback(b.localDescription)
+    await a.setRemoteDescription(munge(b.localDescription))
+
+
+async def wait_until(predicate: Callable[[], bool]) -> None:
+    while not predicate():
+        await asyncio.sleep(0.01)
+
+
+CONNECTED = [("new", "connecting"), ("connecting", "connected")]
+
+
+def test_two_aiortc_peers_connect_and_closing_one_closes_both() -> None:
+    async def main() -> None:
+        a, b = new_peer(), new_peer()
+        pa = pcstate.aiortc.watch(a, close_events=True)
+        pb = pcstate.aiortc.watch(b)
+        ra, rb = Record(a, pa), Record(b, pb)
+
+        channel = a.createDataChannel("chat")
+        a.addTrack(AudioStreamTrack())
+        opened, echoed = asyncio.Event(), asyncio.Event()
+        channel.on("open", opened.set)
+        channel.on("message", lambda m: echoed.set())
+        tracks: "asyncio.Queue[Any]" = asyncio.Queue()
+        b.on("track", tracks.put_nowait)
+        b.on("datachannel", lambda ch: ch.on("message", ch.send))
+
+        counts: Dict[str, int] = {}
+
+        def after_offer() -> None:
+            # aiortc's default (balanced) bundle policy gave the data channel a transport of its
+            # own; the answer's BUNDLE group then drops it.
+            counts["a_offered"] = len(pa.transports)
+
+        await negotiate(a, b, after_offer=after_offer)
+        counts["a_answered"] = len(pa.transports)
+        await opened.wait()
+        channel.send("ping")
+        await echoed.wait()
+        await (await tracks.get()).recv()  # one decoded audio frame: media flows too
+
+        assert counts == {"a_offered": 2, "a_answered": 1}
+        assert len(pb.transports) == 1
+        for peer, record in ((pa, ra), (pb, rb)):
+            assert peer.snapshot()[:3] == ("connected", "completed", "complete")
+            assert record.events["connectionstatechange"] == CONNECTED
+            assert record.events["iceconnectionstatechange"] == [("new", "checking"), ("checking", "completed")]
+            assert record.events["icegatheringstatechange"] == [("new", "gathering"), ("gathering", "complete")]
+            ice, dtls, gatherer = peer.transports[0].states()
+            assert (ice, dtls, gatherer) == ("completed", "connected", "complete")
+
+        await a.close()
+        assert pa.connection_state is pcstate.ConnectionState.CLOSED
+        assert ra.events["connectionstatechange"] == CONNECTED + [("connected", "closed")]
+        # b closes itself when a's DTLS close_notify arrives (every DTLS transport closed).
+        await wait_until(lambda: b.connectionState == "closed")
+        assert pb.connection_state is pcstate.ConnectionState.CLOSED
+        assert rb.events["connectionstatechange"] == CONNECTED  # no close_events for b
+
+        # aiortc's own sequences, for docs/aiortc.md: the same here.
+        for record in (ra, rb):
+            assert record.aiortc == {
+                "connectionState": ["connecting", "connected", "closed"],
+                "iceConnectionState": ["checking", "completed", "closed"],
+                "iceGatheringState": ["gathering", "complete"],
+            }
+
+    run(main())
+
+
+def test_unbundled_transports_aiortc_reports_checking_then_new_the_watcher_stays_checking() -> None:
+    """Without BUNDLE each peer has two transports, which aiortc connects one after the other:
+    while the first is completed and the second still new, aiortc's iceConnectionState goes back
+    to "new"; the W3C rules (any transport new or checking) keep "checking"."""
+
+    async def main() -> None:
+        a, b = new_peer(), new_peer()
+        pa, pb = pcstate.aiortc.watch(a), pcstate.aiortc.watch(b)
+        ra, rb = Record(a, pa), Record(b, pb)
+        channel = a.createDataChannel("chat")
+        a.addTrack(AudioStreamTrack())
+        opened = asyncio.Event()
+        channel.on("open", opened.set)
+
+        await negotiate(a, b, munge=lambda d: without("a=group:BUNDLE", d))
+        await opened.wait()
+        assert len(pa.transports) == len(pb.transports) == 2
+        for peer, record in ((pa, ra), (pb, rb)):
+            assert record.aiortc["iceConnectionState"] == ["checking", "new", "checking", "completed"]
+            assert record.aiortc["connectionState"] == ["connecting", "connected"]
+            assert record.events["iceconnectionstatechange"] == [("new", "checking"), ("checking", "completed")]
+            assert record.events["connectionstatechange"] == CONNECTED
+        await a.close()
+        await wait_until(lambda: b.connectionState == "closed")
+        assert pa.closed and pb.closed
+
+    run(main())
+
+
+def test_ice_completed_waits_for_the_remote_end_of_candidates() -> None:
+    """aiortc's ICE "completed" (a nominated pair) reads "connected" until the remote's
+    end-of-candidates arrives, here through addIceCandidate(None) (a trickling remote)."""
+
+    async def main() -> None:
+        a, b = new_peer(), new_peer()
+        pa = pcstate.aiortc.watch(a)
+        ra = Record(a, pa)
+        channel = a.createDataChannel("chat")
+        opened = asyncio.Event()
+        channel.on("open", opened.set)
+
+        await a.setLocalDescription(await a.createOffer())
+        await b.setRemoteDescription(a.localDescription)
+        await b.setLocalDescription(await b.createAnswer())
+        await a.setRemoteDescription(without("a=end-of-candidates", b.localDescription))
+        await opened.wait()
+        assert a.iceConnectionState == "completed"
+        assert pa.ice_connection_state is pcstate.IceConnectionState.CONNECTED
+        assert pa.connection_state is pcstate.ConnectionState.CONNECTED
+
+        await a.addIceCandidate(None)
+        assert pa.ice_connection_state is pcstate.IceConnectionState.COMPLETED
+        assert ra.events["iceconnectionstatechange"] == [
+            ("new", "checking"),
+            ("checking", "connected"),
+            ("connected", "completed"),
+        ]
+        await a.close()
+        await b.close()
+
+    run(main())
+
+
+def test_watching_a_running_peer_adds_its_transports_in_their_states() -> None:
+    async def main() -> None:
+        a, b = new_peer(), new_peer()
+        channel = a.createDataChannel("chat")
+        opened = asyncio.Event()
+        channel.on("open", opened.set)
+        await negotiate(a, b)
+        await opened.wait()
+
+        pa = pcstate.aiortc.watch(a, history=True)
+        assert isinstance(pa, pcstate.PeerConnection)
+        seen = [(e.kind, e.old.value, e.new.value) for e in pa.history()]
+        # One commit: each aggregate moved once, straight to its current value.
+        assert seen == [
+            ("iceconnectionstatechange", "new", "completed"),
+            ("connectionstatechange", "new", "connected"),
+            ("icegatheringstatechange", "new", "complete"),
+        ]
+        assert len(pa.transports) == 1
+        await a.close()
+        assert pa.closed
+        await b.close()
+        # A closed aiortc peer gives a closed pcstate peer.
+        assert pcstate.aiortc.watch(a).connection_state is pcstate.ConnectionState.CLOSED
+
+    run(main())
+
+
+def test_freeing_the_watcher_detaches_it_and_aiortc_goes_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    unraisable: List[Any] = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+
+    async def main() -> None:
+        a, b = new_peer(), new_peer()
+        pa = pcstate.aiortc.watch(a)
+        channel = a.createDataChannel("chat")
+        opened = asyncio.Event()
+        channel.on("open", opened.set)
+        await a.setLocalDescription(await a.createOffer())
+        assert len(pa.transports) == 1
+        ice = a.sctp.transport.transport
+        assert "addRemoteCandidate" in vars(ice)  # the watcher's wrapper
+        pa.free()
+        await b.setRemoteDescription(a.localDescription)
+        await b.setLocalDescription(await b.createAnswer())
+        await a.setRemoteDescription(b.localDescription)
+        await opened.wait()
+        assert a.connectionState == "connected"
+        assert "addRemoteCandidate" not in vars(ice)  # detached at the first event after free()
+        await a.close()
+        await b.close()
+
+    run(main())
+    assert unraisable == []
+
+
+def test_an_unknown_aiortc_state_is_reported_and_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    unraisable: List[Any] = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+
+    async def main() -> None:
+        a = new_peer()
+        a.createDataChannel("chat")
+        pa = pcstate.aiortc.watch(a)
+        (t,) = pa.transports
+        gatherer = a.sctp.transport.transport.iceGatherer
+        before = t.states()
+        gatherer._RTCIceGatherer__state = "bogus"  # as a newer aiortc might name a state
+        gatherer.emit("statechange")  # does not raise into aiortc
+        assert t.states() == before
+        assert len(unraisable) == 1
+        assert isinstance(unraisable[0].exc_value, pcstate.InvalidStateError)
+        assert "pcstate.aiortc" in unraisable[0].err_msg
+        gatherer._RTCIceGatherer__state = "new"
+        await a.close()
+        assert pa.closed
+
+    run(main())
+
+
+def test_watch_takes_only_an_aiortc_peer() -> None:
+    with pytest.raises(TypeError, match="RTCPeerConnection"):
+        pcstate.aiortc.watch(object())  # type: ignore[arg-type]
+
+
+def test_pcstate_imports_without_aiortc() -> None:
+    code = textwrap.dedent(
+        """
+        import sys
+        import pcstate
+        assert "aiortc" not in sys.modules
+        sys.modules["aiortc"] = None  # as if it were not installed
+        try:
+            import pcstate.aiortc
+        except ImportError as e:
+            print(e)
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert "pcstate.aiortc needs the aiortc package" in out.stdout
