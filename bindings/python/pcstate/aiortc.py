@@ -35,7 +35,8 @@ module does not know) is reported through ``sys.unraisablehook`` and changes not
 """
 import sys
 from functools import partial
-from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+from types import TracebackType
+from typing import Any, Callable, Dict, List, Optional, Tuple, Type, Union
 
 import pcstate
 
@@ -261,8 +262,8 @@ class _Unraisable:
     """What ``sys.unraisablehook`` takes (the shape of ``sys.UnraisableHookArgs``)."""
 
     def __init__(self, exc: BaseException, message: str, obj: object) -> None:
-        self.exc_type = type(exc)
-        self.exc_value = exc
-        self.exc_traceback = exc.__traceback__
-        self.err_msg = message
-        self.object = obj
+        self.exc_type: Type[BaseException] = type(exc)
+        self.exc_value: Optional[BaseException] = exc
+        self.exc_traceback: Optional[TracebackType] = exc.__traceback__
+        self.err_msg: Optional[str] = message
+        self.object: object = obj
