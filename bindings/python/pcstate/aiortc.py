@@ -6,35 +6,35 @@
 
     pc = aiortc.RTCPeerConnection()
     peer = pcstate.aiortc.watch(pc)          # a pcstate.PeerConnection
-    peer.on_event(print)                      # the W3C states of pc, exactly
+    peer.on_event(print)                      # pc's states by the W3C rules
 
-What it follows (docs/aiortc.md has the details and where aiortc's own states differ):
+What it follows (docs/aiortc.md has the details, and where aiortc's own states differ):
 
 - every ``RTCDtlsTransport`` of the aiortc peer (its transceivers' senders and receivers, its SCTP
   transport) is one pcstate transport, fed from that DTLS transport, its ``RTCIceTransport`` and
-  that one's ``RTCIceGatherer``, each of which emits ``"statechange"``. Transports are added and
-  removed as aiortc creates and drops them (BUNDLE drops the ones it replaces): the watcher looks
-  at ``pc.getTransceivers()`` and ``pc.sctp`` whenever the aiortc peer emits a state or signaling
-  change, and whenever a watched object does. aiortc emits such a change whenever a new transport
-  would change pcstate's aggregates, so they are always as if the transport were added when aiortc
-  created it;
+  that one's ``RTCIceGatherer``, each of which emits ``"statechange"``;
+- transports are added and removed as aiortc creates and drops them. aiortc emits nothing when it
+  creates one, so the watcher looks at ``pc.getTransceivers()`` and ``pc.sctp`` after each call that
+  can create one (``addTrack``, ``addTransceiver``, ``createDataChannel``, ``createOffer``: wrapped
+  on that peer instance only), at each ``signalingstatechange`` (``setRemoteDescription`` creates
+  transports, BUNDLE drops some), and at each state change of a followed object;
 - states by name: ICE ``new``, ``checking``, ``failed``, ``closed`` as they are; aiortc's ICE
   ``completed`` (aioice nominated a pair) is ``completed`` once the remote's end-of-candidates
   arrived (a=end-of-candidates in the remote description, or ``addIceCandidate(None)``), otherwise
   ``connected``; the gatherer's ``completed`` is ``complete``; DTLS names are pcstate's;
 - end-of-candidates: aiortc gathers before the description is set (no trickle), so the local one is
-  the gatherer's ``completed``; the remote one is read from the ICE transport's gatherer when a
-  transport is first seen and noticed afterwards through ``RTCIceTransport.addRemoteCandidate``,
-  which the watcher wraps on each watched ICE transport (the one way aiortc takes it);
+  the gatherer's ``completed``. The remote one has no event: the watcher reads aiortc's record of
+  it when it first sees a transport, and wraps ``addRemoteCandidate`` of each followed
+  ``RTCIceTransport`` instance (every path aiortc takes it by) to notice it later;
 - ``close()`` of the aiortc peer (its signalingState becomes ``closed``, also when aiortc closes
-  itself after every DTLS transport closed) closes the pcstate peer and detaches the watcher.
+  itself after every DTLS transport closed) closes the pcstate peer and removes every hook.
 
-``free()`` of the returned peer (or ``close()``) detaches the watcher at the next aiortc event; the
-aiortc peer is unaffected. The watcher never raises into aiortc: an error (a state name this
-module does not know) is reported through ``sys.unraisablehook`` and changes nothing.
+``free()`` or ``close()`` of the returned peer removes the hooks at the next aiortc event; the
+aiortc peer is unaffected. The watcher never raises into aiortc: an error (a state name this module
+does not know) is reported through ``sys.unraisablehook`` and changes nothing.
 """
+import functools
 import sys
-from functools import partial
 from types import TracebackType
 from typing import Any, Callable, Dict, List, Optional, Tuple, Type, Union
 
@@ -54,7 +54,10 @@ __all__ = ["watch"]
 #: aiortc's gatherer says "completed", pcstate (and W3C) "complete".
 _GATHERER = {"completed": "complete"}
 
-_Listener = Tuple[AsyncIOEventEmitter, str, Callable[[], None]]
+#: The aiortc peer's methods that can create a DTLS transport (setRemoteDescription also does, and
+#: ends with a signalingstatechange). createOffer does with alwaysNegotiateDataChannels.
+_CREATING = ("addTrack", "addTransceiver", "createDataChannel")
+_CREATING_ASYNC = ("createOffer",)
 
 
 def watch(
@@ -86,25 +89,92 @@ def watch(
     return peer
 
 
-class _Followed:
-    """One aiortc DTLS transport, its ICE transport and gatherer, and the pcstate transport fed
-    from them."""
+class _Hooks:
+    """Hooks set on aiortc objects (listeners, per-instance method wrappers), each with its undo."""
 
-    __slots__ = ("dtls", "ice", "gatherer", "transport", "listeners", "add_remote_candidate", "eoc")
+    def __init__(self) -> None:
+        self._undo: List[Callable[[], None]] = []
+
+    def listen(self, emitter: AsyncIOEventEmitter, event: str, fn: Callable[[], None]) -> None:
+        def listener(*_: Any) -> None:
+            fn()
+
+        emitter.on(event, listener)
+
+        def undo() -> None:
+            try:
+                emitter.remove_listener(event, listener)
+            except KeyError:  # aiortc removed every listener of a closed ICE transport already
+                pass
+
+        self._undo.append(undo)
+
+    def wrap(self, obj: Any, name: str, make: Callable[[Any], Any]) -> None:
+        """Sets ``obj.name`` (on that instance) to ``make(the current obj.name)``. Undone only
+        while it is still the outermost wrapper (another one set later stays, calling ours)."""
+        own = vars(obj)
+        had, previous = name in own, own.get(name)
+        wrapper = make(getattr(obj, name))
+        setattr(obj, name, wrapper)
+
+        def undo() -> None:
+            if vars(obj).get(name) is wrapper:
+                if had:
+                    setattr(obj, name, previous)
+                else:
+                    delattr(obj, name)
+
+        self._undo.append(undo)
+
+    def clear(self) -> None:
+        undo, self._undo = self._undo, []
+        for fn in reversed(undo):
+            fn()
+
+
+def _then(original: Callable[..., Any], after: Callable[[], None]) -> Callable[..., Any]:
+    """``original``, then ``after()`` (also when it raises)."""
+
+    @functools.wraps(original)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return original(*args, **kwargs)
+        finally:
+            after()
+
+    return wrapper
+
+
+def _then_async(original: Callable[..., Any], after: Callable[[], None]) -> Callable[..., Any]:
+    """``await original``, then ``after()`` (also when it raises)."""
+
+    @functools.wraps(original)
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return await original(*args, **kwargs)
+        finally:
+            after()
+
+    return wrapper
+
+
+class _Followed:
+    """One aiortc DTLS transport, its ICE transport and gatherer, the pcstate transport fed from
+    them, and the hooks set on them."""
 
     def __init__(self, dtls: RTCDtlsTransport, peer: pcstate.PeerConnection) -> None:
         self.dtls = dtls
         self.ice: RTCIceTransport = dtls.transport
         self.gatherer: RTCIceGatherer = self.ice.iceGatherer
-        self.eoc = False  # the remote's end-of-candidates, as seen through the wrapper
+        self.eoc = False  # the remote's end-of-candidates, as seen by our addRemoteCandidate
+        self.hooks = _Hooks()
         ice, dtls_state, gatherer = self.states()
         self.transport = peer.add_transport(ice=ice, dtls=dtls_state, gatherer=gatherer)
-        self.listeners: List[_Listener] = []
-        self.add_remote_candidate: Optional[Callable[..., Any]] = None  # our wrapper, once set
 
     def remote_end_of_candidates(self) -> bool:
-        # aiortc records it on the gatherer (RTCIceTransport.addRemoteCandidate(None)); a version
-        # without that attribute still gets the ones seen through the wrapper.
+        # aiortc records it on the gatherer (RTCIceTransport.addRemoteCandidate(None)), also
+        # before the watcher saw the transport; a version without that attribute still gets the
+        # ones seen through the wrapper.
         return self.eoc or bool(getattr(self.gatherer, "_remote_candidates_end", False))
 
     def states(self) -> Tuple[str, str, str]:
@@ -117,95 +187,54 @@ class _Followed:
 
 
 class _Watcher:
-    """Hooks one aiortc peer's events and feeds one pcstate peer; kept alive by the listeners
-    it registers on the aiortc objects, until it detaches."""
+    """Follows one aiortc peer into one pcstate peer; kept alive by its hooks on the aiortc
+    objects until it detaches."""
 
     def __init__(self, pc: RTCPeerConnection, peer: pcstate.PeerConnection) -> None:
         self._pc = pc
         self._peer = peer
         self._followed: Dict[RTCDtlsTransport, _Followed] = {}
-        self._listeners: List[_Listener] = []
+        self._hooks = _Hooks()
         self._detached = False
         if pc.signalingState == "closed":
             peer.close()
             self._detached = True
             return
-        for event in (
-            "signalingstatechange",
-            "connectionstatechange",
-            "iceconnectionstatechange",
-            "icegatheringstatechange",
-        ):
-            self._listen(self._listeners, pc, event, self._on_peer_event)
         try:
+            self._hooks.listen(pc, "signalingstatechange", self._guard(self._on_signaling))
+            rescan = self._guard(self._rescan)
+            for name in _CREATING:
+                self._hooks.wrap(pc, name, functools.partial(_then, after=rescan))
+            for name in _CREATING_ASYNC:
+                self._hooks.wrap(pc, name, functools.partial(_then_async, after=rescan))
             self._rescan()
         except BaseException:
             self._detach()
             peer.free()
             raise
 
-    # -- hooks ------------------------------------------------------------------------------------
-    def _listen(
-        self,
-        into: List[_Listener],
-        emitter: AsyncIOEventEmitter,
-        event: str,
-        fn: Callable[[], None],
-    ) -> None:
-        def listener(*_: Any) -> None:
-            self._guarded(fn)
+    def _guard(self, fn: Callable[[], None]) -> Callable[[], None]:
+        """``fn`` for an aiortc callback: does nothing once detached, detaches when the pcstate
+        peer was closed or freed by its owner, and never raises into aiortc (pyee would raise it
+        from ``emit``): other errors go to ``sys.unraisablehook``."""
 
-        emitter.on(event, listener)
-        into.append((emitter, event, listener))
-
-    @staticmethod
-    def _unlisten(listeners: List[_Listener]) -> None:
-        for emitter, event, listener in listeners:
-            try:
-                emitter.remove_listener(event, listener)
-            except KeyError:  # aiortc removed every listener of a closed ICE transport already
-                pass
-        listeners.clear()
-
-    def _wrap_add_remote_candidate(self, f: _Followed) -> None:
-        """Wraps ``f.ice.addRemoteCandidate`` (on that instance only) to notice the remote's
-        end-of-candidates, which aiortc signals with no event."""
-        original = f.ice.addRemoteCandidate
-
-        async def add_remote_candidate(candidate: Optional[RTCIceCandidate]) -> None:
-            try:
-                await original(candidate)
-            finally:
-                if candidate is None:
-                    f.eoc = True
-                    self._guarded(partial(self._on_transport_event, f))
-
-        f.add_remote_candidate = add_remote_candidate
-        setattr(f.ice, "addRemoteCandidate", add_remote_candidate)
-
-    @staticmethod
-    def _unwrap_add_remote_candidate(f: _Followed) -> None:
-        if f.add_remote_candidate is not None and vars(f.ice).get("addRemoteCandidate") is f.add_remote_candidate:
-            delattr(f.ice, "addRemoteCandidate")
-        f.add_remote_candidate = None
-
-    def _guarded(self, fn: Callable[[], None]) -> None:
-        """Runs ``fn`` unless detached; never raises into aiortc (pyee would raise it from
-        ``emit``). A freed or closed pcstate peer detaches the watcher."""
-        if self._detached:
-            return
-        try:
-            if self._peer.closed:
-                self._detach()
+        def guarded() -> None:
+            if self._detached:
                 return
-            fn()
-        except pcstate.InvalidHandleError:  # freed by its owner meanwhile
-            self._detach()
-        except Exception as exc:  # noqa: BLE001 - reported, as pcstate reports a handler's
-            sys.unraisablehook(_Unraisable(exc, "pcstate.aiortc: following an aiortc peer", self))
+            try:
+                if self._peer.closed:
+                    self._detach()
+                    return
+                fn()
+            except pcstate.InvalidHandleError:  # freed by its owner meanwhile
+                self._detach()
+            except Exception as exc:  # noqa: BLE001 - reported, as pcstate reports a handler's
+                sys.unraisablehook(_Unraisable(exc, "pcstate.aiortc: following an aiortc peer", self))
+
+        return guarded
 
     # -- events -----------------------------------------------------------------------------------
-    def _on_peer_event(self) -> None:
+    def _on_signaling(self) -> None:
         if self._pc.signalingState == "closed":
             self._detach()
             self._peer.close()
@@ -236,25 +265,39 @@ class _Watcher:
         now = self._dtls_transports()
         for dtls in [d for d in self._followed if d not in now]:
             f = self._followed.pop(dtls)
-            self._unlisten(f.listeners)
-            self._unwrap_add_remote_candidate(f)
+            f.hooks.clear()
             f.transport.remove()
         for dtls in now:
-            if dtls in self._followed:
-                continue
-            f = _Followed(dtls, self._peer)
-            self._followed[dtls] = f
-            for emitter in (f.dtls, f.ice, f.gatherer):
-                self._listen(f.listeners, emitter, "statechange", partial(self._on_transport_event, f))
-            self._wrap_add_remote_candidate(f)
+            if dtls not in self._followed:
+                self._follow(dtls)
+
+    def _follow(self, dtls: RTCDtlsTransport) -> None:
+        f = _Followed(dtls, self._peer)
+        self._followed[dtls] = f
+        changed = self._guard(functools.partial(self._on_transport_event, f))
+        for emitter in (f.dtls, f.ice, f.gatherer):
+            f.hooks.listen(emitter, "statechange", changed)
+
+        def add_remote_candidate(original: Callable[..., Any]) -> Callable[..., Any]:
+            @functools.wraps(original)
+            async def wrapper(candidate: Optional[RTCIceCandidate]) -> None:
+                try:
+                    await original(candidate)
+                finally:
+                    if candidate is None:
+                        f.eoc = True
+                        changed()
+
+            return wrapper
+
+        f.hooks.wrap(f.ice, "addRemoteCandidate", add_remote_candidate)
 
     def _detach(self) -> None:
         """Removes every hook from the aiortc objects; the pcstate peer is left as it is."""
         self._detached = True
-        self._unlisten(self._listeners)
+        self._hooks.clear()
         for f in self._followed.values():
-            self._unlisten(f.listeners)
-            self._unwrap_add_remote_candidate(f)
+            f.hooks.clear()
         self._followed.clear()
 
 

@@ -183,6 +183,79 @@ def test_unbundled_transports_aiortc_reports_checking_then_new_the_watcher_stays
     run(main())
 
 
+def test_a_transport_aiortc_creates_in_a_call_is_added_and_removed_when_bundle_drops_it() -> None:
+    """A video transceiver added to a connected call gets a new transport of its own (aiortc's
+    balanced bundle policy) until the renegotiated BUNDLE group drops it: the watcher adds it at
+    once, in its states, and removes it when aiortc drops it."""
+
+    async def main() -> None:
+        a, b = new_peer(), new_peer()
+        channel = a.createDataChannel("chat")
+        opened = asyncio.Event()
+        channel.on("open", opened.set)
+        await negotiate(a, b)
+        await opened.wait()
+        pa = pcstate.aiortc.watch(a)
+        ra = Record(a, pa)
+        (first,) = pa.transports
+
+        a.addTransceiver("video", direction="recvonly")
+        assert len(pa.transports) == 2
+        second = pa.transports[1]
+        assert second.states() == ("new", "new", "new")
+        assert pa.snapshot()[:3] == ("connecting", "checking", "new")
+
+        await negotiate(a, b)
+        assert pa.transports == [first]
+        assert pa.snapshot()[:3] == ("connected", "completed", "complete")
+        assert ra.events == {
+            "connectionstatechange": [("connected", "connecting"), ("connecting", "connected")],
+            "iceconnectionstatechange": [("completed", "checking"), ("checking", "completed")],
+            "icegatheringstatechange": [
+                ("complete", "new"),
+                ("new", "gathering"),
+                ("gathering", "complete"),
+            ],
+        }
+        # aiortc's own iceConnectionState reads "new" while the new transport is new (W3C:
+        # "checking", a transport being new or checking).
+        assert ra.aiortc == {
+            "connectionState": ["connecting", "connected"],
+            "iceConnectionState": ["new", "completed"],
+            "iceGatheringState": ["new", "gathering", "complete"],
+        }
+        await a.close()
+        await b.close()
+
+    run(main())
+
+
+def test_transports_are_added_as_aiortc_creates_them_and_hooks_go_with_close() -> None:
+    """aiortc emits nothing when it creates a transport: the watcher rescans after each call that
+    can create one (createOffer creates the SCTP transport with alwaysNegotiateDataChannels)."""
+
+    async def main() -> None:
+        a = RTCPeerConnection(RTCConfiguration(iceServers=[], alwaysNegotiateDataChannels=True))
+        pa = pcstate.aiortc.watch(a)
+        assert pa.transports == []
+        await a.createOffer()
+        assert len(pa.transports) == 1
+        a.addTransceiver("audio")
+        assert len(pa.transports) == 2
+        a.addTrack(AudioStreamTrack())  # takes the audio transceiver: no new transport
+        a.addTransceiver("video")
+        assert len(pa.transports) == 3
+        assert all(t.states() == ("new", "new", "new") for t in pa.transports)
+        hooked = {"addTrack", "addTransceiver", "createDataChannel", "createOffer"}
+        assert hooked <= set(vars(a))
+        await a.close()
+        assert pa.closed
+        assert not hooked & set(vars(a))  # every wrapper removed, aiortc's methods again
+        assert not any("addRemoteCandidate" in vars(t.receiver.transport.transport) for t in a.getTransceivers())
+
+    run(main())
+
+
 def test_ice_completed_waits_for_the_remote_end_of_candidates() -> None:
     """aiortc's ICE "completed" (a nominated pair) reads "connected" until the remote's
     end-of-candidates arrives, here through addIceCandidate(None) (a trickling remote)."""
