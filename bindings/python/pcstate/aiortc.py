@@ -196,6 +196,8 @@ class _Watcher:
         self._followed: Dict[RTCDtlsTransport, _Followed] = {}
         self._hooks = _Hooks()
         self._detached = False
+        self._scanning = False  # a rescan is running (see _rescan)
+        self._scan_again = False
         if pc.signalingState == "closed":
             peer.close()
             self._detached = True
@@ -261,15 +263,27 @@ class _Watcher:
 
     def _rescan(self) -> None:
         """Adds a pcstate transport for each new DTLS transport (in its current states, one
-        commit) and removes those of the ones aiortc dropped."""
-        now = self._dtls_transports()
-        for dtls in [d for d in self._followed if d not in now]:
-            f = self._followed.pop(dtls)
-            f.hooks.clear()
-            f.transport.remove()
-        for dtls in now:
-            if dtls not in self._followed:
-                self._follow(dtls)
+        commit) and removes those of the ones aiortc dropped. pcstate delivers events inside
+        those calls, and a handler may create or drop aiortc transports: a rescan asked for
+        meanwhile runs after this one, never inside it."""
+        if self._scanning:
+            self._scan_again = True
+            return
+        self._scanning = True
+        try:
+            self._scan_again = True
+            while self._scan_again:
+                self._scan_again = False
+                now = self._dtls_transports()
+                for dtls in [d for d in self._followed if d not in now]:
+                    f = self._followed.pop(dtls)
+                    f.hooks.clear()
+                    f.transport.remove()
+                for dtls in now:
+                    if dtls not in self._followed:
+                        self._follow(dtls)
+        finally:
+            self._scanning = False
 
     def _follow(self, dtls: RTCDtlsTransport) -> None:
         f = _Followed(dtls, self._peer)

@@ -290,6 +290,39 @@ def test_ice_completed_waits_for_the_remote_end_of_candidates() -> None:
     run(main())
 
 
+def test_a_dtls_failure_reads_failed() -> None:
+    """The answer carries a wrong certificate fingerprint: the offerer's DTLS transport fails
+    after its handshake, and so does its connectionState, with the cause pcstate records."""
+
+    def wrong_fingerprint(desc: RTCSessionDescription) -> RTCSessionDescription:
+        lines = []
+        for line in desc.sdp.split("\r\n"):
+            if line.startswith("a=fingerprint:sha-256 "):
+                line = "a=fingerprint:sha-256 " + ":".join(["00"] * 32)
+            lines.append(line)
+        return RTCSessionDescription("\r\n".join(lines), desc.type)
+
+    async def main() -> None:
+        a, b = new_peer(), new_peer()
+        pa = pcstate.aiortc.watch(a)
+        ra = Record(a, pa)
+        a.createDataChannel("chat")
+        await a.setLocalDescription(await a.createOffer())
+        await b.setRemoteDescription(a.localDescription)
+        await b.setLocalDescription(await b.createAnswer())
+        await a.setRemoteDescription(wrong_fingerprint(b.localDescription))
+        await wait_until(lambda: a.connectionState == "failed")
+        assert pa.transports[0].states().dtls is pcstate.DtlsTransportState.FAILED
+        assert ra.events["connectionstatechange"] == [("new", "connecting"), ("connecting", "failed")]
+        assert ra.aiortc["connectionState"] == ["connecting", "failed"]
+        assert pa.stats().failure_cause is pcstate.FailureCause.DTLS
+        await a.close()
+        await b.close()
+        assert pa.closed
+
+    run(main())
+
+
 def test_watching_a_running_peer_adds_its_transports_in_their_states() -> None:
     async def main() -> None:
         a, b = new_peer(), new_peer()
@@ -314,6 +347,35 @@ def test_watching_a_running_peer_adds_its_transports_in_their_states() -> None:
         await b.close()
         # A closed aiortc peer gives a closed pcstate peer.
         assert pcstate.aiortc.watch(a).connection_state is pcstate.ConnectionState.CLOSED
+
+    run(main())
+
+
+def test_a_handler_may_create_transports_while_the_watcher_adds_one() -> None:
+    """pcstate delivers the event of an added transport inside the watcher's rescan; a handler
+    creating another transport there gets it added once, after, with no duplicate."""
+
+    async def main() -> None:
+        a, b = new_peer(), new_peer()
+        channel = a.createDataChannel("chat")
+        opened = asyncio.Event()
+        channel.on("open", opened.set)
+        await negotiate(a, b)
+        await opened.wait()
+        pa = pcstate.aiortc.watch(a)
+        created: List[Any] = []
+
+        @pa.on_event
+        def create_one(e: pcstate.Event) -> None:
+            if not created:
+                created.append(a.addTransceiver("audio"))
+
+        a.addTransceiver("video")  # connected -> connecting: the handler adds an audio one
+        assert len(created) == 1
+        assert len(pa.transports) == 3
+        assert [t.states() for t in pa.transports[1:]] == [("new", "new", "new")] * 2
+        await a.close()
+        await b.close()
 
     run(main())
 
