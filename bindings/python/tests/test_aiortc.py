@@ -4,6 +4,7 @@ track run, closing one closes both, BUNDLE's dropped transport is removed, the w
 against aiortc's own (checking -> new), end-of-candidates, attaching late, and that the watcher
 never raises into aiortc."""
 import asyncio
+import os
 import subprocess
 import sys
 import textwrap
@@ -452,3 +453,17 @@ def test_pcstate_imports_without_aiortc() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert "pcstate.aiortc needs the aiortc package" in out.stdout
+
+
+def test_the_example_runs() -> None:
+    """examples/python/aiortc_watch.py connects, chats and closes two watched peers."""
+    repo = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+    example = os.path.join(repo, "examples", "python", "aiortc_watch.py")
+    out = subprocess.run([sys.executable, example], capture_output=True, text=True, timeout=60, check=True)
+    for line in [
+        "  A pcstate connectionState: new -> connecting (transport 1)",
+        "  A pcstate connectionState: connecting -> connected (transport 1)",
+        "  B pcstate connectionState: connecting -> connected (transport 1)",
+        "aiortc watcher demo finished: A closed, B closed",
+    ]:
+        assert line in out.stdout.splitlines(), out.stdout
