@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 import textwrap
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Tuple
 
 import aioice.ice
 import pytest
@@ -47,13 +47,12 @@ def new_peer() -> RTCPeerConnection:
 class Record:
     """aiortc's own state sequences and the watcher's events, per aggregate."""
 
-    def __init__(self, pc: RTCPeerConnection, peer: Optional[pcstate.PeerConnection]) -> None:
+    def __init__(self, pc: RTCPeerConnection, peer: pcstate.PeerConnection) -> None:
         self.aiortc: Dict[str, List[str]] = {name: [] for name in _AIORTC_STATES}
         self.events: Dict[str, List[Tuple[str, str]]] = {event: [] for event in _EVENT_OF.values()}
         for name in _AIORTC_STATES:
             pc.on(_EVENT_OF[name], self._aiortc_listener(pc, name))
-        if peer is not None:
-            peer.on_event(self._on_event)
+        peer.on_event(self._on_event)
 
     def _aiortc_listener(self, pc: RTCPeerConnection, name: str) -> Callable[[], None]:
         return lambda: self.aiortc[name].append(getattr(pc, name))
@@ -97,6 +96,10 @@ CONNECTED = [("new", "connecting"), ("connecting", "connected")]
 
 
 def test_two_aiortc_peers_connect_and_closing_one_closes_both() -> None:
+    """A data channel (SCTP) and an audio track on one BUNDLE transport: both watchers go
+    new -> connecting -> connected, as aiortc does; a.close() closes a's watcher at once and b's
+    when aiortc closes b (a's DTLS close_notify)."""
+
     async def main() -> None:
         a, b = new_peer(), new_peer()
         pa = pcstate.aiortc.watch(a, close_events=True)
@@ -325,6 +328,9 @@ def test_a_dtls_failure_reads_failed() -> None:
 
 
 def test_watching_a_running_peer_adds_its_transports_in_their_states() -> None:
+    """watch() on a connected peer reads connected at once (one commit, no connecting); on a
+    closed one, closed."""
+
     async def main() -> None:
         a, b = new_peer(), new_peer()
         channel = a.createDataChannel("chat")
@@ -382,6 +388,7 @@ def test_a_handler_may_create_transports_while_the_watcher_adds_one() -> None:
 
 
 def test_freeing_the_watcher_detaches_it_and_aiortc_goes_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """free() of the watcher's peer mid-negotiation: aiortc connects as if it were not watched."""
     unraisable: List[Any] = []
     monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
 
@@ -401,7 +408,8 @@ def test_freeing_the_watcher_detaches_it_and_aiortc_goes_on(monkeypatch: pytest.
         await a.setRemoteDescription(b.localDescription)
         await opened.wait()
         assert a.connectionState == "connected"
-        assert "addRemoteCandidate" not in vars(ice)  # detached at the first event after free()
+        # Detached at the first event after free(): every wrapper removed.
+        assert "addRemoteCandidate" not in vars(ice) and "createOffer" not in vars(a)
         await a.close()
         await b.close()
 
@@ -410,6 +418,8 @@ def test_freeing_the_watcher_detaches_it_and_aiortc_goes_on(monkeypatch: pytest.
 
 
 def test_an_unknown_aiortc_state_is_reported_and_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A state name pcstate does not know (a newer aiortc's) is not raised into aiortc's emit: it
+    goes to sys.unraisablehook and changes nothing."""
     unraisable: List[Any] = []
     monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
 
