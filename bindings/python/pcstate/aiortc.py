@@ -265,23 +265,29 @@ class _Watcher:
         """Adds a pcstate transport for each new DTLS transport (in its current states, one
         commit) and removes those of the ones aiortc dropped. pcstate delivers events inside
         those calls, and a handler may create or drop aiortc transports: a rescan asked for
-        meanwhile runs after this one, never inside it."""
+        meanwhile runs after this one, never inside it. A handler that closes (or frees) the
+        peer detaches the watcher there."""
         if self._scanning:
             self._scan_again = True
             return
         self._scanning = True
         try:
             self._scan_again = True
-            while self._scan_again:
+            while self._scan_again and not self._detached:
                 self._scan_again = False
                 now = self._dtls_transports()
                 for dtls in [d for d in self._followed if d not in now]:
-                    f = self._followed.pop(dtls)
-                    f.hooks.clear()
-                    f.transport.remove()
+                    f = self._followed.pop(dtls, None)
+                    if f is not None:
+                        f.hooks.clear()
+                        f.transport.remove()
                 for dtls in now:
+                    if self._detached:
+                        break
                     if dtls not in self._followed:
                         self._follow(dtls)
+            if not self._detached and self._peer.closed:
+                self._detach()
         finally:
             self._scanning = False
 

@@ -387,6 +387,31 @@ def test_a_handler_may_create_transports_while_the_watcher_adds_one() -> None:
     run(main())
 
 
+def test_a_handler_closing_the_peer_inside_a_rescan_detaches_the_watcher() -> None:
+    """A handler that closes the watcher's peer on the event of an added transport: the watcher
+    detaches before the aiortc call that created the transport returns."""
+
+    async def main() -> None:
+        a, b = new_peer(), new_peer()
+        channel = a.createDataChannel("chat")
+        opened = asyncio.Event()
+        channel.on("open", opened.set)
+        await negotiate(a, b)
+        await opened.wait()
+        pa = pcstate.aiortc.watch(a)
+        pa.on_event(lambda e: pa.close())
+
+        a.addTransceiver("video")  # connected -> connecting: the handler closes the peer
+        assert pa.closed and len(pa.transports) == 2
+        # Detached before addTransceiver returned: every hook removed.
+        assert not {"addTrack", "addTransceiver", "createDataChannel", "createOffer"} & set(vars(a))
+        assert not any("addRemoteCandidate" in vars(t.receiver.transport.transport) for t in a.getTransceivers())
+        await a.close()
+        await b.close()
+
+    run(main())
+
+
 def test_freeing_the_watcher_detaches_it_and_aiortc_goes_on(monkeypatch: pytest.MonkeyPatch) -> None:
     """free() of the watcher's peer mid-negotiation: aiortc connects as if it were not watched."""
     unraisable: List[Any] = []
