@@ -230,7 +230,7 @@ class _Watcher:
                 fn()
             except pcstate.InvalidHandleError:  # freed by its owner meanwhile
                 self._detach()
-            except Exception as exc:  # noqa: BLE001 - reported, as pcstate reports a handler's
+            except Exception as exc:  # reported, as pcstate reports a handler's exception
                 sys.unraisablehook(_Unraisable(exc, "pcstate.aiortc: following an aiortc peer", self))
 
         return guarded

@@ -1,8 +1,9 @@
-"""Tests of pcstate.aiortc.watch with two real aiortc peers on 127.0.0.1 (aiortc is a pinned test
-requirement): both watchers go new -> connecting -> connected while a data channel and an audio
-track run, closing one closes both, BUNDLE's dropped transport is removed, the watcher's states
-against aiortc's own (checking -> new), end-of-candidates, attaching late, and that the watcher
-never raises into aiortc."""
+"""Tests of pcstate.aiortc.watch with real aiortc peers on 127.0.0.1 (aiortc is a pinned test
+requirement): two watchers go new -> connecting -> connected while a data channel and an audio
+track run, and closing one peer closes both; transports are added as aiortc creates them and
+removed when BUNDLE drops them; the watcher's states against aiortc's own (checking -> new, no
+end-of-candidates, DTLS failure); attaching late; handlers that create transports or close the
+peer; freeing; and that the watcher never raises into aiortc."""
 import asyncio
 import os
 import subprocess
