@@ -23,30 +23,40 @@ MS = 1_000_000  # ns per ms
 
 
 def _marks(trace: dict) -> Dict[str, float]:
+    """Page-clock ms: when both pcs connected, when the loss rule took effect and was lifted (the
+    middle of the request that did it: +- half its duration, a few ms to tens of ms), and the
+    earliest moment it can have been lifted (that request's start)."""
     out = {}
     for e in trace["log"]:
         if e["type"] in ("loss-start", "loss-end"):
-            out[e["type"]] = e["at"]
+            out[e["type"]] = (e["before"] + e["after"]) / 2
+            out[e["type"] + "-earliest"] = e["before"]
         elif e["type"] == "mark" and e["what"] == "both connected":
             out["connected"] = e["t"]
     return out
 
 
 def measure(trace: dict) -> Dict[str, Dict[str, Optional[float]]]:
-    """Per pc: seconds from loss start to connectionState disconnected and failed (None if not
-    during the loss), and from loss end to connected again (None if never)."""
+    """Per pc, in seconds: from loss start to connectionState disconnected and failed (None if
+    not during the loss); a disconnected that came only after the loss ended, from its end
+    ("late"); and to connected again after a disconnection, from the earliest moment the loss can
+    have ended (an upper bound)."""
     m = _marks(trace)
-    start, end = m["loss-start"], m["loss-end"]
+    start, end, lifted = m["loss-start"], m["loss-end"], m["loss-end-earliest"]
     out = {}
     for name in ("a", "b"):
-        r: Dict[str, Optional[float]] = {"disconnected": None, "failed": None, "recovered": None}
+        r: Dict[str, Optional[float]] = {"disconnected": None, "failed": None, "recovered": None, "late": None}
         for e in trace["log"]:
             if e["pc"] != name or e["type"] != "pc" or e["event"] != "connectionstatechange":
                 continue
-            if start <= e["t"] <= end and e["value"] in ("disconnected", "failed") and r[e["value"]] is None:
-                r[e["value"]] = (e["t"] - start) / 1e3
-            if e["t"] > end and e["value"] == "connected" and r["recovered"] is None:
-                r["recovered"] = (e["t"] - end) / 1e3
+            t, v = e["t"], e["value"]
+            if start <= t <= end and v in ("disconnected", "failed") and r[v] is None:
+                r[v] = (t - start) / 1e3
+            elif t > end and v == "disconnected" and r["disconnected"] is None and r["late"] is None:
+                r["late"] = (t - end) / 1e3
+            if t > lifted and v == "connected" and r["recovered"] is None and (
+                    r["disconnected"] is not None or r["late"] is not None) and r["failed"] is None:
+                r["recovered"] = (t - lifted) / 1e3
         out[name] = r
     return out
 

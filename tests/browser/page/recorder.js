@@ -219,8 +219,9 @@ async function loss(on) {
   const before = Rec.now();
   const reply = await post('/control', { loss: on });
   const after = Rec.now();
-  // The rule took effect in [earliest, latest] on this clock; `at` is the middle.
-  const earliest = Math.min(before + reply.nft_ms, after);
+  // The rule took effect in [earliest, latest] on this clock (while nft ran, after the request
+  // left, before the reply was sent); `at` is the middle.
+  const earliest = before;
   const latest = Math.max(after - reply.reply_after_ms, earliest);
   const at = (earliest + latest) / 2;
   Rec.note('-', on ? 'loss-start' : 'loss-end', { at, earliest, latest, before, after, reply });
