@@ -62,6 +62,22 @@ def _firefox_gathering_ignores_unstarted(trace: dict, name: str, browser: Events
     return browser, kept
 
 
+def _firefox_dtls_update_in_later_task(trace: dict, name: str, browser: Events, ours: Events):
+    """The W3C text updates connectionState for a DTLS change in a task of its own, which reads
+    the states as they are when it runs; Firefox does so. A DTLS state that is replaced before that
+    task runs (connected, then failed at once on a bad fingerprint) never shows in Firefox's
+    connectionState. pcstate updates at each reported change: its connectionState event caused by
+    a DTLS change and superseded by its next one before the browser fired any connectionstatechange
+    is set aside."""
+    conn = [(v, i) for kind, v, i in ours if kind == "connectionstatechange"]
+    seen = [i for kind, _, i in browser if kind == "connectionstatechange"]
+    hidden = set()
+    for (v, i), (_, k) in zip(conn, conn[1:]):
+        if trace["log"][i]["type"] == "dtls" and not any(i <= j < k for j in seen):
+            hidden.add(i)
+    return browser, [e for e in ours if not (e[0] == "connectionstatechange" and e[2] in hidden)]
+
+
 DEVIATIONS = [
     Deviation(
         "chromium-ice-failed-shown-as-disconnected",
@@ -76,6 +92,13 @@ DEVIATIONS = [
         "Firefox keeps iceGatheringState `complete` while transports that have not begun gathering "
         "sit beside complete ones (an ICE restart's provisional transports); W3C reads `new`.",
         _firefox_gathering_ignores_unstarted,
+    ),
+    Deviation(
+        "firefox-dtls-update-in-later-task",
+        "firefox",
+        "Firefox updates connectionState for a DTLS change in a later task (as the W3C text says), "
+        "reading the states then: a DTLS state replaced before it runs never shows.",
+        _firefox_dtls_update_in_later_task,
     ),
 ]
 
