@@ -57,7 +57,7 @@ VALGRIND := valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-k
 
 .PHONY: all build demo install uninstall wheel docs test test-integration example-libnice test-rust test-header test-c \
 	test-cpp test-python test-packaging test-docs test-stress stress valgrind miri tsan fuzz build-stress bench \
-	bench-smoke lint clean
+	bench-smoke lint clean browser-traces test-browser-replay
 
 all: build
 
@@ -133,7 +133,7 @@ docs: build $(VENV_OK)
 
 # ---- tests ----------------------------------------------------------------------------------
 test: lint test-rust test-header test-c test-cpp test-python test-packaging test-docs test-integration test-stress \
-	valgrind bench-smoke
+	valgrind bench-smoke test-browser-replay
 	@echo "make test: all passed"
 
 # Formatting, clippy, and the static-library link list against what rustc prints.
@@ -204,6 +204,17 @@ test-integration: build
 
 example-libnice: build
 	examples/libnice/run.sh
+
+# ---- browsers: real Chromium and Firefox ESR recordings (docs/browser-parity.md) ---------------
+# Re-records tests/browser/traces/ (root; about 3 minutes; not part of `make test`): each scenario
+# headless in a network namespace of its own; installs chromium and firefox-esr when missing.
+browser-traces:
+	tests/browser/install.sh
+	$(PYTHON) tests/browser/record.py
+
+# The committed recordings fed into pcstate (no browser needed).
+test-browser-replay: build
+	PYTHONPATH=bindings/python $(PYTHON) tests/browser/replay.py
 
 # ---- reliability ------------------------------------------------------------------------------
 build-stress:
