@@ -10,10 +10,10 @@ import time
 import pytest
 
 import pcstate
-from pcstate import _constants
+from pcstate import _bindings
 
 S = 1_000_000_000  # one second in ns
-NICE = _constants.ICE_AGENTS  # the header's agent numbers, checked against it in test_design.py
+NICE = _bindings.ICE_AGENTS  # the header's agent numbers, checked against it in test_design.py
 
 
 def _recorder(pc):
@@ -220,7 +220,7 @@ def test_agent_bad_inputs_change_nothing():
     for state in (6, 7, 255, -1, 2**32, 2**40, True, "3", 3.0, None):
         with pytest.raises(pcstate.InvalidStateError) as ei:
             t.set_agent_state("libjuice", state)
-        assert ei.value.code == _constants.RESULT["INVALID_STATE"]
+        assert ei.value.code == _bindings.RESULT["INVALID_STATE"]
     assert t.ice_state == "checking" and seen == []
     t.set_agent_state("libnice", 3)  # the agent was not replaced by a refused call
     assert t.ice_state == "connected"
@@ -236,9 +236,8 @@ def test_setting_ice_state_detaches_the_agent():
     pc = pcstate.PeerConnection()
     t = pc.add_transport()
     t.set_agent_state("libnice", 4)
-    assert t.id in pc._agent_ids
+    assert t.ice_state == "connected"  # derived from the agent
     t.ice_state = "checking"
-    assert t.id not in pc._agent_ids
     t.gatherer_state = "complete"
     t.set_remote_end_of_candidates()
     assert t.ice_state == "checking"

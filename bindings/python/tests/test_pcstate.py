@@ -14,7 +14,7 @@ import threading
 import pytest
 
 import pcstate
-from pcstate import _lib
+from pcstate import _bindings, _lib
 
 REPO = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 HEADER = os.path.join(REPO, "include", "pcstate.h")
@@ -26,25 +26,25 @@ _C_TYPES = {
     "uint32_t": ctypes.c_uint32,
     "uint64_t": ctypes.c_uint64,
     "pcstate_result": ctypes.c_uint32,  # typedef uint32_t (enum pcstate_result)
-    "pcstate_peer": _lib.pcstate_peer,
-    "pcstate_transport": _lib.pcstate_transport,
+    "pcstate_peer": _bindings.pcstate_peer,
+    "pcstate_transport": _bindings.pcstate_transport,
     "const char *": ctypes.c_char_p,
     "void *": ctypes.c_void_p,
     "int *": ctypes.POINTER(ctypes.c_int),
     "uint32_t *": ctypes.POINTER(ctypes.c_uint32),
-    "pcstate_peer *": ctypes.POINTER(_lib.pcstate_peer),
-    "pcstate_transport *": ctypes.POINTER(_lib.pcstate_transport),
-    "struct pcstate_transport_states *": ctypes.POINTER(_lib.TransportStates),
-    "const struct pcstate_transport_states *": ctypes.POINTER(_lib.TransportStates),
+    "pcstate_peer *": ctypes.POINTER(_bindings.pcstate_peer),
+    "pcstate_transport *": ctypes.POINTER(_bindings.pcstate_transport),
+    "struct pcstate_transport_states *": ctypes.POINTER(_bindings.TransportStates),
+    "const struct pcstate_transport_states *": ctypes.POINTER(_bindings.TransportStates),
     "uint64_t *": ctypes.POINTER(ctypes.c_uint64),
-    "struct pcstate_snapshot *": ctypes.POINTER(_lib.Snapshot),
-    "struct pcstate_event *": ctypes.POINTER(_lib.Event),
+    "struct pcstate_snapshot *": ctypes.POINTER(_bindings.Snapshot),
+    "struct pcstate_event *": ctypes.POINTER(_bindings.Event),
     "size_t": ctypes.c_size_t,
     "size_t *": ctypes.POINTER(ctypes.c_size_t),
-    "struct pcstate_peer_stats *": ctypes.POINTER(_lib.PeerStats),
-    "struct pcstate_global_stats *": ctypes.POINTER(_lib.GlobalStats),
-    "pcstate_event_cb": _lib.EVENT_CB,
-    "pcstate_free_cb": _lib.FREE_CB,
+    "struct pcstate_peer_stats *": ctypes.POINTER(_bindings.PeerStats),
+    "struct pcstate_global_stats *": ctypes.POINTER(_bindings.GlobalStats),
+    "pcstate_event_cb": _bindings.EVENT_CB,
+    "pcstate_free_cb": _bindings.FREE_CB,
 }
 
 
@@ -68,17 +68,17 @@ def _header_functions():
 def test_declarations_match_the_header():
     header = _header_functions()
     assert len(header) >= 24
-    assert set(header) == set(_lib.FUNCTIONS), "binding and header list different functions"
+    assert set(header) == set(_bindings.FUNCTIONS), "binding and header list different functions"
     for name, (ret, params) in header.items():
-        restype, argtypes = _lib.FUNCTIONS[name]
+        restype, argtypes = _bindings.FUNCTIONS[name]
         assert restype is _C_TYPES[ret], name
         assert [_C_TYPES[p] for p in params] == list(argtypes), name
 
 
 def test_struct_layouts():
-    assert ctypes.sizeof(_lib.Event) == 40
-    assert ctypes.sizeof(_lib.Snapshot) == 24
-    assert ctypes.sizeof(_lib.TransportStates) == 12
+    assert ctypes.sizeof(_bindings.Event) == 40
+    assert ctypes.sizeof(_bindings.Snapshot) == 24
+    assert ctypes.sizeof(_bindings.TransportStates) == 12
 
 
 def test_version():
@@ -145,6 +145,24 @@ def test_every_method():
         assert "PeerConnection" in repr(pc) and "Transport" in repr(t)
     assert pc._freed
     pc.free()  # idempotent
+
+
+def test_a_call_that_needs_an_option_names_it():
+    """poll_event(), fileno(), events() and history() on a peer created without the option they
+    need say which option, not only C's generic INVALID_ARGUMENT text."""
+    pc = pcstate.PeerConnection()
+    for call, option in ((pc.poll_event, "event_queue=True"), (pc.fileno, "event_queue=True"), (pc.history, "history=True")):
+        with pytest.raises(pcstate.InvalidArgumentError) as ei:
+            call()
+        assert ei.value.code == 5 and option in str(ei.value), (call, str(ei.value))
+
+    async def first():
+        async for e in pc.events():
+            return e
+
+    with pytest.raises(pcstate.InvalidArgumentError, match="event_queue=True"):
+        asyncio.run(first())
+    pc.free()
 
 
 def test_errors():
@@ -286,20 +304,20 @@ def test_handler_that_closes_and_frees():
     assert seen2 == [1]
     with pytest.raises(pcstate.InvalidHandleError):
         t2.ice_state = "connected"
-    assert not any(k for k in pcstate._HANDLERS if pcstate._HANDLERS[k] is freer)
+    assert not any(k for k in pcstate._callbacks.HANDLERS if pcstate._callbacks.HANDLERS[k] is freer)
 
 
 def test_handlers_are_released():
     pc = pcstate.PeerConnection()
-    before = len(pcstate._HANDLERS)
+    before = len(pcstate._callbacks.HANDLERS)
     pc.on_event(lambda e: None)
     pc.on_event(lambda e: None)
-    assert len(pcstate._HANDLERS) == before + 1
+    assert len(pcstate._callbacks.HANDLERS) == before + 1
     pc.on_event(None)
-    assert len(pcstate._HANDLERS) == before
+    assert len(pcstate._callbacks.HANDLERS) == before
     pc.on_event(lambda e: None)
     pc.free()
-    assert len(pcstate._HANDLERS) == before
+    assert len(pcstate._callbacks.HANDLERS) == before
 
 
 def test_four_threads_on_one_peer_ordered():
@@ -367,10 +385,10 @@ def test_peer_dropped_without_free_is_freed():
     pc = pcstate.PeerConnection()
     pc.on_event(lambda e: None)
     handle = pc._handle
-    before = len(pcstate._HANDLERS)
+    before = len(pcstate._callbacks.HANDLERS)
     del pc
     gc.collect()
-    assert len(pcstate._HANDLERS) == before - 1
+    assert len(pcstate._callbacks.HANDLERS) == before - 1
     out = ctypes.c_uint32()
     assert pcstate._c.pcstate_peer_connection_state(handle, ctypes.byref(out)) == 2
 

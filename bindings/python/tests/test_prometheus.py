@@ -104,7 +104,7 @@ def test_collector_metric_lines():
     finally:
         collector.close()
     assert "pcstate_peers" not in _scrape(registry)
-    assert collector not in pcstate._OBSERVERS
+    assert collector not in pcstate._observe._OBSERVERS
 
 
 def test_collector_buckets_must_increase():
@@ -113,7 +113,7 @@ def test_collector_buckets_must_increase():
     for bad in ((), (1.0, 0.5), (1.0, 1.0), (1.0, float("inf"))):
         with pytest.raises(ValueError):
             Collector(registry=None, buckets=bad)
-    assert pcstate._OBSERVERS == ()
+    assert pcstate._observe._OBSERVERS == ()
 
 
 def test_collector_on_the_default_registry_and_a_duplicate():
@@ -124,7 +124,7 @@ def test_collector_on_the_default_registry_and_a_duplicate():
         assert "pcstate_peers" in _scrape(prometheus_client.REGISTRY)
         with pytest.raises(ValueError):  # prometheus_client refuses duplicated metric names
             Collector()
-        assert pcstate._OBSERVERS == (c,)  # the refused one is not left observing
+        assert pcstate._observe._OBSERVERS == (c,)  # the refused one is not left observing
     finally:
         c.close()
     assert "pcstate_peers" not in _scrape(prometheus_client.REGISTRY)
