@@ -38,12 +38,15 @@ def seconds_ns(value: Optional[float], what: str) -> int:
 
 
 def liveness_ns(disconnected_after: Optional[float], failed_after: Optional[float]) -> Tuple[int, int]:
-    """``set_liveness``'s two durations as nanoseconds, checked (see its docstring)."""
+    """``set_liveness``'s two durations as nanoseconds. Checked as given (``failed_after`` must
+    exceed ``disconnected_after``), then rounded to whole nanoseconds, ``failed_after`` kept at
+    least 1 ns above ``disconnected_after`` (rounding never turns an accepted pair into one that C
+    refuses, nor a refused one into one it accepts)."""
     d = seconds_ns(disconnected_after, "disconnected_after")
     f = seconds_ns(failed_after, "failed_after")
-    if (d == 0 and f != 0) or (f != 0 and f <= d):
+    if f and (not d or (failed_after or 0) <= (disconnected_after or 0)):
         raise argument_error(
             f"failed_after={failed_after!r} needs a disconnected_after below it "
             f"(disconnected_after={disconnected_after!r})"
         )
-    return d, f
+    return d, f if f == 0 else max(f, d + 1)

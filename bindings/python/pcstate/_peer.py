@@ -27,6 +27,7 @@ from ._states import (
 )
 
 _EMPTY = B.RESULT["EMPTY"]
+_INVALID_STATE = B.RESULT["INVALID_STATE"]
 _HISTORY_LEN = B.LIMITS["HISTORY_LEN"]
 _after_call = _cb.after_call
 _E = TypeVar("_E", bound=_CEnum)
@@ -150,11 +151,12 @@ class Transport(NoCopy):
         An unknown agent raises :class:`InvalidArgumentError`, a number outside the agent's
         states :class:`InvalidStateError`; either way nothing changes."""
         agent_c = c_of(IceAgent, agent)
-        if isinstance(state, bool) or not isinstance(state, int) or not 0 <= state <= 0xFFFFFFFF:
-            raise InvalidStateError(
-                B.RESULT["INVALID_STATE"], f"{state!r} is not a state number of the {agent_c} agent"
-            )
-        code = _c.pcstate_transport_set_ice_agent_state(self._pc._handle, self._id, agent_c, int(state))
+        code = _INVALID_STATE
+        if not isinstance(state, bool) and isinstance(state, int) and 0 <= state <= 0xFFFFFFFF:
+            code = _c.pcstate_transport_set_ice_agent_state(self._pc._handle, self._id, agent_c, int(state))
+        if code == _INVALID_STATE:
+            name = IceAgent._from_c(agent_c).value
+            raise InvalidStateError(code, f"{state!r} is not a state number of the {name} agent")
         _after_call(code)
 
     def set_remote_end_of_candidates(self) -> None:
@@ -421,8 +423,10 @@ class PeerConnection(Managed):
         again (as after an ICE restart). The defaults, 5 s and 30 s, are about what browsers do
         without traffic; libnice and libjuice report neither promptly. ``failed_after`` None (or
         0): never failed. Both None (or 0): liveness off, the default of a new peer; otherwise
-        ``failed_after`` must exceed ``disconnected_after`` (:class:`InvalidArgumentError`).
-        Every transport is watched afresh, in one commit.
+        ``failed_after`` must exceed ``disconnected_after`` (:class:`InvalidArgumentError`), as
+        given. Both are then rounded to whole nanoseconds (at least 1 ns), ``failed_after`` kept
+        at least 1 ns above ``disconnected_after``. Every transport is watched afresh, in one
+        commit.
 
         Caller-clocked: no threads, no timers. A transport's alive clock starts at the first
         :meth:`tick` or note after it became connected: call :meth:`tick` after changing states
@@ -453,6 +457,7 @@ for _f in (PeerConnection, PeerConnection.history):
 PeerConnection.set_event_limit.__doc__ = """Bounds the event queue, and separately the backlog of
 events committed while one of the peer's handlers runs, to ``max_events`` each (1 to {MAX_EVENT_LIMIT};
 default {DEFAULT_EVENT_LIMIT}). An event that does not fit is dropped and counted, and so is every
-later one until the reader has taken what was kept; the reader then gets one :class:`Event` of
-kind ``"overflow"`` whose ``dropped`` says how many, and resynchronises from :meth:`snapshot`. The
-state changes themselves are never refused.""".format(**B.LIMITS)
+later one, even once there is room again, until the reader has taken what was kept and then the
+:class:`Event` of kind ``"overflow"`` that stands for the dropped ones (``dropped`` says how many,
+``seq`` is the newest of them); it then resynchronises from :meth:`snapshot`. The counting is
+exact and the state changes themselves are never refused.""".format(**B.LIMITS)

@@ -344,6 +344,36 @@ def test_liveness_bad_durations_change_nothing():
     pc.free()
 
 
+def test_liveness_durations_are_compared_as_given_then_rounded():
+    """failed_after above disconnected_after is accepted however close the two are: rounding to
+    whole nanoseconds keeps failed at least 1 ns after disconnected (no refusal that the given
+    numbers do not justify); failed_after not above it is refused, whatever the rounding."""
+    pc = pcstate.PeerConnection()
+    t = pc.add_transport(ice="connected", dtls="connected")
+    pc.set_liveness(5, 5.0000000001)  # 0.1 ns apart: both round to 5 s
+    assert pc.tick(0) == 5 * S
+    assert pc.tick(5 * S) == 5 * S + 1 and pc.connection_state == "disconnected"
+    pc.tick(5 * S + 1)
+    assert pc.connection_state == "failed"
+    t.ice_state = "connected"
+    pc.set_liveness(1e-10, 2e-10)  # both below a nanosecond: 1 ns and 2 ns
+    assert pc.tick(10) == 11 and pc.tick(11) == 12
+    for args in ((5.0000000001, 5), (5.0000000001, 5.0000000001)):
+        with pytest.raises(pcstate.InvalidArgumentError, match="needs a disconnected_after below it"):
+            pc.set_liveness(*args)
+    pc.free()
+
+
+def test_an_agent_state_error_names_the_agent():
+    pc = pcstate.PeerConnection()
+    t = pc.add_transport()
+    for state in (-1, 2**32, "3", 6, 255):
+        with pytest.raises(pcstate.InvalidStateError) as ei:
+            t.set_agent_state(pcstate.IceAgent.LIBNICE, state)
+        assert f"{state!r} is not a state number of the libnice agent" in str(ei.value)
+    pc.free()
+
+
 def test_bad_clock_values():
     pc = pcstate.PeerConnection()
     pc.set_liveness(1.0, 2.0)
