@@ -46,6 +46,9 @@ _C_TYPES = {
     "pcstate_event_cb": _bindings.EVENT_CB,
     "pcstate_free_cb": _bindings.FREE_CB,
 }
+# An enum's typedef (uint32_t before C23), should a signature spell it.
+for _enum in _bindings.ENUMS:
+    _C_TYPES.setdefault(_enum, ctypes.c_uint32)
 
 
 def _header_functions():
