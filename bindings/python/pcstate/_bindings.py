@@ -1,4 +1,4 @@
-"""The C ABI as ctypes sees it: types, structures, callbacks, every function's signature and every constant.
+"""The C ABI as ctypes sees it: types, structures, callbacks, function signatures, constants.
 
 This module is the binding's only copy of the ABI. The tests check it against include/pcstate.h,
 the C compiler's struct layouts and, when present, include/pcstate.abi.json (one test,

@@ -1,4 +1,4 @@
-"""Handlers: one ctypes trampoline for every peer, what a handler's exception does, and stopping every handler at exit.
+"""Handlers: one ctypes trampoline for all peers, handlers' exceptions, stopping them at exit.
 
 user_data is an integer key into HANDLERS; C calls _release(key) exactly once when it lets go.
 The CFUNCTYPE objects below live as long as the module, so C can never call a collected one.

@@ -34,7 +34,9 @@ def seconds_ns(value: Optional[float], what: str) -> int:
             return 0
         if 0 < value < float("inf") and value * 1e9 < U64_MAX:
             return max(1, round(value * 1_000_000_000))
-    raise argument_error(f"{what}={value!r} is not a duration (seconds: a finite number >= 0, or None for off)")
+    raise argument_error(
+        f"{what}={value!r} is not a duration (seconds: a finite number >= 0, or None for off)"
+    )
 
 
 def liveness_ns(disconnected_after: Optional[float], failed_after: Optional[float]) -> Tuple[int, int]:

@@ -1,4 +1,4 @@
-"""Observability: a peer's and the process's numbers, observers of the binding's peers, each peer's last reading at free."""
+"""Observability: peer and process numbers, observers, and each peer's last reading at free."""
 import ctypes
 import dataclasses
 import threading

@@ -1,4 +1,4 @@
-"""The peer and its transports: PeerConnection (options, lifecycle, aggregates, events, liveness) and Transport."""
+"""The peer and its transports: PeerConnection and Transport."""
 import ctypes
 import weakref
 from typing import Any, AsyncIterator, Callable, Dict, Generic, List, Optional, Type, TypeVar, Union, overload

@@ -1,4 +1,4 @@
-"""The enums: W3C state names carrying their C numbers, the argument enums, and the check that the library names them alike."""
+"""The enums: W3C names carrying their C numbers, checked against the library's names."""
 import enum
 from typing import Any, Dict, Type, TypeVar
 
@@ -22,7 +22,8 @@ class _CEnum(str, enum.Enum):
 
     @classmethod
     def _error(cls, value: Any) -> PcstateError:
-        return InvalidStateError(RESULT["INVALID_STATE"], f"{value!r} is not a {cls.__name__} (one of {_names(cls)})")
+        message = f"{value!r} is not a {cls.__name__} (one of {_names(cls)})"
+        return InvalidStateError(RESULT["INVALID_STATE"], message)
 
     @classmethod
     def _coerce(cls, value: Any) -> Any:
