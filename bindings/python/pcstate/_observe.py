@@ -116,11 +116,11 @@ class Observer:
 
     Each first connect and each failure is reported once, at the first reading after it happened,
     to the observers registered at that reading. A peer freed while an observer is registered is
-    read a last time by ``free()``, after closing it: every failure committed before ``free()``
-    returned is counted (a commit racing the free is either in that reading or refused as the peer
-    is closed). Its news waits for the next reading; up to :data:`PENDING_LIMIT` freed peers wait,
-    the news of more is dropped and counted (:meth:`news_dropped`). A peer freed while no
-    observer is registered is not reported.
+    read a last time by ``free()``, after clearing its handler and closing it: every failure
+    committed before ``free()`` returned is counted (a commit racing the free is either in that
+    reading or refused as the peer is closed). Its news waits for the next reading; up to 65,536
+    freed peers wait (about 200 bytes each), the news of more is dropped and counted
+    (:meth:`news_dropped`). A peer freed while no observer is registered is not reported.
 
     An exception an observer method raises is reported through ``sys.unraisablehook`` (as a
     handler's is) and costs the other observers nothing; a ``KeyboardInterrupt`` or
@@ -139,7 +139,7 @@ class Observer:
 
     def news_dropped(self, count: int) -> None:
         """Called when a reading finds that the last news of ``count`` more freed peers was
-        dropped: more than :data:`PENDING_LIMIT` freed peers waited for a reading."""
+        dropped: more than 65,536 freed peers waited for a reading."""
 
 
 _News = Tuple[bytes, bool, int]  # (raw struct pcstate_peer_stats, first connect, new failures)

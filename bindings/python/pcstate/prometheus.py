@@ -31,7 +31,7 @@ failures counted under its latest cause. So, for peers older than the collector:
   reading, which the collector gets too); one freed while no observer was registered is not.
 
 Every failure committed before a peer's ``free()`` returned is in its last reading. While no scrape
-comes, at most ``pcstate._observe.PENDING_LIMIT`` (65,536) freed peers' news waits, about 200
+comes, the last news of at most 65,536 freed peers waits, about 200
 bytes each; the news of more is dropped and counted in ``pcstate_observer_news_dropped_total``.
 """
 import threading
