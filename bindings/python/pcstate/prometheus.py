@@ -31,8 +31,8 @@ failures counted under its latest cause. So, for peers older than the collector:
   reading, which the collector gets too); one freed while no observer was registered is not.
 
 Every failure committed before a peer's ``free()`` returned is in its last reading. While no scrape
-comes, the last news of at most 65,536 freed peers waits, about 200
-bytes each; the news of more is dropped and counted in ``pcstate_observer_news_dropped_total``.
+comes, the last news of at most 65,536 freed peers waits (about 200 bytes each); the news of more
+is dropped and counted in ``pcstate_observer_news_dropped_total``.
 """
 import threading
 from typing import Dict, Iterable, List, Optional, Sequence
