@@ -55,7 +55,8 @@ NIGHTLY := +nightly
 VALGRIND := valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
 	--show-leak-kinds=definite
 
-.PHONY: all build demo install uninstall wheel docs test test-integration example-libnice test-rust test-header test-c \
+.PHONY: all build demo install uninstall wheel docs test test-integration example-libnice test-gstreamer \
+	example-gstreamer test-rust test-header test-c \
 	test-cpp test-python test-packaging test-docs test-stress stress valgrind miri tsan fuzz build-stress bench \
 	bench-smoke lint clean
 
@@ -119,17 +120,16 @@ wheel: $(VENV_OK)
 	$(VPY) scripts/check_wheel.py $(WHEELS)
 
 # ---- API reference ----------------------------------------------------------------------------
-# HTML from include/pcstate.h with Doxygen (installed with apt-get when missing) into target/docs.
+# HTML from include/pcstate.h with Doxygen (scripts/deps.sh installs it when missing) into target/docs.
 docs:
-	@command -v doxygen >/dev/null || { echo "make docs: installing doxygen"; \
-		apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends doxygen >/dev/null; }
+	scripts/deps.sh docs
 	rm -rf $(DOCS) && mkdir -p $(DOCS)
 	( cat Doxyfile; echo "PROJECT_NUMBER = $(VERSION)" ) | doxygen - > $(DOCS)/doxygen.log
 	@echo "make docs: $(DOCS)/html/index.html ($$(grep -c -E 'warning|error' $(DOCS)/warnings.log) warnings in $(DOCS)/warnings.log)"
 
 # ---- tests ----------------------------------------------------------------------------------
-test: lint test-rust test-header test-c test-cpp test-python test-packaging test-docs test-integration test-stress \
-	valgrind bench-smoke
+test: lint test-rust test-header test-c test-cpp test-python test-packaging test-docs test-integration \
+	test-gstreamer test-stress valgrind bench-smoke
 	@echo "make test: all passed"
 
 # Formatting, clippy, and the static-library link list against what rustc prints.
@@ -194,12 +194,23 @@ test-python: build $(VENV_OK)
 	cd bindings/python && ../../$(VPY) -m mypy --strict --no-incremental pcstate
 
 # ---- integration: real libnice agents and OpenSSL DTLS on 127.0.0.1 ---------------------------
-# tests/integration/run.sh installs libnice-dev and libssl-dev when missing.
+# tests/integration/run.sh installs libnice-dev and libssl-dev when missing (scripts/deps.sh).
 test-integration: build
 	tests/integration/run.sh
 
 example-libnice: build
 	examples/libnice/run.sh
+
+# ---- GStreamer webrtcbin: two elements negotiate a data channel on 127.0.0.1 ------------------
+# pcstate fed from each element's DTLS and ICE transports reaches connected on both sides, with a
+# data channel only and with an audio transceiver bundled on it; close reads closed (each run
+# bounded at 20 s). examples/gstreamer/run.sh installs GStreamer with scripts/deps.sh when missing.
+test-gstreamer: build
+	examples/gstreamer/run.sh --check
+	examples/gstreamer/run.sh --check --audio
+
+example-gstreamer: build
+	examples/gstreamer/run.sh
 
 # ---- reliability ------------------------------------------------------------------------------
 build-stress:
@@ -215,8 +226,7 @@ stress: build-stress
 # The C test program and a short stress run under valgrind memcheck: no errors, nothing
 # definitely lost.
 valgrind: build build-stress | $(BUILD)
-	@command -v valgrind >/dev/null || { echo "make valgrind: installing valgrind"; \
-		apt-get update -q >/dev/null && apt-get install -y -q valgrind >/dev/null; }
+	scripts/deps.sh valgrind
 	$(CC) -std=c99 -g $(WARN) -Iinclude tests/c/test_api.c -o $(BUILD)/test_api_plain \
 		-L$(RELEASE) -lpcstate -Wl,-rpath,'$$ORIGIN/../release'
 	$(VALGRIND) ./$(BUILD)/test_api_plain
