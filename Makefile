@@ -31,7 +31,7 @@ export CARGO_PROFILE_RELEASE_DEBUG := true
 export CARGO_PROFILE_RELEASE_STRIP := none
 endif
 
-# The test and packaging tools (pytest, mypy, cmake, auditwheel, build), pinned, in a venv.
+# The test and packaging tools (pytest, mypy, cmake, auditwheel, build, twine, conan), pinned, in a venv.
 VENV     := target/venv
 VPY      := $(VENV)/bin/python
 REQUIREMENTS := scripts/requirements.txt
@@ -56,7 +56,7 @@ VALGRIND := valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-k
 	--show-leak-kinds=definite
 
 .PHONY: all build demo install uninstall wheel docs test test-integration example-libnice test-gstreamer \
-	example-gstreamer test-rust test-header test-c \
+	example-gstreamer test-conan test-publish test-rust test-header test-c \
 	test-cpp test-python test-packaging test-docs test-stress stress valgrind miri tsan fuzz build-stress bench \
 	bench-smoke lint clean
 
@@ -109,8 +109,9 @@ uninstall:
 
 # ---- Python wheel -----------------------------------------------------------------------------
 # An sdist, then a wheel built from it (setuptools-rust compiles the crate the sdist carries), into
-# target/wheels; auditwheel reports the manylinux tag the wheel qualifies for. The crate's own units
-# are dropped from the cache first: each sdist unpacks to a new path, so they would pile up.
+# target/wheels; auditwheel reports the manylinux tag the wheel qualifies for, and twine checks both
+# as PyPI would (metadata, README rendering). The crate's own units are dropped from the cache
+# first: each sdist unpacks to a new path, so they would pile up.
 wheel: $(VENV_OK)
 	rm -rf $(WHEELS)
 	rm -rf $(PY_CARGO)/release/deps/*pcstate* $(PY_CARGO)/release/.fingerprint/pcstate-* \
@@ -118,6 +119,7 @@ wheel: $(VENV_OK)
 	$(PY_BUILD_ENV) $(VPY) -m build --outdir $(WHEELS) bindings/python > target/wheel-build.log 2>&1 \
 		|| { cat target/wheel-build.log; exit 1; }
 	$(VPY) scripts/check_wheel.py $(WHEELS)
+	$(VPY) -m twine --no-color check --strict $(WHEELS)/*
 
 # ---- API reference ----------------------------------------------------------------------------
 # HTML from include/pcstate.h with Doxygen (scripts/deps.sh installs it when missing) into target/docs.
@@ -128,8 +130,8 @@ docs:
 	@echo "make docs: $(DOCS)/html/index.html ($$(grep -c -E 'warning|error' $(DOCS)/warnings.log) warnings in $(DOCS)/warnings.log)"
 
 # ---- tests ----------------------------------------------------------------------------------
-test: lint test-rust test-header test-c test-cpp test-python test-packaging test-docs test-integration \
-	test-gstreamer test-stress valgrind bench-smoke
+test: lint test-rust test-header test-c test-cpp test-python test-packaging test-conan test-publish test-docs \
+	test-integration test-gstreamer test-stress valgrind bench-smoke
 	@echo "make test: all passed"
 
 # Formatting, clippy, and the static-library link list against what rustc prints.
@@ -175,6 +177,16 @@ test-cpp: build | $(BUILD)
 test-packaging: build wheel $(VENV_OK)
 	CMAKE=$(CMAKE) VPY=$(CURDIR)/$(VPY) PY_CARGO=$(PY_CARGO) REQUIREMENTS=$(CURDIR)/$(REQUIREMENTS) \
 		WHEELS=$(WHEELS) tests/packaging.sh
+
+# Conan: the recipe in packaging/conan creates the shared and the static package in a brand-new
+# CONAN_HOME with no remote, and its CMake test_package links pcstate::pcstate to each (tests/conan.sh).
+test-conan: $(VENV_OK)
+	VENV_BIN=$(CURDIR)/$(VENV)/bin tests/conan.sh
+
+# crates.io: `cargo package` carries exactly the crate, `cargo publish --dry-run` passes
+# (tests/publish.sh; the Python sdist and wheel get `twine check` in `make wheel`).
+test-publish:
+	CARGO=$(CARGO) tests/publish.sh
 
 # The API reference lists every function the library exports.
 test-docs: docs build
@@ -279,4 +291,5 @@ clean:
 	rm -rf target fuzz/target bindings/python/build bindings/python/dist bindings/python/*.egg-info \
 		bindings/python/pcstate/libpcstate.so dist .mypy_cache bindings/python/.mypy_cache .pytest_cache
 	rm -f examples/consumers/pkg-config/consumer_shared examples/consumers/pkg-config/consumer_static
+	rm -rf packaging/conan/test_package/build packaging/conan/test_package/CMakeUserPresets.json
 	find . -path ./.git -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +
