@@ -13,7 +13,7 @@
 # A group whose probe passes (pkg-config finds the libraries, the tool is on PATH, the plugin is
 # registered) installs nothing: a machine that got them another way is left alone. Otherwise the
 # packages of the group that dpkg does not have are installed with apt-get, after `apt-get update`,
-# waiting up to 10 minutes for another install's dpkg lock instead of failing.
+# waiting up to 10 minutes for another install's locks instead of failing.
 # The Python tools (pytest, cmake, conan, twine...) are not here: the Makefile pip-installs them,
 # pinned by scripts/requirements.txt, into target/venv.
 # PCSTATE_DEPS_UNPINNED=1 installs the same packages unpinned (a Debian or Ubuntu other than 12).
@@ -55,6 +55,22 @@ if [ "${1-}" = --list ]; then
 fi
 [ $# -gt 0 ] || { sed -n '5,6p' "$0" | sed 's/^# //' >&2; exit 2; }
 
+# apt-get waiting for the locks of other installs: dpkg's with DPkg::Lock::Timeout, the package
+# lists' and the archive cache's (which that option does not cover) by trying again, for up to
+# 600 s in all.
+apt_get() {
+  local waited=0 out
+  until out=$(apt-get "${APT_LOCK[@]}" "$@" 2>&1); do
+    if ! grep -q -e 'Could not get lock' -e 'Unable to lock' <<<"$out" || [ $waited -ge 600 ]; then
+      echo "$out" >&2
+      return 1
+    fi
+    [ $waited -gt 0 ] || echo "deps.sh: waiting for another apt-get to finish"
+    sleep 5
+    waited=$((waited + 5))
+  done
+}
+
 installed() { [ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = installed ]; }
 
 want=() groups=()
@@ -83,8 +99,8 @@ command -v apt-get >/dev/null || {
 
 echo "deps.sh: installing for ${groups[*]}: ${want[*]}"
 export DEBIAN_FRONTEND=noninteractive
-apt-get "${APT_LOCK[@]}" update -qq
-apt-get "${APT_LOCK[@]}" install -y -qq --no-install-recommends "${want[@]}" >/dev/null
+apt_get update -qq
+apt_get install -y -qq --no-install-recommends "${want[@]}"
 for g in "${groups[@]}"; do
   probe "$g" || { echo "deps.sh: $g: installed ${PACKAGES[$g]}, but the check still fails" >&2; exit 1; }
 done
