@@ -58,7 +58,8 @@ struct side {
     GstElement *webrtc;
     side *remote;
     pcstate_peer pc;
-    GMutex lock; /* the tracked transports, and read-then-commit of their states */
+    GMutex lock; /* the tracked transports, read-then-commit of their states, `done` */
+    gboolean done; /* set before teardown: late notifications commit nothing */
     tracked tr[MAX_TRANSPORTS];
     int n_tr;
     /* what pcstate's callback saw (connectionState values, in order), for --check */
@@ -164,6 +165,10 @@ static void commit(tracked *x) {
     GstWebRTCICEConnectionState i;
     GstWebRTCICEGatheringState g;
     g_mutex_lock(&x->side->lock);
+    if (x->side->done) {
+        g_mutex_unlock(&x->side->lock);
+        return;
+    }
     g_object_get(x->dtls, "state", &d, NULL);
     g_object_get(x->ice, "state", &i, "gathering-state", &g, NULL);
     pcstate_transport_states st = {ice_state(i), dtls_state(d), gatherer_state(g)};
@@ -520,20 +525,26 @@ int main(int argc, char **argv) {
         check_side(&bob);
         check(closed, "pcstate_peer_close: both sides read closed");
     }
+    /* Teardown: no commit after this (a notification already under way on another thread sees
+     * `done`), then the elements go, then the pcstate peers. */
     side *sides[] = {&alice, &bob};
     for (int k = 0; k < 2; k++) {
         side *s = sides[k];
+        g_mutex_lock(&s->lock);
+        s->done = TRUE;
+        g_mutex_unlock(&s->lock);
         for (int j = 0; j < s->n_tr; j++) {
             g_signal_handlers_disconnect_by_data(s->tr[j].dtls, &s->tr[j]);
             g_signal_handlers_disconnect_by_data(s->tr[j].ice, &s->tr[j]);
             gst_object_unref(s->tr[j].ice);
             gst_object_unref(s->tr[j].dtls);
         }
-        ok(pcstate_peer_free(s->pc), "free");
         if (s->channel)
             g_object_unref(s->channel);
     }
     gst_object_unref(pipeline);
+    for (int k = 0; k < 2; k++)
+        ok(pcstate_peer_free(sides[k]->pc), "free");
     g_main_loop_unref(loop);
     if (checking) {
         printf("gstreamer: %d passed, %d failed\n", passed, failed);
