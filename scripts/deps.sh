@@ -6,10 +6,10 @@
 #        scripts/deps.sh --list       (the groups and what each installs)
 #
 # Groups (each asked for by the make targets that need it):
-#   integration  libnice and OpenSSL headers, pkg-config  (test-integration, example-libnice)
-#   gstreamer    GStreamer 1.22 with webrtcbin and its libnice ICE agent (test-gstreamer, example-gstreamer)
-#   docs         doxygen                                 (docs, test-docs)
-#   valgrind     valgrind                                (valgrind)
+#   integration  libnice and OpenSSL headers, pkg-config    (test-integration, example-libnice)
+#   gstreamer    GStreamer 1.22: webrtcbin, its libnice ICE  (test-gstreamer, example-gstreamer)
+#   docs         doxygen                                   (docs, test-docs)
+#   valgrind     valgrind                                  (valgrind)
 # A group whose probe passes (pkg-config finds the libraries, the tool is on PATH, the plugin is
 # registered) installs nothing: a machine that got them another way is left alone. Otherwise the
 # packages of the group that dpkg does not have are installed with apt-get, after `apt-get update`,
