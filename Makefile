@@ -31,7 +31,7 @@ export CARGO_PROFILE_RELEASE_DEBUG := true
 export CARGO_PROFILE_RELEASE_STRIP := none
 endif
 
-# The test and packaging tools (pytest, mypy, cmake, auditwheel, build), pinned, in a venv.
+# The test and packaging tools (pytest, mypy, cmake, auditwheel, build, twine, conan), pinned, in a venv.
 VENV     := target/venv
 VPY      := $(VENV)/bin/python
 REQUIREMENTS := scripts/requirements.txt
@@ -55,7 +55,8 @@ NIGHTLY := +nightly
 VALGRIND := valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
 	--show-leak-kinds=definite
 
-.PHONY: all build demo install uninstall wheel docs test test-integration example-libnice test-rust test-header test-c \
+.PHONY: all build demo install uninstall wheel docs test test-integration example-libnice test-gstreamer \
+	example-gstreamer test-conan test-publish test-rust test-header test-c \
 	test-cpp test-python test-packaging test-docs test-stress stress valgrind miri tsan fuzz build-stress bench \
 	bench-smoke lint clean browser-traces test-browser-replay
 
@@ -108,8 +109,9 @@ uninstall:
 
 # ---- Python wheel -----------------------------------------------------------------------------
 # An sdist, then a wheel built from it (setuptools-rust compiles the crate the sdist carries), into
-# target/wheels; auditwheel reports the manylinux tag the wheel qualifies for. The crate's own units
-# are dropped from the cache first: each sdist unpacks to a new path, so they would pile up.
+# target/wheels; auditwheel reports the manylinux tag the wheel qualifies for, and twine checks both
+# as PyPI would (metadata, README rendering). The crate's own units are dropped from the cache
+# first: each sdist unpacks to a new path, so they would pile up.
 wheel: $(VENV_OK)
 	rm -rf $(WHEELS)
 	rm -rf $(PY_CARGO)/release/deps/*pcstate* $(PY_CARGO)/release/.fingerprint/pcstate-* \
@@ -117,14 +119,14 @@ wheel: $(VENV_OK)
 	$(PY_BUILD_ENV) $(VPY) -m build --outdir $(WHEELS) bindings/python > target/wheel-build.log 2>&1 \
 		|| { cat target/wheel-build.log; exit 1; }
 	$(VPY) scripts/check_wheel.py $(WHEELS)
+	$(VPY) -m twine --no-color check --strict $(WHEELS)/*
 
 # ---- API reference ----------------------------------------------------------------------------
-# The C header and the C++ wrapper through Doxygen (target/docs/html; doxygen is installed with
-# apt-get when missing), the Python package through pdoc (target/docs/python/index.html). Every
+# The C header and the C++ wrapper through Doxygen (target/docs/html; scripts/deps.sh installs
+# doxygen when missing), the Python package through pdoc (target/docs/python/index.html). Every
 # public item must have a doc comment: `make test-docs` fails on any warning of either.
 docs: build $(VENV_OK)
-	@command -v doxygen >/dev/null || { echo "make docs: installing doxygen"; \
-		apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends doxygen >/dev/null; }
+	scripts/deps.sh docs
 	rm -rf $(DOCS) && mkdir -p $(DOCS)
 	( cat Doxyfile; echo "PROJECT_NUMBER = $(VERSION)" ) | doxygen - > $(DOCS)/doxygen.log
 	PCSTATE_LIBRARY=$(CURDIR)/$(LIB_SO) PYTHONPATH=bindings/python $(VPY) -W error -m pdoc --no-show-source \
@@ -132,8 +134,8 @@ docs: build $(VENV_OK)
 	@echo "make docs: $(DOCS)/html/index.html ($$(grep -c -E 'warning|error' $(DOCS)/warnings.log) Doxygen warnings in $(DOCS)/warnings.log), $(DOCS)/python/index.html"
 
 # ---- tests ----------------------------------------------------------------------------------
-test: lint test-rust test-header test-c test-cpp test-python test-packaging test-docs test-integration test-stress \
-	valgrind bench-smoke test-browser-replay
+test: lint test-rust test-header test-c test-cpp test-python test-packaging test-conan test-publish test-docs \
+	test-integration test-gstreamer test-browser-replay test-stress valgrind bench-smoke
 	@echo "make test: all passed"
 
 # Formatting, clippy, and the static-library link list against what rustc prints.
@@ -180,6 +182,16 @@ test-packaging: build wheel $(VENV_OK)
 	CMAKE=$(CMAKE) VPY=$(CURDIR)/$(VPY) PY_CARGO=$(PY_CARGO) REQUIREMENTS=$(CURDIR)/$(REQUIREMENTS) \
 		WHEELS=$(WHEELS) tests/packaging.sh
 
+# Conan: the recipe in packaging/conan creates the shared and the static package in a brand-new
+# CONAN_HOME with no remote, and its CMake test_package links pcstate::pcstate to each (tests/conan.sh).
+test-conan: $(VENV_OK)
+	VENV_BIN=$(CURDIR)/$(VENV)/bin tests/conan.sh
+
+# crates.io: `cargo package` carries exactly the crate, `cargo publish --dry-run` passes
+# (tests/publish.sh; the Python sdist and wheel get `twine check` in `make wheel`).
+test-publish:
+	CARGO=$(CARGO) tests/publish.sh
+
 # The API reference lists every function the library exports.
 test-docs: docs build
 	PYTHON=$(VPY) scripts/check_docs.sh $(LIB_SO) $(DOCS)
@@ -198,7 +210,7 @@ test-python: build $(VENV_OK)
 	cd bindings/python && ../../$(VPY) -m mypy --strict --no-incremental pcstate
 
 # ---- integration: real libnice agents and OpenSSL DTLS on 127.0.0.1 ---------------------------
-# tests/integration/run.sh installs libnice-dev and libssl-dev when missing.
+# tests/integration/run.sh installs libnice-dev and libssl-dev when missing (scripts/deps.sh).
 test-integration: build
 	tests/integration/run.sh
 
@@ -216,6 +228,17 @@ browser-traces:
 test-browser-replay: build
 	PYTHONPATH=bindings/python $(PYTHON) tests/browser/replay.py
 
+# ---- GStreamer webrtcbin: two elements negotiate a data channel on 127.0.0.1 ------------------
+# pcstate fed from each element's DTLS and ICE transports reaches connected on both sides, with a
+# data channel only and with an audio transceiver bundled on it; close reads closed (each run
+# bounded at 20 s). examples/gstreamer/run.sh installs GStreamer with scripts/deps.sh when missing.
+test-gstreamer: build
+	examples/gstreamer/run.sh --check
+	examples/gstreamer/run.sh --check --audio
+
+example-gstreamer: build
+	examples/gstreamer/run.sh
+
 # ---- reliability ------------------------------------------------------------------------------
 build-stress:
 	$(CARGO) build --release --example stress
@@ -230,8 +253,7 @@ stress: build-stress
 # The C test program and a short stress run under valgrind memcheck: no errors, nothing
 # definitely lost.
 valgrind: build build-stress | $(BUILD)
-	@command -v valgrind >/dev/null || { echo "make valgrind: installing valgrind"; \
-		apt-get update -q >/dev/null && apt-get install -y -q valgrind >/dev/null; }
+	scripts/deps.sh valgrind
 	$(CC) -std=c99 -g $(WARN) -Iinclude tests/c/test_api.c -o $(BUILD)/test_api_plain \
 		-L$(RELEASE) -lpcstate -Wl,-rpath,'$$ORIGIN/../release'
 	$(VALGRIND) ./$(BUILD)/test_api_plain
@@ -284,4 +306,5 @@ clean:
 	rm -rf target fuzz/target bindings/python/build bindings/python/dist bindings/python/*.egg-info \
 		bindings/python/pcstate/libpcstate.so dist .mypy_cache bindings/python/.mypy_cache .pytest_cache
 	rm -f examples/consumers/pkg-config/consumer_shared examples/consumers/pkg-config/consumer_static
+	rm -rf packaging/conan/test_package/build packaging/conan/test_package/CMakeUserPresets.json
 	find . -path ./.git -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +
