@@ -23,6 +23,7 @@ pub mod rules;
 mod state;
 mod stats;
 mod transports;
+mod wakeup;
 
 pub use error::ResultCode;
 pub use stats::FailureCause;
