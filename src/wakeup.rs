@@ -84,8 +84,8 @@ mod pipe {
     use crate::error::{Result, ResultCode};
 
     pub(crate) struct Wakeup {
-        read: libc::c_int,
-        write: libc::c_int,
+        pub(super) read: libc::c_int,
+        pub(super) write: libc::c_int,
     }
 
     impl Wakeup {
@@ -145,14 +145,14 @@ mod pipe {
         }
     }
 
-    /// Opens a pipe with both ends non-blocking and close-on-exec, atomically with `pipe2`.
+    /// Opens a pipe with both ends non-blocking and close-on-exec, atomically (`pipe2`).
     #[cfg(any(
         target_os = "linux",
         target_os = "android",
         target_os = "freebsd",
+        target_os = "dragonfly",
         target_os = "netbsd",
         target_os = "openbsd",
-        target_os = "dragonfly",
         target_os = "illumos",
         target_os = "solaris"
     ))]
@@ -161,20 +161,25 @@ mod pipe {
         unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_NONBLOCK | libc::O_CLOEXEC) == 0 }
     }
 
-    /// Opens a pipe with both ends non-blocking and close-on-exec. macOS and iOS have no
-    /// `pipe2`: the flags are set right after, so a child that another thread forks in between
-    /// could inherit the two fds.
+    /// Opens a pipe with both ends non-blocking and close-on-exec, where there is no `pipe2`.
     #[cfg(not(any(
         target_os = "linux",
         target_os = "android",
         target_os = "freebsd",
+        target_os = "dragonfly",
         target_os = "netbsd",
         target_os = "openbsd",
-        target_os = "dragonfly",
         target_os = "illumos",
         target_os = "solaris"
     )))]
     fn open_pipe(fds: &mut [libc::c_int; 2]) -> bool {
+        open_pipe_then_set_flags(fds)
+    }
+
+    /// `pipe`, then the flags (macOS and iOS have no `pipe2`): a child that another thread forks
+    /// in between could inherit the two fds. Compiled everywhere so that its test runs on Linux.
+    #[allow(dead_code)] // used by `open_pipe` only where there is no pipe2
+    pub(super) fn open_pipe_then_set_flags(fds: &mut [libc::c_int; 2]) -> bool {
         // SAFETY: `fds` is a valid array of two ints for pipe to fill; fcntl only on the fds it
         // opened, which are closed again on failure.
         unsafe {
@@ -257,5 +262,35 @@ mod tests {
         let mut st: libc::stat = unsafe { std::mem::zeroed() };
         assert_eq!(unsafe { libc::fstat(w.fd(), &mut st) }, 0);
         assert_eq!(st.st_mode & libc::S_IFMT, libc::S_IFIFO);
+    }
+
+    /// Both ends non-blocking and close-on-exec, by `pipe2` and by the fallback of the systems
+    /// without it (macOS, iOS), which is tested here on Linux.
+    #[cfg(any(
+        feature = "pipe-wakeup",
+        not(any(target_os = "linux", target_os = "android"))
+    ))]
+    #[test]
+    fn both_pipe_ends_are_non_blocking_and_close_on_exec() {
+        let flags = |fd| {
+            // SAFETY: fcntl queries of fds this test owns.
+            let (fl, fd_fl) = unsafe {
+                (
+                    libc::fcntl(fd, libc::F_GETFL),
+                    libc::fcntl(fd, libc::F_GETFD),
+                )
+            };
+            (fl & libc::O_NONBLOCK != 0, fd_fl & libc::FD_CLOEXEC != 0)
+        };
+        let w = Wakeup::new().unwrap();
+        assert_eq!(
+            (flags(w.read), flags(w.write)),
+            ((true, true), (true, true))
+        );
+        let mut fds = [-1; 2];
+        assert!(super::pipe::open_pipe_then_set_flags(&mut fds));
+        assert_eq!((flags(fds[0]), flags(fds[1])), ((true, true), (true, true)));
+        // SAFETY: closes the two fds the fallback opened for this test.
+        unsafe { (libc::close(fds[0]), libc::close(fds[1])) };
     }
 }
