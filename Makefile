@@ -210,21 +210,22 @@ PIPE_TARGET := target/pipe
 PIPE_RELEASE := $(PIPE_TARGET)/release
 PIPE_PYTESTS := bindings/python/tests/test_pcstate.py bindings/python/tests/test_guarantees.py \
 	bindings/python/tests/test_observability.py
+# The Python binding from the source tree, loading the pipe-backend library.
+PIPE_PY := PCSTATE_LIBRARY=$(CURDIR)/$(PIPE_RELEASE)/libpcstate.so PYTHONPATH=bindings/python $(VPY)
 
 test-pipe-wakeup: $(VENV_OK) | $(BUILD)
 	CARGO_TARGET_DIR=$(PIPE_TARGET) $(CARGO) test --features pipe-wakeup --lib -- wakeup queue
-	CARGO_TARGET_DIR=$(PIPE_TARGET) $(CARGO) test --features pipe-wakeup --test rust_api --test api \
+	CARGO_TARGET_DIR=$(PIPE_TARGET) $(CARGO) test --features pipe-wakeup --test rust_api_delivery --test api \
 		--test guarantees --test no_memory -- event fd queue wake overflow close
 	CARGO_TARGET_DIR=$(PIPE_TARGET) $(CARGO) build --release --features pipe-wakeup
 	ln -sf libpcstate.so $(PIPE_RELEASE)/$(SONAME)
 	$(CC) -std=c99 -g $(WARN) $(SAN) -Iinclude tests/c/test_api.c -o $(BUILD)/test_api_pipe \
 		-L$(PIPE_RELEASE) -lpcstate -Wl,-rpath,'$$ORIGIN/../pipe/release'
 	./$(BUILD)/test_api_pipe
-	PCSTATE_LIBRARY=$(CURDIR)/$(PIPE_RELEASE)/libpcstate.so PYTHONPATH=bindings/python $(VPY) -c \
-		"import os, stat, pcstate; pc = pcstate.PeerConnection(event_queue=True); \
+	$(PIPE_PY) -c "import os, stat, pcstate; pc = pcstate.PeerConnection(event_queue=True); \
 		assert stat.S_ISFIFO(os.fstat(pc.fileno()).st_mode), 'not the pipe backend'"
-	PCSTATE_LIBRARY=$(CURDIR)/$(PIPE_RELEASE)/libpcstate.so PYTHONPATH=bindings/python \
-		$(VPY) -m pytest -q -p no:cacheprovider $(PIPE_PYTESTS) -k "event or queue or fileno or overflow or history or every_method"
+	$(PIPE_PY) -m pytest -q -p no:cacheprovider $(PIPE_PYTESTS) \
+		-k "event or queue or fileno or overflow or history or every_method"
 
 # ---- integration: real libnice agents and OpenSSL DTLS on 127.0.0.1 ---------------------------
 # tests/integration/run.sh installs libnice-dev and libssl-dev when missing.

@@ -7,8 +7,9 @@ use super::callback::{self, Sink};
 use super::{Error, Event, PeerStats, Snapshot, Transport};
 use crate::delivery::Peer;
 use crate::error::ResultCode;
-use crate::rules::TransportStates;
-use crate::rules::{ConnectionState, IceConnectionState, IceGatheringState, Profile};
+use crate::rules::{
+    ConnectionState, IceConnectionState, IceGatheringState, Profile, TransportStates,
+};
 use crate::state::{self, Batch};
 use crate::{handle, registry};
 
@@ -61,7 +62,7 @@ pub struct PeerConnection {
     handle: u64,
 }
 
-/// The handle is live until `free` or drop, which take the `PeerConnection`.
+/// The handle is live until drop, which takes the `PeerConnection`.
 const LIVE: &str = "a PeerConnection's peer lives until it is dropped";
 
 impl PeerConnection {
