@@ -62,6 +62,14 @@ pub struct PeerConnection {
     handle: u64,
 }
 
+// `PeerConnection` and `Transport` are shared across threads by design: the build fails if a
+// change ever makes either of them lose `Send + Sync`.
+const _: () = {
+    const fn send_sync<T: Send + Sync>() {}
+    send_sync::<PeerConnection>();
+    send_sync::<Transport<'static>>();
+};
+
 /// The handle is live until drop, which takes the `PeerConnection`.
 const LIVE: &str = "a PeerConnection's peer lives until it is dropped";
 
