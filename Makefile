@@ -58,7 +58,7 @@ VALGRIND := valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-k
 .PHONY: all build demo install uninstall wheel docs test test-integration example-libnice test-gstreamer \
 	example-gstreamer test-conan test-publish test-rust test-header test-c \
 	test-cpp test-python test-packaging test-docs test-stress stress valgrind miri tsan fuzz build-stress bench \
-	bench-smoke lint clean browser-traces test-browser-replay
+	bench-smoke lint clean browser-traces test-browser-replay test-rust-api test-pipe-wakeup
 
 all: build
 
@@ -87,13 +87,15 @@ demo: build | $(BUILD)
 	@./$(BUILD)/demo
 	@printf '\n==== C++: examples/cpp/demo.cpp ====\n'
 	@./$(BUILD)/demo_cpp
+	@printf '\n==== Rust: examples/rust/demo.rs ====\n'
+	@$(CARGO) run -q --release --example rust_demo
 	@printf '\n==== Python: examples/python/demo.py ====\n'
 	@PYTHONPATH=bindings/python $(PYTHON) examples/python/demo.py
 	@printf '\n==== Python asyncio: examples/python/asyncio_demo.py ====\n'
 	@PYTHONPATH=bindings/python $(PYTHON) examples/python/asyncio_demo.py
 	@printf '\n==== Python server: examples/python/observability_server.py (1,000 peers) ====\n'
 	@PYTHONPATH=bindings/python $(PYTHON) examples/python/observability_server.py
-	@printf '\nmake demo: finished: the C, C++, Python, Python asyncio and server demos ran\n'
+	@printf '\nmake demo: finished: the C, C++, Rust, Python, Python asyncio and server demos ran\n'
 
 # ---- install ----------------------------------------------------------------------------------
 # Copies what `make build` made (it never runs cargo, so `sudo make install` works after a build):
@@ -134,18 +136,25 @@ docs: build $(VENV_OK)
 	@echo "make docs: $(DOCS)/html/index.html ($$(grep -c -E 'warning|error' $(DOCS)/warnings.log) Doxygen warnings in $(DOCS)/warnings.log), $(DOCS)/python/index.html"
 
 # ---- tests ----------------------------------------------------------------------------------
-test: lint test-rust test-header test-c test-cpp test-python test-packaging test-conan test-publish test-docs \
-	test-integration test-gstreamer test-browser-replay test-stress valgrind bench-smoke
+test: lint test-rust test-rust-api test-header test-c test-cpp test-python test-pipe-wakeup test-packaging \
+	test-conan test-publish test-docs test-integration test-gstreamer test-browser-replay test-stress valgrind \
+	bench-smoke
 	@echo "make test: all passed"
 
 # Formatting, clippy, and the static-library link list against what rustc prints.
 lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets --features fault-injection -- -D warnings
+	CARGO_TARGET_DIR=$(PIPE_TARGET) $(CARGO) clippy --all-targets --features fault-injection,pipe-wakeup -- -D warnings
 	scripts/check_static_libs.sh
 
 test-rust:
 	$(CARGO) test --features fault-injection
+
+# The safe Rust API (its tests run in test-rust): the rustdoc is warning-free and the example runs.
+test-rust-api:
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps
+	$(CARGO) run -q --example rust_demo > /dev/null
 
 # The committed header is what build.rs generates (tests/header.rs), and compiles alone.
 test-header: | $(BUILD)
@@ -208,6 +217,32 @@ test-python: build $(VENV_OK)
 	$(PY_BUILD_ENV) $(PIP) --force-reinstall --no-deps ./bindings/python
 	cd $(VENV) && PCSTATE_TEST_INSTALLED=1 bin/python -m pytest -q -p no:cacheprovider ../../bindings/python/tests
 	cd bindings/python && ../../$(VPY) -m mypy --strict --no-incremental pcstate
+
+# ---- the pipe wake-up backend ----------------------------------------------------------------
+# macOS, iOS and the BSDs have no eventfd: their event queue wakes through a non-blocking pipe
+# (src/wakeup.rs). The `pipe-wakeup` feature selects that backend on Linux, built into a target
+# dir of its own; the event-queue tests of Rust, C and Python run against it here (test-rust,
+# test-c and test-python run them against the eventfd).
+PIPE_TARGET := target/pipe
+PIPE_RELEASE := $(PIPE_TARGET)/release
+PIPE_PYTESTS := bindings/python/tests/test_pcstate.py bindings/python/tests/test_guarantees.py \
+	bindings/python/tests/test_observability.py
+# The Python binding from the source tree, loading the pipe-backend library.
+PIPE_PY := PCSTATE_LIBRARY=$(CURDIR)/$(PIPE_RELEASE)/libpcstate.so PYTHONPATH=bindings/python $(VPY)
+
+test-pipe-wakeup: $(VENV_OK) | $(BUILD)
+	CARGO_TARGET_DIR=$(PIPE_TARGET) $(CARGO) test --features pipe-wakeup --lib -- wakeup queue
+	CARGO_TARGET_DIR=$(PIPE_TARGET) $(CARGO) test --features pipe-wakeup --test rust_api_delivery --test api \
+		--test guarantees --test no_memory -- event fd queue wake overflow close
+	CARGO_TARGET_DIR=$(PIPE_TARGET) $(CARGO) build --release --features pipe-wakeup
+	ln -sf libpcstate.so $(PIPE_RELEASE)/$(SONAME)
+	$(CC) -std=c99 -g $(WARN) $(SAN) -Iinclude tests/c/test_api.c -o $(BUILD)/test_api_pipe \
+		-L$(PIPE_RELEASE) -lpcstate -Wl,-rpath,'$$ORIGIN/../pipe/release'
+	./$(BUILD)/test_api_pipe
+	$(PIPE_PY) -c "import os, stat, pcstate; pc = pcstate.PeerConnection(event_queue=True); \
+		assert stat.S_ISFIFO(os.fstat(pc.fileno()).st_mode), 'not the pipe backend'"
+	$(PIPE_PY) -m pytest -q -p no:cacheprovider $(PIPE_PYTESTS) \
+		-k "event or queue or fileno or overflow or history or every_method"
 
 # ---- integration: real libnice agents and OpenSSL DTLS on 127.0.0.1 ---------------------------
 # tests/integration/run.sh installs libnice-dev and libssl-dev when missing (scripts/deps.sh).

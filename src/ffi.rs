@@ -12,6 +12,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use crate::delivery::{EventSink, Peer};
 use crate::error::{Result, ResultCode};
+use crate::handle::{read, update};
 use crate::registry;
 use crate::rules::{
     ConnectionState, DtlsTransportState, GathererState, IceConnectionState, IceGatheringState,
@@ -221,19 +222,6 @@ fn write_out<T>(p: *mut T, v: T) {
 fn c_str(s: &'static str) -> *const c_char {
     debug_assert!(s.ends_with('\0'));
     s.as_ptr().cast()
-}
-
-/// Runs a mutating peer operation (lock, commit, deliver).
-#[inline(always)]
-fn update<T>(peer: pcstate_peer, op: impl FnOnce(&mut Peer) -> Result<(T, Batch)>) -> Result<T> {
-    let (cell, generation) = registry::lookup(peer)?;
-    cell.update(generation, op)
-}
-
-/// Reads a peer under its lock.
-fn read<T>(peer: pcstate_peer, f: impl FnOnce(&Peer) -> T) -> Result<T> {
-    let (cell, generation) = registry::lookup(peer)?;
-    cell.read(generation, f)
 }
 
 /// The library's version, e.g. `"0.1.0"` (static).

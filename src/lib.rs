@@ -7,15 +7,32 @@
 //! table; `state` one peer's state machine; `queue` the bounded event buffers; `delivery`
 //! the cell, the deliverer and the wait graph; `registry` the handles; [`ffi`] the `extern "C"`
 //! surface, which only checks arguments, converts and calls in. The header `include/pcstate.h`
-//! is generated from [`ffi`] by build.rs.
+//! is generated from [`ffi`] by build.rs. Beside it, the safe Rust API ([`PeerConnection`] and
+//! its types, at the crate root) calls the same engine through `handle`; `wakeup` is the event
+//! queue's fd (an eventfd, or a pipe where there is none). Rust programs start at
+//! [`PeerConnection`]; `docs/rust.md` is the guide.
+//!
+//! ```
+//! use pcstate::{ConnectionState, DtlsTransportState, IceTransportState, PeerConnection, Profile};
+//!
+//! let pc = PeerConnection::new(Profile::W3c)?;
+//! pc.on_event(|e| println!("{e}"))?;
+//! let t = pc.add_transport()?;
+//! t.set_ice_state(IceTransportState::Checking)?;
+//! t.set_dtls_state(DtlsTransportState::Connected)?;
+//! assert_eq!(pc.connection_state(), ConnectionState::Connecting);
+//! # Ok::<(), pcstate::Error>(())
+//! ```
 
 mod agents;
 mod alloc;
+mod api;
 mod delivery;
 pub mod enums;
 mod error;
 pub mod fault;
 pub mod ffi;
+mod handle;
 mod liveness;
 mod queue;
 mod registry;
@@ -23,7 +40,16 @@ pub mod rules;
 mod state;
 mod stats;
 mod transports;
+mod wakeup;
 
+pub use api::{
+    Change, Error, Event, GlobalStats, IceAgent, PeerConnection, PeerConnectionBuilder, PeerStats,
+    Snapshot, StateUpdate, Transport, global_stats, now_ns,
+};
+pub use enums::{
+    ConnectionState, DtlsTransportState, EventKind, GathererState, IceConnectionState,
+    IceGatheringState, IceTransportState, Profile, TransportStates,
+};
 pub use error::ResultCode;
 pub use stats::FailureCause;
 
