@@ -1,7 +1,7 @@
 //! The `extern "C"` surface: one file per topic of the header, in its order, and here what they
 //! share (the panic boundary, checked pointers, and the calls into a peer).
 //!
-//! Every exported body runs inside [`boundary`] (a panic never crosses into C); pointers are
+//! Every exported body runs inside `boundary` (a panic never crosses into C); pointers are
 //! checked before anything changes and out-parameters written only on success; enums from C
 //! arrive as `uint32_t` and are validated. The Rust signatures are the C ones: cbindgen writes
 //! them into `include/pcstate.h` as they are. The functions are meant to be called from C, where

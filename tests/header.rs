@@ -14,14 +14,21 @@
 mod manifest;
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 fn crate_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The header cbindgen generates from src/ (once per test run).
+fn generated_header() -> &'static str {
+    static HEADER: OnceLock<String> = OnceLock::new();
+    HEADER.get_or_init(generate_header)
+}
+
 /// The header cbindgen generates from src/: the configuration of cbindgen.toml, with the file
 /// comment, the threads-and-callbacks contract (src/contract.h) and the version numbers on top.
-fn generated_header() -> String {
+fn generate_header() -> String {
     let dir = crate_dir();
     let (major, minor, patch) = (
         env!("CARGO_PKG_VERSION_MAJOR"),
@@ -74,12 +81,12 @@ fn check_or_bless(path: &Path, generated: &str) {
 
 #[test]
 fn committed_header_is_what_cbindgen_generates() {
-    check_or_bless(&crate_dir().join("include/pcstate.h"), &generated_header());
+    check_or_bless(&crate_dir().join("include/pcstate.h"), generated_header());
 }
 
 #[test]
 fn committed_manifest_is_what_the_generated_header_declares() {
-    let json = manifest::from_header(&generated_header(), env!("CARGO_PKG_VERSION"));
+    let json = manifest::from_header(generated_header(), env!("CARGO_PKG_VERSION"));
     check_or_bless(&crate_dir().join("include/pcstate.abi.json"), &json);
 }
 
