@@ -219,9 +219,7 @@ fn manifest_constants_are_every_header_constant_with_its_c_value() {
     let header = std::fs::read_to_string(include.join("pcstate.h")).unwrap();
     for line in header.lines().map(str::trim) {
         if line.starts_with("PCSTATE_") {
-            let name = line
-                .split(|c: char| c == ' ' || c == ',' || c == '=')
-                .next();
+            let name = line.split([' ', ',', '=']).next();
             in_header.insert(name.unwrap().to_string());
         }
     }
