@@ -156,9 +156,11 @@ test-rust-api:
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps
 	$(CARGO) run -q --example rust_demo > /dev/null
 
-# The committed header is what build.rs generates (tests/header.rs), and compiles alone.
+# The committed header and ABI manifest are what the sources generate (tests/header.rs; rewrite
+# both with `PCSTATE_BLESS=1 cargo test --test header`), the manifest agrees with the library's
+# exports, a C compiler and the C++ wrapper (tests/abi_manifest.rs), and the header compiles alone.
 test-header: | $(BUILD)
-	$(CARGO) test --test header
+	$(CARGO) test --test header --test abi_manifest
 	printf '#include "pcstate.h"\nint main(void) { return 0; }\n' > $(BUILD)/header_c.c
 	$(CC) -std=c99 -pedantic $(WARN) -Iinclude -c $(BUILD)/header_c.c -o $(BUILD)/header_c.o
 	printf '#include "pcstate.h"\nint main() { return 0; }\n' > $(BUILD)/header_cpp.cpp

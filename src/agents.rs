@@ -20,6 +20,7 @@
 //! now failed), but it is still gathering and/or waiting for additional remote candidates" is
 //! "disconnected".
 
+use crate::constants::{PCSTATE_ICE_AGENT_LIBJUICE, PCSTATE_ICE_AGENT_LIBNICE};
 use crate::error::ResultCode;
 use crate::rules::IceTransportState;
 
@@ -28,17 +29,17 @@ use crate::rules::IceTransportState;
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum IceAgent {
     /// libnice: `NiceComponentState` of the transport's one component.
-    Libnice = 1,
+    Libnice = PCSTATE_ICE_AGENT_LIBNICE,
     /// libjuice: `juice_state_t` of the transport's agent.
-    Libjuice = 2,
+    Libjuice = PCSTATE_ICE_AGENT_LIBJUICE,
 }
 
 impl IceAgent {
     /// The agent with this C number, or `None` for an unknown agent.
     pub(crate) const fn from_u32(v: u32) -> Option<IceAgent> {
         match v {
-            1 => Some(IceAgent::Libnice),
-            2 => Some(IceAgent::Libjuice),
+            PCSTATE_ICE_AGENT_LIBNICE => Some(IceAgent::Libnice),
+            PCSTATE_ICE_AGENT_LIBJUICE => Some(IceAgent::Libjuice),
             _ => None,
         }
     }

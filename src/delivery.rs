@@ -25,7 +25,7 @@ use crate::rules::Profile;
 use crate::state::{Batch, Event, FLAG_EVENT_QUEUE, FLAG_HISTORY, PeerState};
 
 /// How many events `FLAG_HISTORY` keeps.
-pub(crate) const HISTORY_LEN: usize = 32;
+pub(crate) const HISTORY_LEN: usize = crate::constants::PCSTATE_HISTORY_LEN as usize;
 
 /// A ring of the last `HISTORY_LEN` committed events.
 struct History {

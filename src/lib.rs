@@ -1,13 +1,14 @@
 //! pcstate: the RTCPeerConnection state machine exactly as browsers define it, behind a stable
 //! C ABI.
 //!
-//! Layout, from the pure rules out to the C surface: [`enums`] the C enums and their names;
-//! [`rules`] the aggregation rules (no FFI,
+//! Layout, from the pure rules out to the C surface: `constants` the C ABI's `#define`s;
+//! [`enums`] the C enums and their names; [`rules`] the aggregation rules (no FFI,
 //! O(1) from counters); `agents` the ICE agent adapters' tables; `transports` a peer's transport
 //! table; `state` one peer's state machine; `queue` the bounded event buffers; `delivery`
 //! the cell, the deliverer and the wait graph; `registry` the handles; [`ffi`] the `extern "C"`
 //! surface, which only checks arguments, converts and calls in. The header `include/pcstate.h`
-//! is generated from [`ffi`] by build.rs. Beside it, the safe Rust API ([`PeerConnection`] and
+//! and the ABI manifest `include/pcstate.abi.json` are generated from these sources by
+//! cbindgen in `tests/header.rs`. Beside it, the safe Rust API ([`PeerConnection`] and
 //! its types, at the crate root) calls the same engine through `handle`; `wakeup` is the event
 //! queue's fd (an eventfd, or a pipe where there is none). Rust programs start at
 //! [`PeerConnection`]; `docs/rust.md` is the guide.
@@ -23,10 +24,12 @@
 //! assert_eq!(pc.connection_state(), ConnectionState::Connecting);
 //! # Ok::<(), pcstate::Error>(())
 //! ```
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 mod agents;
 mod alloc;
 mod api;
+mod constants;
 mod delivery;
 pub mod enums;
 mod error;

@@ -14,10 +14,11 @@ use crate::rules::EventKind;
 use crate::state::Event;
 use crate::wakeup::Wakeup;
 
-/// The default `limit` of a peer's buffers (`PCSTATE_DEFAULT_EVENT_LIMIT`).
-pub(crate) const DEFAULT_LIMIT: u32 = 1024;
-/// The largest limit `pcstate_peer_set_event_limit` accepts.
-pub(crate) const MAX_LIMIT: u32 = 1 << 20;
+// The default `limit` of a peer's buffers and the largest one `pcstate_peer_set_event_limit`
+// accepts, defined with the C ABI's constants.
+pub(crate) use crate::constants::{
+    PCSTATE_DEFAULT_EVENT_LIMIT as DEFAULT_LIMIT, PCSTATE_MAX_EVENT_LIMIT as MAX_LIMIT,
+};
 
 /// Events dropped since the reader last took the gap.
 #[derive(Copy, Clone, Debug, Default)]

@@ -12,17 +12,12 @@ use crate::rules::{
 use crate::stats::{FailureCause, PeerStats, global};
 use crate::transports::{self, CLOCKED, DEAD, EOC, Entry, Extra, STALE, TRACKED, TransportTable};
 
-/// Flag: `close()` commits final "closed" events (what libwebrtc's observer and libdatachannel do).
-pub(crate) const FLAG_CLOSE_EVENTS: u32 = 1;
-/// Flag: every committed event is also appended to a queue read with `poll_event` and an eventfd.
-pub(crate) const FLAG_EVENT_QUEUE: u32 = 2;
-/// Flag: after close, add/remove/set return OK and change nothing.
-pub(crate) const FLAG_IGNORE_AFTER_CLOSE: u32 = 4;
-/// Flag: the peer keeps its last `HISTORY_LEN` events (see `delivery`).
-pub(crate) const FLAG_HISTORY: u32 = 8;
-/// Every flag bit that has a meaning.
-pub(crate) const ALL_FLAGS: u32 =
-    FLAG_CLOSE_EVENTS | FLAG_EVENT_QUEUE | FLAG_IGNORE_AFTER_CLOSE | FLAG_HISTORY;
+// The peer flags, defined with the C ABI's constants.
+pub(crate) use crate::constants::{
+    PCSTATE_FLAG_CLOSE_EVENTS as FLAG_CLOSE_EVENTS, PCSTATE_FLAG_EVENT_QUEUE as FLAG_EVENT_QUEUE,
+    PCSTATE_FLAG_HISTORY as FLAG_HISTORY,
+    PCSTATE_FLAG_IGNORE_AFTER_CLOSE as FLAG_IGNORE_AFTER_CLOSE,
+};
 
 /// A committed change of one aggregate.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]

@@ -13,7 +13,7 @@ use pcstate::rules::IceTransportState as I;
 use pcstate::ResultCode;
 use pcstate::ffi::*;
 
-const NO_MEMORY: u32 = ResultCode::NoMemory as u32;
+const NO_MEMORY: ResultCode = ResultCode::NoMemory;
 
 /// The system allocator, which can be told to fail (all allocations, or after `n` more) and
 /// counts this thread's net bytes.
@@ -199,7 +199,7 @@ fn set_liveness_without_memory_does_not_abort() {
         }
         for n in 0..6 {
             let r = with_allowed(n, || pcstate_peer_set_liveness(p, 1_000_000, 0));
-            assert!(r == OK || r == NO_MEMORY, "{r}");
+            assert!(r == OK || r == NO_MEMORY, "{r:?}");
         }
         return;
     }

@@ -212,7 +212,7 @@ static void test_error_mapping() {
     CHECK(error_code([] { pcstate::detail::check(PCSTATE_RESULT_OK); }) == PCSTATE_RESULT_OK);
     for (uint32_t code = PCSTATE_RESULT_NULL_ARGUMENT; code <= PCSTATE_RESULT_NO_MEMORY; ++code) {
         try {
-            pcstate::detail::check(code);
+            pcstate::detail::check(static_cast<pcstate_result>(code));
             CHECK(false);
         } catch (const pcstate::Error &e) {
             CHECK(e.code() == static_cast<pcstate_result>(code));
