@@ -134,17 +134,34 @@ fn pointer_to(ty: &str) -> String {
     }
 }
 
+/// The shared library as this source tree builds it: the cdylib beside this test's profile when
+/// cargo built one for the run, else one built now into a target dir of its own (cargo builds
+/// the cdylib for integration tests only when something else asked for it).
+fn built_library() -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let beside = exe.parent().unwrap().parent().unwrap().join("libpcstate.so");
+    if beside.exists() {
+        return beside;
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let target = root.join("target").join("abi-manifest");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .args(["build", "--lib", "--quiet", "--manifest-path"])
+        .arg(root.join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(&target)
+        .status()
+        .expect("run cargo build");
+    assert!(status.success(), "cargo build --lib failed");
+    let lib = target.join("debug").join("libpcstate.so");
+    assert!(lib.exists(), "{} was not built", lib.display());
+    lib
+}
+
 #[test]
 fn manifest_functions_are_exactly_the_library_exports() {
-    // The cdylib cargo built for this test run: target/<profile>/libpcstate.so.
-    let exe = std::env::current_exe().unwrap();
-    let lib = exe
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("libpcstate.so");
-    assert!(lib.exists(), "{} was not built", lib.display());
+    let lib = built_library();
     let exported: BTreeSet<String> =
         run(Command::new("nm").args(["-D", "--defined-only"]).arg(&lib))
             .lines()
