@@ -228,8 +228,11 @@ def check_manifest(manifest: Dict[str, Any]) -> List[str]:
             listed = listed.get("members", listed.get("values"))
         if listed is None:
             continue
-        got = _by_name(listed) if isinstance(listed, list) else {k: {"value": v} for k, v in listed.items()}
-        got_values = {k: v["value"] for k, v in got.items()}
+        if isinstance(listed, list) and all(isinstance(m, str) for m in listed):
+            got_values = {m: constants.get(m) for m in listed}  # member names; values in "constants"
+        else:
+            got = _by_name(listed) if isinstance(listed, list) else {k: {"value": v} for k, v in listed.items()}
+            got_values = {k: v["value"] for k, v in got.items()}
         want_values = {B.c_name(enum, m): v for m, v in members.items()}
         if got_values != want_values:
             problems.append(f"enum {enum}: manifest {got_values}, binding {want_values}")
