@@ -6,7 +6,7 @@ CC      ?= gcc
 CXX     ?= g++
 PYTHON  ?= python3
 
-# The ABI policy (README "Versions and ABI"): the SONAME is libpcstate.so.0.MINOR while the
+# The ABI policy (docs/packaging.md, "Versions and ABI"): the SONAME is libpcstate.so.0.MINOR while the
 # version is 0.x, libpcstate.so.MAJOR from 1.0 (build.rs sets it; install.sh follows it).
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 VERSION_MAJOR := $(word 1,$(subst ., ,$(VERSION)))

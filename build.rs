@@ -4,7 +4,7 @@
 use std::env;
 
 fn main() {
-    // The ABI policy (README "Versions and ABI"): while 0.x every minor release may break the ABI,
+    // The ABI policy (docs/packaging.md, "Versions and ABI"): while 0.x every minor release may break the ABI,
     // so the SONAME is libpcstate.so.0.MINOR (as cargo-c names it); from 1.0 it is
     // libpcstate.so.MAJOR. The Makefile, install.sh and the CMake version file follow the same rule.
     let major = env::var("CARGO_PKG_VERSION_MAJOR").unwrap();

@@ -10,7 +10,7 @@
 /**
  * \file pcstate.h
  * \brief The RTCPeerConnection state machine (connectionState, iceConnectionState,
- * iceGatheringState) exactly as browsers define it, behind a C ABI. Linux and Android (eventfd).
+ * iceGatheringState) exactly as browsers define it, behind a C ABI. POSIX (the event queue's fd: an eventfd on Linux and Android, a pipe elsewhere).
  *
  * \section threads Threads and callbacks
  * - Every function may be called from any thread, on any peer. Calls on different peers share
@@ -168,7 +168,7 @@ enum pcstate_result
   PCSTATE_RESULT_PANIC = 8,
   /**
    * A limit was reached: too many live peers (16M), too many transports on one peer (65,535),
-   * the peer's 2^32 - 1 transport ids used up, or no eventfd could be had (the process's or
+   * the peer's 2^32 - 1 transport ids used up, or no event fd (eventfd or pipe) could be had (the process's or
    * the system's file descriptor limit).
    */
   PCSTATE_RESULT_LIMIT = 9,
@@ -648,7 +648,7 @@ const char *pcstate_failure_cause_name(uint32_t cause);
  * `*out_peer`.
  *
  * Results: OK; NULL_ARGUMENT; INVALID_ARGUMENT (unknown profile or flag bits); LIMIT (16M live
- * peers, or no eventfd could be had for `PCSTATE_FLAG_EVENT_QUEUE`); NO_MEMORY.
+ * peers, or no event fd (eventfd or pipe) could be had for `PCSTATE_FLAG_EVENT_QUEUE`); NO_MEMORY.
  */
 pcstate_result pcstate_peer_new(uint32_t profile, uint32_t flags, pcstate_peer *out_peer);
 
@@ -824,7 +824,8 @@ pcstate_result pcstate_peer_set_callback(pcstate_peer peer,
 pcstate_result pcstate_peer_poll_event(pcstate_peer peer, struct pcstate_event *out);
 
 /**
- * Writes the peer's eventfd to `*out_fd`, for poll, epoll or asyncio. It is made readable by
+ * Writes the peer's event fd (an eventfd on Linux and Android, the read end of a pipe elsewhere or
+ * with the `pipe-wakeup` build) to `*out_fd`, for poll, epoll or asyncio. It is made readable by
  * every queued event, by close and by free, and reset when `pcstate_peer_poll_event` returns
  * EMPTY: after a wakeup, call `pcstate_peer_poll_event` until EMPTY. Reading the fd yourself is
  * allowed and loses no later wakeup. Owned by the peer and closed by `pcstate_peer_free`: do not

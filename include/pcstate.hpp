@@ -784,7 +784,7 @@ public:
         detail::check(r);
         return Event(e);
     }
-    /** The eventfd readable while events are queued; owned by the peer: do not close it (needs
+    /** The event fd (pcstate_peer_event_fd), readable while events are queued; owned by the peer: do not close it (needs
      * the event queue). */
     [[nodiscard]] int event_fd() const {
         int fd = -1;

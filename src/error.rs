@@ -28,7 +28,7 @@ pub enum ResultCode {
     /// A bug inside pcstate was caught at the API boundary; the process keeps running.
     Panic = 8,
     /// A limit was reached: too many live peers (16M), too many transports on one peer (65,535),
-    /// the peer's 2^32 - 1 transport ids used up, or no eventfd could be had (the process's or
+    /// the peer's 2^32 - 1 transport ids used up, or no event fd (eventfd or pipe) could be had (the process's or
     /// the system's file descriptor limit).
     Limit = 9,
     /// The call would wait for a callback that is itself waiting for this thread's callback.
@@ -71,7 +71,7 @@ impl ResultCode {
             Some(ResultCode::Empty) => c"no event is queued",
             Some(ResultCode::Panic) => c"internal error: a panic was caught at the API boundary",
             Some(ResultCode::Limit) => {
-                c"limit reached (too many live peers, too many transports on one peer or transport ids used up, or no eventfd could be had)"
+                c"limit reached (too many live peers, too many transports on one peer or transport ids used up, or no event fd could be had)"
             }
             Some(ResultCode::WouldDeadlock) => {
                 c"the call would wait for a callback that is waiting for this thread"

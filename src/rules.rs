@@ -18,7 +18,7 @@ pub struct Aggregates {
 }
 
 /// The counter type; a peer holds at most `Count::MAX` (65,535) transports, which keeps a peer
-/// small (see the performance section of the README).
+/// small (see docs/performance.md).
 pub type Count = u16;
 
 /// How many of a peer's transports are in each input state, and which states are present at

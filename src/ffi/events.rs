@@ -179,7 +179,8 @@ pub extern "C" fn pcstate_peer_poll_event(
     })
 }
 
-/// Writes the peer's eventfd to `*out_fd`, for poll, epoll or asyncio. It is made readable by
+/// Writes the peer's event fd (an eventfd on Linux and Android, the read end of a pipe elsewhere or
+/// with the `pipe-wakeup` build) to `*out_fd`, for poll, epoll or asyncio. It is made readable by
 /// every queued event, by close and by free, and reset when `pcstate_peer_poll_event` returns
 /// EMPTY: after a wakeup, call `pcstate_peer_poll_event` until EMPTY. Reading the fd yourself is
 /// allowed and loses no later wakeup. Owned by the peer and closed by `pcstate_peer_free`: do not

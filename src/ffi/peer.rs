@@ -34,7 +34,7 @@ pub type pcstate_snapshot_typedef = pcstate_snapshot;
 /// `*out_peer`.
 ///
 /// Results: OK; NULL_ARGUMENT; INVALID_ARGUMENT (unknown profile or flag bits); LIMIT (16M live
-/// peers, or no eventfd could be had for `PCSTATE_FLAG_EVENT_QUEUE`); NO_MEMORY.
+/// peers, or no event fd (eventfd or pipe) could be had for `PCSTATE_FLAG_EVENT_QUEUE`); NO_MEMORY.
 #[unsafe(no_mangle)]
 pub extern "C" fn pcstate_peer_new(
     profile: u32,
