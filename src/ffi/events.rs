@@ -200,9 +200,10 @@ pub extern "C" fn pcstate_peer_event_fd(peer: pcstate_peer, out_fd: *mut c_int) 
 /// Bounds the peer's event queue and its callback backlog to `max_events` events each
 /// (1 ..= `PCSTATE_MAX_EVENT_LIMIT`, default `PCSTATE_DEFAULT_EVENT_LIMIT`). An event that does
 /// not fit (or for which memory cannot be had) is dropped and counted, and so is every later
-/// one until the reader has taken what was kept; the reader then gets one
-/// `PCSTATE_EVENT_KIND_OVERFLOW` event (`old_state`: how many were dropped, saturating; `seq`:
-/// the newest dropped one) and resynchronises with `pcstate_peer_snapshot`. The state changes
+/// one, even one that would fit again, until the reader has taken the events kept before it and
+/// then the one `PCSTATE_EVENT_KIND_OVERFLOW` event that stands for all of them (`old_state`: how
+/// many were dropped, saturating at `UINT32_MAX`; `seq`: the newest dropped one); the reader
+/// resynchronises with `pcstate_peer_snapshot`. The state changes
 /// themselves are never refused. A smaller limit than what is stored keeps what is stored.
 ///
 /// Results: OK; INVALID_HANDLE; INVALID_ARGUMENT (out of range).
