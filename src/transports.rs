@@ -8,20 +8,10 @@
 
 use crate::alloc::try_slice;
 use crate::error::{Result, ResultCode};
-use crate::rules::{DtlsTransportState, GathererState, IceTransportState, TransportStates};
-
-/// Index of the ICE state in [`RawStates`].
-pub(crate) const ICE: usize = 0;
-/// Index of the DTLS state in [`RawStates`].
-pub(crate) const DTLS: usize = 1;
-/// Index of the gatherer state in [`RawStates`].
-pub(crate) const GATHERER: usize = 2;
-
-/// A transport's ICE, DTLS and gatherer states as their C numbers (always in range).
-pub type RawStates = [u8; 3];
+use crate::rules::{DtlsTransportState, GathererState, IceTransportState, Input, TransportStates};
 
 /// What a transport keeps besides its effective states: where its ICE state comes from (the
-/// application, or an ICE agent and two facts) and its liveness (24-byte entries in all).
+/// application, or an ICE agent and a fact) and its liveness record's slot.
 #[derive(Copy, Clone, Default, Debug, PartialEq, Eq)]
 pub(crate) struct Extra {
     /// The ICE state as reported (set directly, or derived from the agent), before liveness.
@@ -30,31 +20,22 @@ pub(crate) struct Extra {
     pub agent: u8,
     /// The agent's last state number.
     pub agent_state: u8,
-    /// `EOC` and the liveness bits below.
-    pub flags: u8,
-    /// Names the transport's current liveness check (older scheduled checks are stale).
-    pub check: u8,
-    /// When it was last noted alive (caller's clock); meaningful once `CLOCKED` is set.
-    pub alive_ns: u64,
+    /// `EOC`.
+    pub facts: u8,
+    /// Its liveness record (see `liveness`), 0 while liveness is off.
+    pub live: crate::liveness::Slot,
 }
 
-/// `Extra::flags`: the remote signalled end-of-candidates.
+/// `Extra::facts`: the remote signalled end-of-candidates.
 pub(crate) const EOC: u8 = 1;
-/// `Extra::flags`: liveness watches it (liveness on, reported ICE connected or completed).
-pub(crate) const TRACKED: u8 = 2;
-/// `Extra::flags`: liveness reads it disconnected.
-pub(crate) const STALE: u8 = 4;
-/// `Extra::flags`: liveness reads it failed (until its ICE state is set again).
-pub(crate) const DEAD: u8 = 8;
-/// `Extra::flags`: its alive clock started (`alive_ns` holds a time; any u64 is a valid time).
-pub(crate) const CLOCKED: u8 = 16;
 
-/// One slot: `id == 0` marks it empty.
+/// One slot (16 bytes): `id == 0` marks it empty.
 #[derive(Copy, Clone, Default)]
 pub(crate) struct Entry {
     id: u32,
-    /// The effective ICE, DTLS and gatherer states: what the counters count.
-    pub states: RawStates,
+    /// The effective ICE, DTLS and gatherer states as C numbers, by [`Input`]: what the counters
+    /// count.
+    states: [u8; Input::COUNT],
     pub extra: Extra,
 }
 
@@ -64,18 +45,40 @@ impl Entry {
         self.id
     }
 
+    /// One effective state as its C number.
+    #[inline(always)]
+    pub(crate) fn get(&self, which: Input) -> u8 {
+        self.states[which as usize]
+    }
+
+    /// Stores one effective state (a C number in range for that input).
+    #[inline(always)]
+    pub(crate) fn set(&mut self, which: Input, v: u8) {
+        self.states[which as usize] = v;
+    }
+
     pub(crate) fn states(&self) -> TransportStates {
-        let [ice, dtls, gatherer] = self.states;
         TransportStates {
-            ice: IceTransportState::ALL[ice as usize],
-            dtls: DtlsTransportState::ALL[dtls as usize],
-            gatherer: GathererState::ALL[gatherer as usize],
+            ice: IceTransportState::ALL[self.get(Input::Ice) as usize],
+            dtls: DtlsTransportState::ALL[self.get(Input::Dtls) as usize],
+            gatherer: GathererState::ALL[self.get(Input::Gatherer) as usize],
         }
     }
 
-    #[cfg(test)]
     fn set_states(&mut self, s: TransportStates) {
-        self.states = [s.ice as u8, s.dtls as u8, s.gatherer as u8];
+        for &which in Input::ALL {
+            self.set(which, s.get(which));
+        }
+    }
+
+    fn new(id: u32, s: TransportStates, extra: Extra) -> Entry {
+        let mut e = Entry {
+            id,
+            extra,
+            ..Entry::default()
+        };
+        e.set_states(s);
+        e
     }
 }
 
@@ -138,14 +141,6 @@ impl TransportTable {
         self.find(id).map(|i| self.slots[i].states())
     }
 
-    /// The raw states of transport `id`, to update in place (the update path: one lookup, no
-    /// conversions). Callers store only in-range values.
-    #[inline(always)]
-    pub fn raw_mut(&mut self, id: u32) -> Option<&mut RawStates> {
-        let i = self.find(id)?;
-        Some(&mut self.slots[i].states)
-    }
-
     /// Transport `id`'s whole entry, to update in place.
     #[inline(always)]
     pub(crate) fn entry_mut(&mut self, id: u32) -> Option<&mut Entry> {
@@ -181,11 +176,7 @@ impl TransportTable {
         if need > cap || (cap > 4 && need * 4 > cap * 3) {
             self.resize((cap * 2).max(4))?;
         }
-        self.place(Entry {
-            id,
-            states: [s.ice as u8, s.dtls as u8, s.gatherer as u8],
-            extra,
-        });
+        self.place(Entry::new(id, s, extra));
         self.len += 1;
         Ok(())
     }
