@@ -862,8 +862,11 @@ pcstate_result pcstate_peer_set_liveness(pcstate_peer peer,
 
 /**
  * Notes that something arrived on the transport at `now_ns` (call it per received packet): a
- * transport that liveness reads disconnected reads its reported state again at once. Does
- * nothing when liveness is off or the transport is not connected. Costs about one update.
+ * transport that liveness reads disconnected reads its reported state again at once. A note
+ * older than the transport's last one changes nothing, and so does one that the last
+ * `pcstate_peer_tick` would already have read disconnected (it would be disconnected again at
+ * the next tick). Does nothing when liveness is off or the transport is not connected. Costs
+ * about one update.
  *
  * Results: OK; INVALID_HANDLE; UNKNOWN_TRANSPORT; CLOSED; NO_MEMORY.
  */
@@ -876,6 +879,13 @@ pcstate_result pcstate_transport_note_alive(pcstate_peer peer,
  * all transports; the events carry the first transport that changed), and writes the next
  * deadline to `*out_next_deadline_ns` (`UINT64_MAX` when none): one timer per peer. Cheap when
  * nothing is due. After close: OK, next deadline `UINT64_MAX`.
+ *
+ * Times (here and in `pcstate_transport_note_alive`) are read modulo 2^64: only differences
+ * between them count, so a clock may start at any value, the largest included, and wrap around.
+ * A deadline past `UINT64_MAX` wraps around too (with a clock that can wrap, test
+ * `(int64_t)(now - deadline) >= 0`); one that falls on `UINT64_MAX` itself is written as
+ * `UINT64_MAX - 1`, and a tick then writes it again. A peer's times must stay within 2^62 ns
+ * (146 years) of its first tick.
  *
  * Results: OK; NULL_ARGUMENT; INVALID_HANDLE.
  */

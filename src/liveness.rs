@@ -8,7 +8,14 @@
 //! once they outnumber the records). `note` only stores a time: the check that surfaces later
 //! sees the newer time and reschedules itself, so a packet costs no heap operation. Room for the
 //! records and the checks is reserved when a transport is added, so nothing allocates while
-//! states change. The deadline rule is [`Thresholds::phase_at`]; nothing else compares times.
+//! states change. The deadline rule is [`Thresholds::phase_at`]; times are compared only by
+//! [`elapsed`] and [`later`].
+//!
+//! The caller's clock is read modulo 2^64: only differences between its times count (`elapsed`),
+//! so deadlines run past `u64::MAX` by wrapping around, as the clock itself would, and never
+//! saturate into "failed now" or "none". The heap orders looks by their distance from an origin
+//! 2^62 ns before the first tick's time, which orders them correctly as long as a peer's times
+//! stay within 146 years before and 438 years after its first tick.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -79,38 +86,64 @@ impl Thresholds {
     /// The deadline rule, the one place it is written: the phase of a watched transport last
     /// heard from at `alive`, at `now`.
     fn phase_at(&self, alive: u64, now: u64) -> Phase {
-        if self.failed_after != 0 && now >= alive.saturating_add(self.failed_after) {
+        let silent = elapsed(alive, now);
+        if self.failed_after != 0 && silent >= self.failed_after {
             Phase::Dead
-        } else if now >= alive.saturating_add(self.disconnected_after) {
+        } else if silent >= self.disconnected_after {
             Phase::Stale
         } else {
             Phase::Alive
         }
     }
 
-    /// When the phase after `phase` can begin for a transport last heard from at `alive`
-    /// (`AT_ONCE` while its clock has not started); `None` when no later phase comes.
-    fn next_look(&self, phase: Phase, alive: u64) -> Option<u64> {
+    /// When the phase after `phase` can begin for a transport last heard from at `alive`;
+    /// `None` when no later phase comes.
+    fn next_look(&self, phase: Phase, alive: u64) -> Option<Look> {
         match phase {
             Phase::Off | Phase::Dead => None,
-            Phase::Waiting => Some(AT_ONCE),
-            Phase::Alive => Some(alive.saturating_add(self.disconnected_after)),
+            Phase::Waiting => Some(Look::AtOnce),
+            Phase::Alive => Some(Look::At(alive.wrapping_add(self.disconnected_after))),
             Phase::Stale if self.failed_after == 0 => None,
-            Phase::Stale => Some(alive.saturating_add(self.failed_after)),
+            Phase::Stale => Some(Look::At(alive.wrapping_add(self.failed_after))),
         }
     }
 }
 
-/// The deadline of a look due at the next tick, whatever its time.
-const AT_ONCE: u64 = 0;
+/// How long before `now` `alive` was, on the wrapping clock: 0 when `alive` is not before `now`
+/// (a time up to 2^63 ns after `now` is taken as later, not as long ago).
+#[inline]
+fn elapsed(alive: u64, now: u64) -> u64 {
+    let d = now.wrapping_sub(alive);
+    if (d as i64) < 0 { 0 } else { d }
+}
+
+/// Whether `t` is later than `than` on the wrapping clock.
+#[inline]
+fn later(t: u64, than: u64) -> bool {
+    (t.wrapping_sub(than) as i64) > 0
+}
+
+/// When to look at a transport next.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Look {
+    /// At the next tick, whatever its time (the alive clock has not started).
+    AtOnce,
+    /// At this time of the caller's clock.
+    At(u64),
+}
 
 /// A scheduled look at the record in `slot`, valid while the record's check number is `check`.
+/// `key` is its time's distance from the schedule's origin (0: at once).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 struct Due {
-    deadline: u64,
+    key: u64,
     slot: u16,
     check: u16,
 }
+
+/// How far before the first tick's time the schedule's origin lies (146 years): notes a little
+/// older than the first tick still sort before it.
+const ORIGIN_BEFORE_FIRST_TICK: u64 = 1 << 62;
 
 /// One transport's liveness (16 bytes); a free record has id 0 and `alive` holds the next free
 /// slot.
@@ -138,6 +171,15 @@ pub(crate) struct Liveness {
     /// Records in use.
     attached: usize,
     heap: BinaryHeap<Reverse<Due>>,
+    /// Set at the first tick: the time keys count from, and the latest tick's time.
+    clock: Option<TickClock>,
+}
+
+/// What the schedule knows of the caller's clock.
+#[derive(Copy, Clone, Debug)]
+struct TickClock {
+    origin: u64,
+    last_tick: u64,
 }
 
 /// A record's place: `Entry::live` holds it (index + 1; 0 while liveness is off).
@@ -151,6 +193,7 @@ impl Liveness {
             free: 0,
             attached: 0,
             heap: BinaryHeap::new(),
+            clock: None,
         }
     }
 
@@ -234,7 +277,8 @@ impl Liveness {
     }
 
     /// Something arrived on the transport at `now`; returns whether that brings it back from
-    /// disconnected (it then reads its reported state again).
+    /// disconnected (it then reads its reported state again). A note older than the last one
+    /// changes nothing; so does one that the last tick would already have read disconnected.
     #[inline(always)]
     pub(crate) fn note(&mut self, slot: Slot, now: u64) -> bool {
         let r = self.record(slot);
@@ -245,17 +289,31 @@ impl Liveness {
                 false
             }
             Phase::Alive => {
-                r.alive = r.alive.max(now); // the per-packet path: one store
+                if later(now, r.alive) {
+                    r.alive = now; // the per-packet path: one store
+                }
                 false
             }
-            Phase::Stale => {
-                r.alive = r.alive.max(now);
-                r.phase = Phase::Alive;
-                r.check = r.check.wrapping_add(1);
-                self.schedule(slot);
-                true
-            }
+            Phase::Stale if !later(now, r.alive) => false,
+            Phase::Stale => self.note_stale(slot, now),
         }
+    }
+
+    /// A newer note on a transport read disconnected: back when the last tick would have read
+    /// it alive; its next look moves either way.
+    #[cold]
+    fn note_stale(&mut self, slot: Slot, now: u64) -> bool {
+        let last_tick = self.clock.expect("stale only after a tick").last_tick;
+        let thresholds = self.thresholds;
+        let r = self.record(slot);
+        r.alive = now;
+        let back = thresholds.phase_at(now, last_tick) == Phase::Alive;
+        if back {
+            r.phase = Phase::Alive;
+        }
+        r.check = r.check.wrapping_add(1);
+        self.schedule(slot);
+        back
     }
 
     /// Schedules the next look at the record in `slot`, if its phase has one. Stale looks are
@@ -263,8 +321,13 @@ impl Liveness {
     /// `reserve` made room for however often states flap between ticks.
     fn schedule(&mut self, slot: Slot) {
         let r = self.records[usize::from(slot) - 1];
-        let Some(deadline) = self.thresholds.next_look(r.phase, r.alive) else {
-            return;
+        let key = match self.thresholds.next_look(r.phase, r.alive) {
+            None => return,
+            Some(Look::AtOnce) => 0,
+            Some(Look::At(t)) => {
+                let clock = self.clock.expect("timed looks only after a tick");
+                t.wrapping_sub(clock.origin)
+            }
         };
         if self.heap.len() >= 2 * self.attached + SLACK {
             let records = &self.records;
@@ -273,7 +336,7 @@ impl Liveness {
         }
         debug_assert!(self.heap.len() < self.heap.capacity());
         self.heap.push(Reverse(Due {
-            deadline,
+            key,
             slot,
             check: r.check,
         }));
@@ -282,10 +345,22 @@ impl Liveness {
     /// Applies the deadlines that passed by `now`: `changed(id, phase)` for each transport whose
     /// phase changed, in deadline order.
     pub(crate) fn tick(&mut self, now: u64, mut changed: impl FnMut(u32, Phase)) {
+        let origin = match self.clock {
+            Some(c) => c.origin,
+            None => now.wrapping_sub(ORIGIN_BEFORE_FIRST_TICK),
+        };
+        self.clock = Some(TickClock {
+            origin,
+            last_tick: now,
+        });
+        let key_now = now.wrapping_sub(origin);
+        // Each look at most once: a clock far outside the range above cannot make this loop on.
+        let mut budget = self.heap.len();
         while let Some(Reverse(due)) = self.heap.peek().copied() {
-            if due.deadline > now {
+            if due.key > key_now || budget == 0 {
                 break;
             }
+            budget -= 1;
             self.heap.pop();
             let thresholds = self.thresholds;
             let r = self.record(due.slot);
@@ -307,12 +382,26 @@ impl Liveness {
                 changed(id, phase);
             }
         }
+        // Stale looks at the top would only make the next deadline early.
+        while let Some(Reverse(due)) = self.heap.peek() {
+            if current(&self.records[usize::from(due.slot) - 1], due) {
+                break;
+            }
+            self.heap.pop();
+        }
     }
 
-    /// The earliest deadline scheduled (stale looks included: a tick then finds nothing to do),
-    /// `u64::MAX` when none.
+    /// The earliest deadline scheduled, on the caller's clock (a look made stale since the last
+    /// tick included: a tick then finds nothing to do); `u64::MAX` when none. A deadline that falls on `u64::MAX` itself is
+    /// given 1 ns early (a tick then finds it not yet due and gives it again).
     pub(crate) fn next_deadline(&self) -> u64 {
-        self.heap.peek().map_or(u64::MAX, |Reverse(d)| d.deadline)
+        let (Some(Reverse(due)), Some(clock)) = (self.heap.peek(), self.clock) else {
+            return u64::MAX;
+        };
+        match clock.origin.wrapping_add(due.key) {
+            u64::MAX => u64::MAX - 1,
+            t => t,
+        }
     }
 }
 

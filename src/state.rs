@@ -150,6 +150,18 @@ impl Update<'_> {
         self.store_ice(phase.effective(reported));
     }
 
+    /// Its ICE state is set directly: an agent that drove it no longer does, and that agent run's
+    /// facts go with it (a later agent run starts without them).
+    fn set_directly(&mut self, v: IceTransportState) {
+        let x = &mut self.e.extra;
+        if x.agent != 0 {
+            x.facts = 0;
+        }
+        x.agent = 0;
+        x.reported_ice = v as u8;
+        self.settle(true);
+    }
+
     /// Stores and counts its effective ICE state; returns whether it changed.
     fn store_ice(&mut self, effective: IceTransportState) -> bool {
         let (was, now) = (self.e.get(Input::Ice), effective as u8);
@@ -314,9 +326,7 @@ impl PeerState {
         if x.reported_ice == v as u8 && x.agent == 0 && t.phase() != Phase::Dead {
             return Ok(Batch::default());
         }
-        t.e.extra.agent = 0;
-        t.e.extra.reported_ice = v as u8;
-        t.settle(true);
+        t.set_directly(v);
         Ok(self.commit(id))
     }
 
@@ -403,11 +413,7 @@ impl PeerState {
             t.store(Input::Gatherer, v as u8);
         }
         match ice {
-            Some(v) => {
-                t.e.extra.agent = 0;
-                t.e.extra.reported_ice = v as u8;
-                t.settle(true);
-            }
+            Some(v) => t.set_directly(v),
             None if t.e.extra.agent != 0 => t.settle(false),
             None => {}
         }
