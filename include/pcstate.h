@@ -118,6 +118,25 @@
 #define PCSTATE_HISTORY_LEN 32
 
 /**
+ * `pcstate_peer_set_liveness_preset`: liveness off.
+ */
+#define PCSTATE_LIVENESS_PRESET_OFF 0
+
+/**
+ * `pcstate_peer_set_liveness_preset`: Chromium's timings: disconnected after 6 s without a packet,
+ * failed after 15.3 s (libwebrtc's 5 s unwritable and 15 s inactive timeouts, counted from its
+ * first unanswered check; measured 5.3-7.0 s and 15.3 s after the loss).
+ */
+#define PCSTATE_LIVENESS_PRESET_CHROMIUM 1
+
+/**
+ * `pcstate_peer_set_liveness_preset`: Firefox's timings: disconnected after 7.5 s without a
+ * packet, failed after 28.5 s (a consent check unanswered, consent expiry of RFC 7675; measured
+ * 5.3-9.5 s and 28-29 s after the loss).
+ */
+#define PCSTATE_LIVENESS_PRESET_FIREFOX 2
+
+/**
  * The result of a pcstate call. Every function that can fail returns one of these as `uint32_t`;
  * on any result but `PCSTATE_RESULT_OK` nothing was changed and no out-parameter was written.
  */
@@ -946,6 +965,47 @@ pcstate_result pcstate_peer_history(pcstate_peer peer,
  * Results: OK; NULL_ARGUMENT.
  */
 pcstate_result pcstate_global_stats(struct pcstate_global_stats *out);
+
+/**
+ * Says that an ICE restart began on the transport: `restartIce()`, or an ICE-restart offer or
+ * answer applied (new ICE credentials). Call it before restarting the agent
+ * (`nice_agent_restart_stream`, a new libjuice agent) and before the new session's remote
+ * candidates and end-of-candidates. It ends the session's facts (remote end-of-candidates,
+ * remote candidates). A transport that reads connected or completed then reads connected while
+ * its agent gathers and checks again, until the agent reports a state that reads connected,
+ * completed, disconnected or failed (for an ICE state set directly: until such a state is set;
+ * new and checking read connected meanwhile), as browsers keep a transport connected through
+ * `restartIce()`. A restart seen in the agent's states (a move back to an earlier state) gets
+ * the same hold. With liveness on, silence still makes the transport disconnected and failed; a
+ * failed liveness reading lasts until a new ICE state is reported.
+ *
+ * Results: OK; INVALID_HANDLE; UNKNOWN_TRANSPORT; CLOSED.
+ */
+pcstate_result pcstate_transport_restart_ice(pcstate_peer peer, pcstate_transport transport);
+
+/**
+ * Says that a remote candidate was given to the transport's agent
+ * (`nice_agent_set_remote_candidates`, `juice_add_remote_candidate`, a remote description with
+ * candidates, `addIceCandidate`). An agent state that runs checks before any candidate pair
+ * exists (libjuice CONNECTING) reads checking only once this was called, new before; libnice
+ * CONNECTING means a pair exists and reads checking either way. Kept until the ICE session ends
+ * (`pcstate_transport_restart_ice`, a restart seen in the agent's states, or the agent detached
+ * by setting the ICE state). Idempotent.
+ *
+ * Results: OK; INVALID_HANDLE; UNKNOWN_TRANSPORT; CLOSED.
+ */
+pcstate_result pcstate_transport_note_remote_candidate(pcstate_peer peer, pcstate_transport transport);
+
+/**
+ * Turns liveness on with the thresholds that reproduce a browser's timings for a path that goes
+ * silent during media, as `pcstate_peer_set_liveness` with them: `PCSTATE_LIVENESS_PRESET_CHROMIUM`
+ * or `PCSTATE_LIVENESS_PRESET_FIREFOX`; `PCSTATE_LIVENESS_PRESET_OFF` turns liveness off. The
+ * numbers and their sources are in docs/feeding.md ("Liveness").
+ *
+ * Results: OK; INVALID_HANDLE; INVALID_ARGUMENT (unknown preset; also after close); CLOSED;
+ * NO_MEMORY.
+ */
+pcstate_result pcstate_peer_set_liveness_preset(pcstate_peer peer, uint32_t preset);
 
 #ifdef __cplusplus
 }  // extern "C"

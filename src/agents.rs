@@ -1,11 +1,15 @@
-//! ICE agent adapters: an agent's state number and two facts -> RTCIceTransportState (pure).
+//! ICE agent adapters: an agent's state number and the session's facts -> RTCIceTransportState
+//! (pure), and restart continuity.
 //!
 //! libnice (`NiceComponentState`) and libjuice (`juice_state_t`) both number their states 0..5,
 //! like `pcstate_ice_transport_state`, with other meanings. A transport driven by an agent keeps
-//! the agent's last state ([`AgentState`]) and whether the remote signalled end-of-candidates;
-//! its ICE state, given by [`derive()`] from those and from whether its own gathering is complete,
-//! is recomputed whenever one of the three changes. An ICE restart ([`is_restart`]) clears the
-//! remote end-of-candidates fact. Everything here is a table lookup: it runs on the update path.
+//! the agent's last state ([`AgentState`]) and the [`Facts`] the application gave: whether the
+//! remote signalled end-of-candidates and whether a remote candidate was added. Its ICE state,
+//! given by [`derive()`] from those and from whether its own gathering is complete, is recomputed
+//! whenever one of them changes. An ICE restart (announced, or detected by [`is_restart`]) clears
+//! the session's facts; begun on a transport that read connected or completed, it also holds the
+//! transport at connected until the new checks conclude ([`held`]), as libwebrtc does. Everything
+//! here is a table lookup: it runs on the update path.
 //!
 //! Sources read: libnice 0.1.21 (Debian 12's) and git 0.1.23-15-g16b364d2 (`agent/agent.h`,
 //! `agent/agent.c`, `agent/conncheck.c`, `agent/component.c`, `agent/stream.c`; the state code is
@@ -50,7 +54,7 @@ impl IceAgent {
     }
 
     /// The agent's table: `[agent state][facts]`, facts as in [`facts_index`].
-    const fn table(self) -> &'static [[IceTransportState; 4]] {
+    const fn table(self) -> &'static [[IceTransportState; COLUMNS]] {
         match self {
             IceAgent::Libnice => &LIBNICE,
             IceAgent::Libjuice => &LIBJUICE,
@@ -100,26 +104,111 @@ pub(crate) const fn agent_state(agent: u32, state: u32) -> Result<AgentState, Re
     })
 }
 
-/// The column of a table row for the two facts.
-const fn facts_index(gathering_complete: bool, remote_end_of_candidates: bool) -> usize {
-    gathering_complete as usize | (remote_end_of_candidates as usize) << 1
+/// What the application told pcstate about a transport's ICE session, besides the agent's
+/// state (bits of one byte).
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Facts(u8);
+
+impl Facts {
+    /// The remote signalled end-of-candidates.
+    pub(crate) const REMOTE_END_OF_CANDIDATES: Facts = Facts(1);
+    /// The application added a remote candidate.
+    pub(crate) const REMOTE_CANDIDATE: Facts = Facts(2);
+    /// An ICE restart began while the transport read connected or completed, and its new checks
+    /// have not concluded: see [`held`].
+    pub(crate) const RESTARTING: Facts = Facts(4);
+    /// The facts of one ICE session, which a restart or a detached agent ends.
+    pub(crate) const SESSION: Facts = Facts(1 | 2);
+    /// No fact.
+    pub(crate) const NONE: Facts = Facts(0);
+
+    /// Whether every fact of `f` holds.
+    #[inline]
+    pub(crate) const fn has(self, f: Facts) -> bool {
+        self.0 & f.0 == f.0
+    }
+
+    /// These facts with those of `f` added.
+    #[inline]
+    pub(crate) const fn with(self, f: Facts) -> Facts {
+        Facts(self.0 | f.0)
+    }
+
+    /// These facts without those of `f`.
+    #[inline]
+    pub(crate) const fn without(self, f: Facts) -> Facts {
+        Facts(self.0 & !f.0)
+    }
 }
 
+/// The column of a table row: whether gathering is complete, whether the remote signalled
+/// end-of-candidates, whether a remote candidate was added.
+const fn facts_index(gathering_complete: bool, facts: Facts) -> usize {
+    gathering_complete as usize
+        | (facts.has(Facts::REMOTE_END_OF_CANDIDATES) as usize) << 1
+        | (facts.has(Facts::REMOTE_CANDIDATE) as usize) << 2
+}
+
+/// How many fact combinations a table row has.
+const COLUMNS: usize = 8;
+
 /// The transport's RTCIceTransportState from its agent's state, whether its own gathering is
-/// complete (gatherer state `complete`), and whether the remote signalled end-of-candidates.
-/// Never `closed`: that comes only from closing the peer.
+/// complete (gatherer state `complete`), and the facts (restart continuity included). Never
+/// `closed`: that comes only from closing the peer.
 #[inline]
 pub(crate) const fn derive(
     s: AgentState,
     gathering_complete: bool,
-    remote_end_of_candidates: bool,
+    facts: Facts,
 ) -> IceTransportState {
-    s.agent.table()[s.state as usize][facts_index(gathering_complete, remote_end_of_candidates)]
+    let read = s.agent.table()[s.state as usize][facts_index(gathering_complete, facts)];
+    held(read, facts)
+}
+
+/// Restart continuity, the one place it is written: while a restart begun on a connected or
+/// completed transport goes on ([`Facts::RESTARTING`]), a state that means "no connection yet"
+/// (new: re-gathering; checking: re-checking) reads connected, because the old candidate pair
+/// keeps carrying the media (libwebrtc keeps its transport connected until the new checks
+/// conclude, and so do Chromium and Firefox through `restartIce()`). Any other state ends the
+/// hold ([`ends_hold`]).
+#[inline]
+pub(crate) const fn held(read: IceTransportState, facts: Facts) -> IceTransportState {
+    match read {
+        I::New | I::Checking if facts.has(Facts::RESTARTING) => I::Connected,
+        read => read,
+    }
+}
+
+/// Whether a transport that reads `read` (before [`held`]) has ended a restart: its new checks
+/// concluded (connected, completed) or failed (disconnected, failed), or it was closed.
+#[inline]
+pub(crate) const fn ends_hold(read: IceTransportState) -> bool {
+    !matches!(read, I::New | I::Checking)
+}
+
+/// What an ICE restart leaves of the facts of a transport that reads `effective`: the session's
+/// facts go; the hold begins when the transport read connected or completed.
+#[inline]
+pub(crate) const fn restarted(facts: Facts, effective: IceTransportState) -> Facts {
+    let facts = facts.without(Facts::SESSION);
+    match effective {
+        I::Connected | I::Completed => facts.with(Facts::RESTARTING),
+        _ => facts,
+    }
+}
+
+/// The agent's state (before [`held`]): whether it ends a hold.
+#[inline]
+pub(crate) const fn unheld(
+    s: AgentState,
+    gathering_complete: bool,
+    facts: Facts,
+) -> IceTransportState {
+    derive(s, gathering_complete, facts.without(Facts::RESTARTING))
 }
 
 /// Whether the agent moving from `old` to `new` starts a new ICE session (an ICE restart, or a
-/// new agent reported on the same transport): the remote's end-of-candidates then no longer
-/// holds. A change of agent is a restart; so is, per agent, a move back to an earlier state of
+/// new agent reported on the same transport): the session's facts then no longer hold. A change of agent is a restart; so is, per agent, a move back to an earlier state of
 /// the start-up sequence as listed at [`LIBNICE_RESTART`] and [`LIBJUICE_RESTART`].
 #[inline]
 pub(crate) const fn is_restart(old: AgentState, new: AgentState) -> bool {
@@ -131,10 +220,32 @@ pub(crate) const fn is_restart(old: AgentState, new: AgentState) -> bool {
 
 use IceTransportState as I;
 
-/// The two facts-dependent rows, columns ordered as [`facts_index`]: (neither), (gathering
-/// complete), (remote end-of-candidates), (both).
-const CONCLUDED: [I; 4] = [I::Connected, I::Connected, I::Connected, I::Completed];
-const GAVE_UP: [I; 4] = [I::Disconnected, I::Disconnected, I::Disconnected, I::Failed];
+/// A row whose reading does not depend on whether a remote candidate was added: the reading by
+/// (gathering complete, remote end-of-candidates), columns ordered as [`facts_index`]: (neither),
+/// (gathering complete), (remote end-of-candidates), (both).
+const fn any_candidates(r: [I; 4]) -> [I; COLUMNS] {
+    [r[0], r[1], r[2], r[3], r[0], r[1], r[2], r[3]]
+}
+
+/// The facts-dependent rows: completed and failed need both gathering complete and the remote's
+/// end-of-candidates.
+const CONCLUDED: [I; COLUMNS] =
+    any_candidates([I::Connected, I::Connected, I::Connected, I::Completed]);
+const GAVE_UP: [I; COLUMNS] =
+    any_candidates([I::Disconnected, I::Disconnected, I::Disconnected, I::Failed]);
+/// An agent state that runs checks whether or not a candidate pair exists: checking once a
+/// remote candidate was added, new before (W3C "checking" needs a remote candidate; "new" is
+/// "waiting for remote candidates ... and has not yet started checking").
+const CHECKS_ONCE_A_REMOTE_CANDIDATE: [I; COLUMNS] = [
+    I::New,
+    I::New,
+    I::New,
+    I::New,
+    I::Checking,
+    I::Checking,
+    I::Checking,
+    I::Checking,
+];
 
 /// libnice `NiceComponentState` -> RTCIceTransportState. Transitions cited are from
 /// `agent_signal_component_state_change` (agent.c), whose assertion lists every allowed one.
@@ -174,13 +285,13 @@ const GAVE_UP: [I; 4] = [I::Disconnected, I::Disconnected, I::Disconnected, I::F
 ///   pairs and not found a connection (or consent checks ... have now failed), but it is still
 ///   gathering and/or waiting for additional remote candidates"); with them, W3C failed.
 /// - 6 `LAST` is a dummy: out of range.
-pub(crate) const LIBNICE: [[I; 4]; 6] = [
-    [I::New; 4],       // 0 DISCONNECTED
-    [I::New; 4],       // 1 GATHERING
-    [I::Checking; 4],  // 2 CONNECTING
-    [I::Connected; 4], // 3 CONNECTED
-    CONCLUDED,         // 4 READY
-    GAVE_UP,           // 5 FAILED
+pub(crate) const LIBNICE: [[I; COLUMNS]; 6] = [
+    [I::New; COLUMNS],       // 0 DISCONNECTED
+    [I::New; COLUMNS],       // 1 GATHERING
+    [I::Checking; COLUMNS],  // 2 CONNECTING: a pair exists
+    [I::Connected; COLUMNS], // 3 CONNECTED
+    CONCLUDED,               // 4 READY
+    GAVE_UP,                 // 5 FAILED
 ];
 
 /// libjuice `juice_state_t` -> RTCIceTransportState. Transitions cited are the
@@ -190,10 +301,12 @@ pub(crate) const LIBNICE: [[I; 4]; 6] = [
 ///   again.
 /// - 1 `JUICE_STATE_GATHERING` -> **new**: set at the start of `agent_gather_candidates` and
 ///   left in the same call once the host candidates exist.
-/// - 2 `JUICE_STATE_CONNECTING` -> **checking**: entered at the end of
-///   `agent_gather_candidates`, before any remote candidate may be known (server-reflexive and
-///   relayed gathering go on), so pcstate reads checking slightly earlier than a browser would
-///   (W3C checking needs a remote candidate; the state number cannot tell). Checks run here.
+/// - 2 `JUICE_STATE_CONNECTING` -> **checking** once the application noted a remote candidate,
+///   **new** before. libjuice enters it at the end of `agent_gather_candidates`, once the host
+///   candidates exist, whether or not a remote candidate is known (server-reflexive and relayed
+///   gathering go on); W3C checking needs a remote candidate, which the state number cannot
+///   tell. Checks run here once pairs exist (`agent_add_remote_candidate`,
+///   `agent_set_remote_description`).
 /// - 3 `JUICE_STATE_CONNECTED` -> **connected**: a pair succeeded and is selected but none is
 ///   nominated yet (`agent_bookkeeping`): W3C connected.
 /// - 4 `JUICE_STATE_COMPLETED` -> **completed** when gathering is complete and the remote
@@ -206,13 +319,13 @@ pub(crate) const LIBNICE: [[I; 4]; 6] = [
 ///   the RFC 8863 connectivity timer (`ICE_PAC_TIMEOUT`, 39.5 s) expires with no pair left, or
 ///   on a connection error (`agent_conn_fail`); `agent_bookkeeping` keeps running afterwards,
 ///   so a late success can still move it to CONNECTED or COMPLETED.
-pub(crate) const LIBJUICE: [[I; 4]; 6] = [
-    [I::New; 4],       // 0 DISCONNECTED
-    [I::New; 4],       // 1 GATHERING
-    [I::Checking; 4],  // 2 CONNECTING
-    [I::Connected; 4], // 3 CONNECTED
-    CONCLUDED,         // 4 COMPLETED
-    GAVE_UP,           // 5 FAILED
+pub(crate) const LIBJUICE: [[I; COLUMNS]; 6] = [
+    [I::New; COLUMNS],              // 0 DISCONNECTED
+    [I::New; COLUMNS],              // 1 GATHERING
+    CHECKS_ONCE_A_REMOTE_CANDIDATE, // 2 CONNECTING
+    [I::Connected; COLUMNS],        // 3 CONNECTED
+    CONCLUDED,                      // 4 COMPLETED
+    GAVE_UP,                        // 5 FAILED
 ];
 
 /// The set of states `s` with `s < before`, as a bitmask.
@@ -276,7 +389,10 @@ mod tests {
     enum Says {
         Idle,
         Gathering,
-        Checking,
+        /// Checks run on candidate pairs that exist.
+        CheckingPairs,
+        /// Checks run once a remote candidate gives a pair (there may be none yet).
+        CheckingOnceCandidates,
         Working,
         Concluded,
         GaveUp,
@@ -286,7 +402,7 @@ mod tests {
     const LIBNICE_STATES: [(&str, Says); 6] = [
         ("NICE_COMPONENT_STATE_DISCONNECTED", Says::Idle),
         ("NICE_COMPONENT_STATE_GATHERING", Says::Gathering),
-        ("NICE_COMPONENT_STATE_CONNECTING", Says::Checking),
+        ("NICE_COMPONENT_STATE_CONNECTING", Says::CheckingPairs),
         ("NICE_COMPONENT_STATE_CONNECTED", Says::Working),
         ("NICE_COMPONENT_STATE_READY", Says::Concluded),
         ("NICE_COMPONENT_STATE_FAILED", Says::GaveUp),
@@ -294,7 +410,7 @@ mod tests {
     const LIBJUICE_STATES: [(&str, Says); 6] = [
         ("JUICE_STATE_DISCONNECTED", Says::Idle),
         ("JUICE_STATE_GATHERING", Says::Gathering),
-        ("JUICE_STATE_CONNECTING", Says::Checking),
+        ("JUICE_STATE_CONNECTING", Says::CheckingOnceCandidates),
         ("JUICE_STATE_CONNECTED", Says::Working),
         ("JUICE_STATE_COMPLETED", Says::Concluded),
         ("JUICE_STATE_FAILED", Says::GaveUp),
@@ -307,13 +423,16 @@ mod tests {
         }
     }
 
-    /// The W3C reading, stated once: the two facts matter only when the agent has concluded or
-    /// given up; both must hold for the terminal W3C states.
-    fn w3c(says: Says, gathering_complete: bool, remote_eoc: bool) -> IceTransportState {
+    /// The W3C reading, stated once: gathering and the remote's end-of-candidates matter only
+    /// when the agent has concluded or given up, and both must hold for the terminal W3C states;
+    /// checking needs a remote candidate.
+    fn w3c(says: Says, gathering_complete: bool, remote_eoc: bool, remote_candidate: bool) -> I {
         let both = gathering_complete && remote_eoc;
         match says {
             Says::Idle | Says::Gathering => I::New,
-            Says::Checking => I::Checking,
+            Says::CheckingPairs => I::Checking,
+            Says::CheckingOnceCandidates if remote_candidate => I::Checking,
+            Says::CheckingOnceCandidates => I::New,
             Says::Working => I::Connected,
             Says::Concluded if both => I::Completed,
             Says::Concluded => I::Connected,
@@ -323,7 +442,18 @@ mod tests {
     }
 
     const AGENTS: [(u32, IceAgent); 2] = [(1, IceAgent::Libnice), (2, IceAgent::Libjuice)];
-    const FACTS: [(bool, bool); 4] = [(false, false), (true, false), (false, true), (true, true)];
+
+    /// The facts from two flags.
+    fn facts(remote_eoc: bool, remote_candidate: bool) -> Facts {
+        let mut f = Facts::NONE;
+        if remote_eoc {
+            f = f.with(Facts::REMOTE_END_OF_CANDIDATES);
+        }
+        if remote_candidate {
+            f = f.with(Facts::REMOTE_CANDIDATE);
+        }
+        f
+    }
 
     fn st(agent: IceAgent, n: u32) -> AgentState {
         agent_state(agent as u32, n).expect("valid")
@@ -337,15 +467,52 @@ mod tests {
             let states = states_of(agent);
             assert_eq!(agent.state_count() as usize, states.len());
             for (n, (name, says)) in states.iter().enumerate() {
-                for (gc, eoc) in FACTS {
-                    let got = derive(st(agent, n as u32), gc, eoc);
-                    assert_eq!(got, w3c(*says, gc, eoc), "{name} gc={gc} eoc={eoc}");
+                for bits in 0..8 {
+                    let (gc, eoc, rc) = (bits & 1 != 0, bits & 2 != 0, bits & 4 != 0);
+                    let got = derive(st(agent, n as u32), gc, facts(eoc, rc));
+                    assert_eq!(
+                        got,
+                        w3c(*says, gc, eoc, rc),
+                        "{name} gc={gc} eoc={eoc} rc={rc}"
+                    );
                     assert_ne!(got, I::Closed, "{name}");
                     rows += 1;
                 }
             }
         }
-        assert_eq!(rows, 2 * 6 * 4);
+        assert_eq!(rows, 2 * 6 * 8);
+    }
+
+    /// Restart continuity: with the hold on, every reading that means "no connection yet" is
+    /// connected, every other reading is unchanged and ends the hold.
+    #[test]
+    fn a_restart_holds_connected_until_the_checks_conclude() {
+        let hold = Facts::RESTARTING;
+        for &read in IceTransportState::ALL {
+            let waiting = matches!(read, I::New | I::Checking);
+            assert_eq!(held(read, hold), if waiting { I::Connected } else { read });
+            assert_eq!(held(read, Facts::NONE), read);
+            assert_eq!(ends_hold(read), !waiting);
+        }
+        for (number, _) in AGENTS {
+            for n in 0..6 {
+                let s = agent_state(number, n).unwrap();
+                let all = facts(true, true);
+                assert_eq!(
+                    derive(s, true, all.with(hold)),
+                    held(derive(s, true, all), hold)
+                );
+                assert_eq!(unheld(s, true, all.with(hold)), derive(s, true, all));
+            }
+        }
+        // A restart clears the session's facts, and holds only a transport that was up.
+        let all = facts(true, true);
+        assert_eq!(restarted(all, I::Completed), hold);
+        assert_eq!(restarted(all, I::Connected), hold);
+        for read in [I::New, I::Checking, I::Disconnected, I::Failed, I::Closed] {
+            assert_eq!(restarted(all.with(hold), read), Facts::NONE.with(hold));
+            assert_eq!(restarted(all, read), Facts::NONE);
+        }
     }
 
     /// The rows that matter most, spelled out: completed needs both facts; libnice 0 is new.
@@ -353,20 +520,31 @@ mod tests {
     fn key_rows_literally() {
         let nice = |n| st(IceAgent::Libnice, n);
         let juice = |n| st(IceAgent::Libjuice, n);
-        assert_eq!(derive(nice(4), true, true), I::Completed);
-        assert_eq!(derive(nice(4), true, false), I::Connected);
-        assert_eq!(derive(nice(4), false, true), I::Connected);
-        assert_eq!(derive(nice(3), true, true), I::Connected);
-        assert_eq!(derive(nice(0), false, false), I::New);
-        assert_eq!(derive(nice(1), true, true), I::New);
-        assert_eq!(derive(nice(2), false, false), I::Checking);
-        assert_eq!(derive(nice(5), true, true), I::Failed);
-        assert_eq!(derive(nice(5), true, false), I::Disconnected);
-        assert_eq!(derive(juice(4), true, true), I::Completed);
-        assert_eq!(derive(juice(4), false, false), I::Connected);
-        assert_eq!(derive(juice(3), true, true), I::Connected);
-        assert_eq!(derive(juice(5), false, true), I::Disconnected);
-        assert_eq!(derive(juice(5), true, true), I::Failed);
+        let d = |s, gc, eoc| derive(s, gc, facts(eoc, false));
+        assert_eq!(d(nice(4), true, true), I::Completed);
+        assert_eq!(d(nice(4), true, false), I::Connected);
+        assert_eq!(d(nice(4), false, true), I::Connected);
+        assert_eq!(d(nice(3), true, true), I::Connected);
+        assert_eq!(d(nice(0), false, false), I::New);
+        assert_eq!(d(nice(1), true, true), I::New);
+        assert_eq!(
+            d(nice(2), false, false),
+            I::Checking,
+            "libnice: a pair exists"
+        );
+        assert_eq!(d(nice(5), true, true), I::Failed);
+        assert_eq!(d(nice(5), true, false), I::Disconnected);
+        assert_eq!(
+            d(juice(2), false, false),
+            I::New,
+            "libjuice: no remote candidate yet"
+        );
+        assert_eq!(derive(juice(2), false, facts(false, true)), I::Checking);
+        assert_eq!(d(juice(4), true, true), I::Completed);
+        assert_eq!(d(juice(4), false, false), I::Connected);
+        assert_eq!(d(juice(3), true, true), I::Connected);
+        assert_eq!(d(juice(5), false, true), I::Disconnected);
+        assert_eq!(d(juice(5), true, true), I::Failed);
     }
 
     #[test]
@@ -487,7 +665,7 @@ mod tests {
             derive(
                 self.agent.expect("agent set"),
                 self.gathering_complete,
-                self.eoc,
+                facts(self.eoc, true),
             )
         }
     }

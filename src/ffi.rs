@@ -986,3 +986,84 @@ pub extern "C" fn pcstate_global_stats(out: *mut pcstate_global_stats) -> u32 {
         Ok(())
     })
 }
+
+// ---- Restart continuity, remote candidates and liveness presets ---------------------------------
+// Added by the state-engine work (issue 17, items 1-3); to be moved into their topics: the two
+// transport calls beside `pcstate_transport_set_remote_end_of_candidates`, the preset beside
+// `pcstate_peer_set_liveness`.
+
+/// Says that an ICE restart began on the transport: `restartIce()`, or an ICE-restart offer or
+/// answer applied (new ICE credentials). Call it before restarting the agent
+/// (`nice_agent_restart_stream`, a new libjuice agent) and before the new session's remote
+/// candidates and end-of-candidates. It ends the session's facts (remote end-of-candidates,
+/// remote candidates). A transport that reads connected or completed then reads connected while
+/// its agent gathers and checks again, until the agent reports a state that reads connected,
+/// completed, disconnected or failed (for an ICE state set directly: until such a state is set;
+/// new and checking read connected meanwhile), as browsers keep a transport connected through
+/// `restartIce()`. A restart seen in the agent's states (a move back to an earlier state) gets
+/// the same hold. With liveness on, silence still makes the transport disconnected and failed; a
+/// failed liveness reading lasts until a new ICE state is reported.
+///
+/// Results: OK; INVALID_HANDLE; UNKNOWN_TRANSPORT; CLOSED.
+#[unsafe(no_mangle)]
+pub extern "C" fn pcstate_transport_restart_ice(
+    peer: pcstate_peer,
+    transport: pcstate_transport,
+) -> u32 {
+    boundary(|| update(peer, |p| Ok(((), p.state.restart_ice(transport)?))))
+}
+
+/// Says that a remote candidate was given to the transport's agent
+/// (`nice_agent_set_remote_candidates`, `juice_add_remote_candidate`, a remote description with
+/// candidates, `addIceCandidate`). An agent state that runs checks before any candidate pair
+/// exists (libjuice CONNECTING) reads checking only once this was called, new before; libnice
+/// CONNECTING means a pair exists and reads checking either way. Kept until the ICE session ends
+/// (`pcstate_transport_restart_ice`, a restart seen in the agent's states, or the agent detached
+/// by setting the ICE state). Idempotent.
+///
+/// Results: OK; INVALID_HANDLE; UNKNOWN_TRANSPORT; CLOSED.
+#[unsafe(no_mangle)]
+pub extern "C" fn pcstate_transport_note_remote_candidate(
+    peer: pcstate_peer,
+    transport: pcstate_transport,
+) -> u32 {
+    boundary(|| {
+        update(peer, |p| {
+            Ok(((), p.state.note_remote_candidate(transport)?))
+        })
+    })
+}
+
+/// `pcstate_peer_set_liveness_preset`: liveness off.
+pub const PCSTATE_LIVENESS_PRESET_OFF: u32 = 0;
+/// `pcstate_peer_set_liveness_preset`: Chromium's timings: disconnected after 6 s without a packet,
+/// failed after 15.3 s (libwebrtc's 5 s unwritable and 15 s inactive timeouts, counted from its
+/// first unanswered check; measured 5.3-7.0 s and 15.3 s after the loss).
+pub const PCSTATE_LIVENESS_PRESET_CHROMIUM: u32 = 1;
+/// `pcstate_peer_set_liveness_preset`: Firefox's timings: disconnected after 7.5 s without a
+/// packet, failed after 28.5 s (a consent check unanswered, consent expiry of RFC 7675; measured
+/// 5.3-9.5 s and 28-29 s after the loss).
+pub const PCSTATE_LIVENESS_PRESET_FIREFOX: u32 = 2;
+
+const _: () = assert!(PCSTATE_LIVENESS_PRESET_OFF == crate::liveness::Preset::Off as u32);
+const _: () = assert!(PCSTATE_LIVENESS_PRESET_CHROMIUM == crate::liveness::Preset::Chromium as u32);
+const _: () = assert!(PCSTATE_LIVENESS_PRESET_FIREFOX == crate::liveness::Preset::Firefox as u32);
+
+/// Turns liveness on with the thresholds that reproduce a browser's timings for a path that goes
+/// silent during media, as `pcstate_peer_set_liveness` with them: `PCSTATE_LIVENESS_PRESET_CHROMIUM`
+/// or `PCSTATE_LIVENESS_PRESET_FIREFOX`; `PCSTATE_LIVENESS_PRESET_OFF` turns liveness off. The
+/// numbers and their sources are in docs/feeding.md ("Liveness").
+///
+/// Results: OK; INVALID_HANDLE; INVALID_ARGUMENT (unknown preset; also after close); CLOSED;
+/// NO_MEMORY.
+#[unsafe(no_mangle)]
+pub extern "C" fn pcstate_peer_set_liveness_preset(peer: pcstate_peer, preset: u32) -> u32 {
+    boundary(|| {
+        let (disconnected, failed) = crate::liveness::Preset::from_u32(preset)
+            .ok_or(ResultCode::InvalidArgument)?
+            .durations();
+        update(peer, |p| {
+            Ok(((), p.state.set_liveness(disconnected, failed)?))
+        })
+    })
+}

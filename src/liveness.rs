@@ -109,6 +109,78 @@ impl Thresholds {
     }
 }
 
+/// A browser whose liveness timings a preset reproduces, for a path that goes silent during
+/// media (`PCSTATE_LIVENESS_PRESET_*`). The numbers are below, with their sources; a browser
+/// measures silence from its last check answered, pcstate from the last packet noted, which on
+/// a path carrying media is the moment of the loss.
+#[repr(u32)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Preset {
+    /// Liveness off.
+    Off = 0,
+    /// Chromium (libwebrtc).
+    Chromium = 1,
+    /// Firefox (nICEr).
+    Firefox = 2,
+}
+
+/// Chromium, disconnected: 6 s of silence. libwebrtc makes a connection unwritable once its
+/// checks went unanswered for `ice_unwritable_timeout` (5 s, `CONNECTION_WRITE_CONNECT_TIMEOUT`)
+/// and `ice_unwritable_min_checks` (5, `CONNECTION_WRITE_CONNECT_FAILURES`) of them were sent,
+/// counted from the first unanswered check, which goes out up to one
+/// `STRONG_AND_STABLE_WRITABLE_CONNECTION_PING_INTERVAL` (2.5 s) after the loss (p2p/base/
+/// p2p_constants.h); the transport is then disconnected. Measured (Chromium 156, UDP dropped on a
+/// live call on loopback): disconnected 5.3-7.0 s after the loss; 6 s lies within.
+pub(crate) const CHROMIUM_DISCONNECTED_AFTER_NS: u64 = 6_000_000_000;
+/// Chromium, failed: 15.3 s of silence. libwebrtc times a connection out after
+/// `ice_inactive_timeout` (15 s, `CONNECTION_WRITE_TIMEOUT`) without an answer, from the same first
+/// unanswered check; with every connection timed out the transport fails. Measured:
+/// connectionState failed 15.3 s after the loss.
+pub(crate) const CHROMIUM_FAILED_AFTER_NS: u64 = 15_300_000_000;
+/// Firefox, disconnected: 7.5 s of silence. nICEr sends a consent check every 4-6 s
+/// (`NR_ICE_CONSENT_TIMER_DEFAULT` 5 s, randomized by 20 %) with one transmission, and a check left
+/// unanswered until the next one is due makes the component disconnected (ice_component.c,
+/// `nr_ice_component_refresh_consent_cb`). Measured (Firefox ESR 153): disconnected 5.3-9.5 s
+/// after the loss; 7.5 s lies within.
+pub(crate) const FIREFOX_DISCONNECTED_AFTER_NS: u64 = 7_500_000_000;
+/// Firefox, failed: 28.5 s of silence. Consent expires 30 s after the last consent response
+/// (`NR_ICE_CONSENT_TIMEOUT_DEFAULT`; RFC 7675's 30 s), which came up to one consent interval
+/// before the loss. Measured: failed 28-29 s after the loss.
+pub(crate) const FIREFOX_FAILED_AFTER_NS: u64 = 28_500_000_000;
+
+impl Preset {
+    /// The preset with this C number, or `None`.
+    pub(crate) const fn from_u32(v: u32) -> Option<Preset> {
+        match v {
+            0 => Some(Preset::Off),
+            1 => Some(Preset::Chromium),
+            2 => Some(Preset::Firefox),
+            _ => None,
+        }
+    }
+
+    /// (disconnected after, failed after), in nanoseconds; (0, 0) for off.
+    pub(crate) const fn durations(self) -> (u64, u64) {
+        match self {
+            Preset::Off => (0, 0),
+            Preset::Chromium => (CHROMIUM_DISCONNECTED_AFTER_NS, CHROMIUM_FAILED_AFTER_NS),
+            Preset::Firefox => (FIREFOX_DISCONNECTED_AFTER_NS, FIREFOX_FAILED_AFTER_NS),
+        }
+    }
+}
+
+// Every preset's durations are valid settings.
+const _: () = {
+    let presets = [Preset::Chromium, Preset::Firefox];
+    let mut i = 0;
+    while i < presets.len() {
+        let (d, f) = presets[i].durations();
+        assert!(Thresholds::new(d, f).is_ok());
+        assert!(Preset::from_u32(presets[i] as u32).is_some());
+        i += 1;
+    }
+};
+
 /// How long before `now` `alive` was, on the wrapping clock: 0 when `alive` is not before `now`
 /// (a time up to 2^63 ns after `now` is taken as later, not as long ago).
 #[inline]

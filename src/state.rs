@@ -1,7 +1,7 @@
 //! The state machine of one peer: transports, counters, aggregates and event numbering, with no
 //! locking and no delivery; every operation returns the events it committed as a [`Batch`].
 
-use crate::agents::{self, AgentState};
+use crate::agents::{self, AgentState, Facts};
 use crate::error::{Result, ResultCode};
 use crate::liveness::{Liveness, Phase, Thresholds};
 use crate::rules::ConnectionState;
@@ -10,7 +10,7 @@ use crate::rules::{
     Input, Packed, Profile, TransportStates,
 };
 use crate::stats::{FailureCause, PeerStats, global};
-use crate::transports::{EOC, Entry, Extra, TransportTable};
+use crate::transports::{Entry, Extra, TransportTable};
 
 /// Flag: `close()` commits final "closed" events (what libwebrtc's observer and libdatachannel do).
 pub(crate) const FLAG_CLOSE_EVENTS: u32 = 1;
@@ -150,16 +150,51 @@ impl Update<'_> {
         self.store_ice(phase.effective(reported));
     }
 
+    /// Its effective ICE state.
+    fn effective(&self) -> IceTransportState {
+        IceTransportState::ALL[self.e.get(Input::Ice) as usize]
+    }
+
     /// Its ICE state is set directly: an agent that drove it no longer does, and that agent run's
-    /// facts go with it (a later agent run starts without them).
+    /// facts go with it (a later agent run starts without them). A restart hold lasts until a
+    /// state that ends it is set.
     fn set_directly(&mut self, v: IceTransportState) {
         let x = &mut self.e.extra;
         if x.agent != 0 {
-            x.facts = 0;
+            x.facts = x.facts.without(Facts::SESSION);
+        }
+        if agents::ends_hold(v) {
+            x.facts = x.facts.without(Facts::RESTARTING);
         }
         x.agent = 0;
-        x.reported_ice = v as u8;
+        x.reported_ice = agents::held(v, x.facts) as u8;
         self.settle(true);
+    }
+
+    /// An ICE restart began (announced, or seen in the agent's states): the session's facts end,
+    /// and a transport that read connected or completed is held at connected until its new
+    /// checks conclude (see `agents::held`).
+    fn restart(&mut self) {
+        let effective = self.effective();
+        let x = &mut self.e.extra;
+        x.facts = agents::restarted(x.facts, effective);
+        if x.agent == 0 {
+            // Completed no longer holds: its gathering and end-of-candidates were the old session's.
+            let was = IceTransportState::ALL[x.reported_ice as usize];
+            let now = match was {
+                IceTransportState::Completed => IceTransportState::Connected,
+                was => was,
+            };
+            x.reported_ice = agents::held(now, x.facts) as u8;
+        }
+    }
+
+    /// Adds one fact; returns whether it is new.
+    fn add_fact(&mut self, f: Facts) -> bool {
+        let x = &mut self.e.extra;
+        let new = !x.facts.has(f);
+        x.facts = x.facts.with(f);
+        new
     }
 
     /// Stores and counts its effective ICE state; returns whether it changed.
@@ -283,6 +318,7 @@ impl PeerState {
         let id = self.next_id;
         let extra = Extra {
             reported_ice: s.ice as u8,
+            facts: Facts::NONE,
             ..Extra::default()
         };
         self.table.insert_entry(id, s, extra)?;
@@ -323,7 +359,8 @@ impl PeerState {
             return Ok(Batch::default());
         };
         let x = t.e.extra;
-        if x.reported_ice == v as u8 && x.agent == 0 && t.phase() != Phase::Dead {
+        let held = x.facts.has(Facts::RESTARTING);
+        if x.reported_ice == v as u8 && x.agent == 0 && !held && t.phase() != Phase::Dead {
             return Ok(Batch::default());
         }
         t.set_directly(v);
@@ -342,7 +379,12 @@ impl PeerState {
         }
         let old = agents::agent_state(x.agent.into(), x.agent_state.into());
         if old.is_ok_and(|old| agents::is_restart(old, new)) {
-            x.facts &= !EOC;
+            t.restart();
+        }
+        let complete = t.e.get(Input::Gatherer) == GathererState::Complete as u8;
+        let x = &mut t.e.extra;
+        if agents::ends_hold(agents::unheld(new, complete, x.facts)) {
+            x.facts = x.facts.without(Facts::RESTARTING);
         }
         x.agent = new.agent() as u8;
         x.agent_state = new.state();
@@ -352,16 +394,36 @@ impl PeerState {
 
     /// Records that the remote signalled end-of-candidates for transport `id`.
     pub fn set_remote_end_of_candidates(&mut self, id: u32) -> Result<Batch> {
+        self.add_fact(id, Facts::REMOTE_END_OF_CANDIDATES)
+    }
+
+    /// Records that the application added a remote candidate to transport `id`'s agent.
+    pub fn note_remote_candidate(&mut self, id: u32) -> Result<Batch> {
+        self.add_fact(id, Facts::REMOTE_CANDIDATE)
+    }
+
+    /// Records a fact of transport `id`'s ICE session (kept until the session ends); an
+    /// agent-driven ICE state is derived again.
+    fn add_fact(&mut self, id: u32, f: Facts) -> Result<Batch> {
         let Some(mut t) = self.lookup(id)? else {
             return Ok(Batch::default());
         };
-        if t.e.extra.facts & EOC != 0 {
+        if !t.add_fact(f) || t.e.extra.agent == 0 {
             return Ok(Batch::default());
         }
-        t.e.extra.facts |= EOC;
-        if t.e.extra.agent == 0 {
+        t.settle(false);
+        Ok(self.commit(id))
+    }
+
+    /// An ICE restart began on transport `id` (what `restartIce()`, or an ICE-restart offer or
+    /// answer, means): the session's facts end, and a transport that reads connected or
+    /// completed keeps reading connected while its agent gathers and checks again, until the
+    /// agent (or a state set directly) reports connected, completed, disconnected or failed.
+    pub fn restart_ice(&mut self, id: u32) -> Result<Batch> {
+        let Some(mut t) = self.lookup(id)? else {
             return Ok(Batch::default());
-        }
+        };
+        t.restart();
         t.settle(false);
         Ok(self.commit(id))
     }
@@ -635,7 +697,7 @@ fn derived_ice(e: &Entry) -> u8 {
     match agents::agent_state(x.agent.into(), x.agent_state.into()) {
         Ok(a) => {
             let complete = e.get(Input::Gatherer) == GathererState::Complete as u8;
-            agents::derive(a, complete, x.facts & EOC != 0) as u8
+            agents::derive(a, complete, x.facts) as u8
         }
         Err(_) => x.reported_ice,
     }

@@ -11,7 +11,7 @@ use crate::error::{Result, ResultCode};
 use crate::rules::{DtlsTransportState, GathererState, IceTransportState, Input, TransportStates};
 
 /// What a transport keeps besides its effective states: where its ICE state comes from (the
-/// application, or an ICE agent and a fact) and its liveness record's slot.
+/// application, or an ICE agent and facts) and its liveness record's slot.
 #[derive(Copy, Clone, Default, Debug, PartialEq, Eq)]
 pub(crate) struct Extra {
     /// The ICE state as reported (set directly, or derived from the agent), before liveness.
@@ -20,14 +20,11 @@ pub(crate) struct Extra {
     pub agent: u8,
     /// The agent's last state number.
     pub agent_state: u8,
-    /// `EOC`.
-    pub facts: u8,
+    /// What the application told about its ICE session.
+    pub facts: crate::agents::Facts,
     /// Its liveness record (see `liveness`), 0 while liveness is off.
     pub live: crate::liveness::Slot,
 }
-
-/// `Extra::facts`: the remote signalled end-of-candidates.
-pub(crate) const EOC: u8 = 1;
 
 /// One slot (16 bytes): `id == 0` marks it empty.
 #[derive(Copy, Clone, Default)]
