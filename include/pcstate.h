@@ -833,9 +833,12 @@ pcstate_result pcstate_transport_add_with_states(pcstate_peer peer,
  * transport's gatherer state and from the remote's end-of-candidates, and recomputed whenever
  * one of them changes. "completed" needs the agent's checks concluded (libnice READY, libjuice
  * COMPLETED) and gathering complete and remote end-of-candidates; without the last two it reads
- * "connected". An ICE restart (the agent going back to an earlier state) clears the remote
- * end-of-candidates. The tables are in docs/feeding.md. `pcstate_transport_set_ice_state` or
- * `pcstate_transport_set_states` detach the transport from its agent.
+ * "connected". libjuice CONNECTING reads "checking" only once a remote candidate was noted
+ * (`pcstate_transport_note_remote_candidate`). An ICE restart (the agent going back to an earlier
+ * state) ends the session's facts and holds a connected transport at "connected", as
+ * `pcstate_transport_restart_ice` does. The tables are in docs/feeding.md.
+ * `pcstate_transport_set_ice_state` or `pcstate_transport_set_states` detach the transport from
+ * its agent, ending the agent run's facts.
  *
  * Results: OK; INVALID_HANDLE; UNKNOWN_TRANSPORT; INVALID_ARGUMENT (unknown agent);
  * INVALID_STATE (state number out of the agent's range); CLOSED; NO_MEMORY.
@@ -848,7 +851,8 @@ pcstate_result pcstate_transport_set_ice_agent_state(pcstate_peer peer,
 /**
  * Records that the remote signalled the end of its candidates for this transport (an
  * `a=end-of-candidates` line, an empty candidate, or a remote that does not trickle). Kept until
- * the transport's agent restarts ICE. Idempotent.
+ * the ICE session ends (`pcstate_transport_restart_ice`, a restart seen in the agent's states, or
+ * the agent detached by setting the ICE state). Idempotent.
  *
  * Results: OK; INVALID_HANDLE; UNKNOWN_TRANSPORT; CLOSED; NO_MEMORY.
  */
@@ -866,8 +870,9 @@ uint64_t pcstate_now_ns(void);
  * Turns liveness on for the peer: a transport whose ICE state is connected or completed and on
  * which nothing was noted alive (`pcstate_transport_note_alive`) for `disconnected_after_ns`
  * reads disconnected; for `failed_after_ns`, failed, until its ICE state is set again (as after
- * an ICE restart). Browsers report disconnected after about 5 s without traffic and failed
- * after about 30 s; libnice and libjuice report neither promptly. A transport's alive clock
+ * an ICE restart). Browsers report disconnected 5-10 s after traffic stops and failed after
+ * about 15 s (Chromium) or 28 s (Firefox): `pcstate_peer_set_liveness_preset` sets their numbers;
+ * libnice and libjuice report neither promptly. A transport's alive clock
  * starts at the first tick or note after it became connected. (0, 0) turns liveness off (the
  * default); otherwise `disconnected_after_ns` > 0 and `failed_after_ns` is 0 (never failed) or
  * greater. Every transport is watched afresh; one commit. Caller-clocked: no threads, no timers;
