@@ -77,18 +77,6 @@ pub(crate) struct AgentState {
     state: u8,
 }
 
-impl AgentState {
-    /// The agent.
-    pub(crate) const fn agent(self) -> IceAgent {
-        self.agent
-    }
-
-    /// The agent's state number.
-    pub(crate) const fn state(self) -> u8 {
-        self.state
-    }
-}
-
 /// Checks an (agent, agent state) pair from C. Unknown agent: `InvalidArgument` (checked first);
 /// state number out of the agent's range: `InvalidState`.
 pub(crate) const fn agent_state(agent: u32, state: u32) -> Result<AgentState, ResultCode> {
@@ -121,6 +109,8 @@ impl Facts {
     pub(crate) const SESSION: Facts = Facts(1 | 2);
     /// No fact.
     pub(crate) const NONE: Facts = Facts(0);
+    /// Every fact.
+    const ALL: Facts = Facts(1 | 2 | 4);
 
     /// Whether every fact of `f` holds.
     #[inline]
@@ -138,6 +128,71 @@ impl Facts {
     #[inline]
     pub(crate) const fn without(self, f: Facts) -> Facts {
         Facts(self.0 & !f.0)
+    }
+}
+
+/// Where a transport's ICE state comes from, with its session's facts, in one byte: bits 0-1 the
+/// agent (0: the application sets the state directly), bits 2-4 the agent's state number or the
+/// ICE state set (restart hold applied), bits 5-7 the [`Facts`].
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Source(u8);
+
+const AGENT_BITS: u8 = 0b11;
+const STATE_SHIFT: u32 = 2;
+const STATE_BITS: u8 = 0b111;
+const FACTS_SHIFT: u32 = 5;
+
+// Every agent number, state number and fact fits its field.
+const _: () = {
+    assert!(IceAgent::Libnice as u8 <= AGENT_BITS && IceAgent::Libjuice as u8 <= AGENT_BITS);
+    assert!(IceAgent::Libnice.state_count() <= 8 && IceAgent::Libjuice.state_count() <= 8);
+    assert!(IceTransportState::COUNT <= 8);
+    assert!(Facts::ALL.0 >> (8 - FACTS_SHIFT) == 0);
+};
+
+impl Source {
+    /// ICE state `s` set directly (held already), with `facts`.
+    #[inline]
+    pub(crate) const fn direct(s: IceTransportState, facts: Facts) -> Source {
+        Source((s as u8) << STATE_SHIFT | facts.0 << FACTS_SHIFT)
+    }
+
+    /// Driven by an agent in state `a`, with `facts`.
+    #[inline]
+    pub(crate) const fn agent(a: AgentState, facts: Facts) -> Source {
+        Source(a.agent as u8 | a.state << STATE_SHIFT | facts.0 << FACTS_SHIFT)
+    }
+
+    /// The agent's state, when an agent drives the ICE state.
+    #[inline]
+    pub(crate) const fn agent_state(self) -> Option<AgentState> {
+        let state = self.0 >> STATE_SHIFT & STATE_BITS;
+        match IceAgent::from_u32((self.0 & AGENT_BITS) as u32) {
+            Some(agent) => Some(AgentState { agent, state }),
+            None => None,
+        }
+    }
+
+    /// The session's facts.
+    #[inline]
+    pub(crate) const fn facts(self) -> Facts {
+        Facts(self.0 >> FACTS_SHIFT)
+    }
+
+    /// The same source with other facts.
+    #[inline]
+    pub(crate) const fn with_facts(self, facts: Facts) -> Source {
+        Source(self.0 & !(Facts::ALL.0 << FACTS_SHIFT) | facts.0 << FACTS_SHIFT)
+    }
+
+    /// The ICE state before liveness: as set, or derived from the agent's state, whether
+    /// gathering is complete and the facts (restart hold included).
+    #[inline]
+    pub(crate) const fn reported(self, gathering_complete: bool) -> IceTransportState {
+        match self.agent_state() {
+            Some(a) => derive(a, gathering_complete, self.facts()),
+            None => IceTransportState::ALL[(self.0 >> STATE_SHIFT & STATE_BITS) as usize],
+        }
     }
 }
 
@@ -481,6 +536,31 @@ mod tests {
             }
         }
         assert_eq!(rows, 2 * 6 * 8);
+    }
+
+    /// Every agent state, set ICE state and set of facts survives the one-byte `Source`.
+    #[test]
+    fn sources_round_trip() {
+        for bits in 0..8u8 {
+            let f = Facts(bits);
+            for &s in IceTransportState::ALL {
+                let src = Source::direct(s, f);
+                assert_eq!(
+                    (src.agent_state(), src.facts(), src.reported(true)),
+                    (None, f, s)
+                );
+            }
+            for (number, _) in AGENTS {
+                for n in 0..6 {
+                    let a = agent_state(number, n).unwrap();
+                    let src = Source::agent(a, f);
+                    assert_eq!((src.agent_state(), src.facts()), (Some(a), f));
+                    assert_eq!(src.reported(true), derive(a, true, f));
+                    let other = Facts(bits ^ 5);
+                    assert_eq!(src.with_facts(other), Source::agent(a, other));
+                }
+            }
+        }
     }
 
     /// Restart continuity: with the hold on, every reading that means "no connection yet" is

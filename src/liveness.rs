@@ -204,14 +204,35 @@ enum Look {
     At(u64),
 }
 
-/// A scheduled look at the record in `slot`, valid while the record's check number is `check`.
-/// `key` is its time's distance from the schedule's origin (0: at once).
+/// A scheduled look at the record in `slot`, valid while the record's check number is `check`:
+/// 12 bytes, `[key >> 32, key as u32, slot << 16 | check]`, so that the derived order is the
+/// key's. `key` is the look's time's distance from the schedule's origin (0: at once).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-struct Due {
-    key: u64,
-    slot: u16,
-    check: u16,
+struct Due([u32; 3]);
+
+impl Due {
+    fn new(key: u64, slot: Slot, check: u16) -> Due {
+        Due([
+            (key >> 32) as u32,
+            key as u32,
+            u32::from(slot) << 16 | u32::from(check),
+        ])
+    }
+
+    fn key(self) -> u64 {
+        u64::from(self.0[0]) << 32 | u64::from(self.0[1])
+    }
+
+    fn slot(self) -> Slot {
+        (self.0[2] >> 16) as Slot
+    }
+
+    fn check(self) -> u16 {
+        self.0[2] as u16
+    }
 }
+
+const _: () = assert!(std::mem::size_of::<Due>() == 12 && std::mem::size_of::<Record>() == 16);
 
 /// How far before the first tick's time the schedule's origin lies (146 years): notes a little
 /// older than the first tick still sort before it.
@@ -230,8 +251,11 @@ struct Record {
     phase: Phase,
 }
 
-/// How many stale looks the schedule may hold beyond two per record before they are dropped.
-const SLACK: usize = 16;
+/// How many looks the schedule may hold for `n` records before stale ones are dropped: after a
+/// drop at most `n` are left (one current look per record), so drops cost O(1) per look scheduled.
+const fn most_looks(n: usize) -> usize {
+    n + n / 2 + 4
+}
 
 /// The liveness settings, records and schedule of a peer (boxed: most peers never turn it on).
 #[derive(Debug)]
@@ -272,7 +296,7 @@ impl Liveness {
     /// Room for `n` transports: their records, and as many looks as the schedule may hold for
     /// them, so that nothing allocates while states change.
     pub(crate) fn reserve(&mut self, n: usize) -> Result<()> {
-        let looks = 2 * n + SLACK;
+        let looks = most_looks(n);
         self.records
             .try_reserve(n.saturating_sub(self.records.len()))
             .and_then(|()| self.heap.try_reserve(looks.saturating_sub(self.heap.len())))
@@ -401,17 +425,13 @@ impl Liveness {
                 t.wrapping_sub(clock.origin)
             }
         };
-        if self.heap.len() >= 2 * self.attached + SLACK {
+        if self.heap.len() >= most_looks(self.attached) {
             let records = &self.records;
             self.heap
-                .retain(|Reverse(d)| current(&records[usize::from(d.slot) - 1], d));
+                .retain(|&Reverse(d)| current(&records[usize::from(d.slot()) - 1], d));
         }
         debug_assert!(self.heap.len() < self.heap.capacity());
-        self.heap.push(Reverse(Due {
-            key,
-            slot,
-            check: r.check,
-        }));
+        self.heap.push(Reverse(Due::new(key, slot, r.check)));
     }
 
     /// Applies the deadlines that passed by `now`: `changed(id, phase)` for each transport whose
@@ -429,14 +449,14 @@ impl Liveness {
         // Each look at most once: a clock far outside the range above cannot make this loop on.
         let mut budget = self.heap.len();
         while let Some(Reverse(due)) = self.heap.peek().copied() {
-            if due.key > key_now || budget == 0 {
+            if due.key() > key_now || budget == 0 {
                 break;
             }
             budget -= 1;
             self.heap.pop();
             let thresholds = self.thresholds;
-            let r = self.record(due.slot);
-            if !current(r, &due) {
+            let r = self.record(due.slot());
+            if !current(r, due) {
                 continue;
             }
             let before = r.phase;
@@ -449,14 +469,14 @@ impl Liveness {
                 phase => phase.max(thresholds.phase_at(r.alive, now)),
             };
             let (id, phase) = (r.id, r.phase);
-            self.schedule(due.slot); // into the room the look just taken made
+            self.schedule(due.slot()); // into the room the look just taken made
             if phase != before {
                 changed(id, phase);
             }
         }
         // Stale looks at the top would only make the next deadline early.
-        while let Some(Reverse(due)) = self.heap.peek() {
-            if current(&self.records[usize::from(due.slot) - 1], due) {
+        while let Some(&Reverse(due)) = self.heap.peek() {
+            if current(&self.records[usize::from(due.slot()) - 1], due) {
                 break;
             }
             self.heap.pop();
@@ -470,7 +490,7 @@ impl Liveness {
         let (Some(Reverse(due)), Some(clock)) = (self.heap.peek(), self.clock) else {
             return u64::MAX;
         };
-        match clock.origin.wrapping_add(due.key) {
+        match clock.origin.wrapping_add(due.key()) {
             u64::MAX => u64::MAX - 1,
             t => t,
         }
@@ -479,8 +499,8 @@ impl Liveness {
 
 /// Whether `due` is the current look of record `r`.
 #[inline]
-fn current(r: &Record, due: &Due) -> bool {
-    r.check == due.check && matches!(r.phase, Phase::Waiting | Phase::Alive | Phase::Stale)
+fn current(r: &Record, due: Due) -> bool {
+    r.check == due.check() && matches!(r.phase, Phase::Waiting | Phase::Alive | Phase::Stale)
 }
 
 #[cfg(test)]
@@ -539,7 +559,7 @@ mod tests {
                 l.refresh(s, I::Connected, false);
             }
         }
-        assert!(l.heap.len() <= 2 * 4 + SLACK);
+        assert!(l.heap.len() <= most_looks(4));
         l.detach(slots[0]);
         let mut seen = Vec::new();
         l.tick(50, |id, p| seen.push((id, p)));

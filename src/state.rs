@@ -1,7 +1,7 @@
 //! The state machine of one peer: transports, counters, aggregates and event numbering, with no
 //! locking and no delivery; every operation returns the events it committed as a [`Batch`].
 
-use crate::agents::{self, AgentState, Facts};
+use crate::agents::{self, AgentState, Facts, Source};
 use crate::error::{Result, ResultCode};
 use crate::liveness::{Liveness, Phase, Thresholds};
 use crate::rules::ConnectionState;
@@ -10,7 +10,7 @@ use crate::rules::{
     Input, Packed, Profile, TransportStates,
 };
 use crate::stats::{FailureCause, PeerStats, global};
-use crate::transports::{Entry, Extra, TransportTable};
+use crate::transports::{Entry, TransportTable};
 
 /// Flag: `close()` commits final "closed" events (what libwebrtc's observer and libdatachannel do).
 pub(crate) const FLAG_CLOSE_EVENTS: u32 = 1;
@@ -23,6 +23,9 @@ pub(crate) const FLAG_HISTORY: u32 = 8;
 /// Every flag bit that has a meaning.
 pub(crate) const ALL_FLAGS: u32 =
     FLAG_CLOSE_EVENTS | FLAG_EVENT_QUEUE | FLAG_IGNORE_AFTER_CLOSE | FLAG_HISTORY;
+/// `PeerState::flags`: the peer was closed (not a flag from C).
+const CLOSED: u8 = 0x80;
+const _: () = assert!(ALL_FLAGS < CLOSED as u32, "the flags fit below CLOSED");
 
 /// A committed change of one aggregate.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -104,9 +107,10 @@ pub fn monotonic_ns() -> u64 {
 /// The state machine of one peer: transports, counters, aggregates, event numbering. No locking,
 /// no delivery: every operation returns the events it committed.
 pub struct PeerState {
-    profile: Profile,
-    flags: u32,
-    closed: bool,
+    /// `Profile` as its C number (a byte, not the enum's four).
+    profile: u8,
+    /// The `FLAG_*` bits, and `CLOSED`.
+    flags: u8,
     agg: Packed,
     next_id: u32,
     seq: u64,
@@ -129,22 +133,23 @@ impl Update<'_> {
     /// Its liveness phase.
     fn phase(&self) -> Phase {
         match &self.live {
-            Some(l) => l.phase(self.e.extra.live),
+            Some(l) => l.phase(self.e.live),
             None => Phase::Off,
         }
     }
 
-    /// After its ICE inputs changed: its reported ICE state is derived again when an agent drives
-    /// it, liveness is told (`renewed`: the ICE state itself was reported, not a fact it depends
-    /// on, which ends a failed reading), and its effective ICE state is stored and counted.
+    /// Its ICE state before liveness (as set, or derived from its agent).
+    fn reported(&self) -> IceTransportState {
+        reported(self.e)
+    }
+
+    /// After its ICE inputs changed: liveness is told (`renewed`: the ICE state itself was
+    /// reported, not a fact it depends on, which ends a failed reading), and its effective ICE
+    /// state is stored and counted.
     fn settle(&mut self, renewed: bool) {
-        let e = &mut *self.e;
-        if e.extra.agent != 0 {
-            e.extra.reported_ice = derived_ice(e);
-        }
-        let reported = IceTransportState::ALL[e.extra.reported_ice as usize];
+        let reported = self.reported();
         let phase = match self.live.as_deref_mut() {
-            Some(l) => l.refresh(e.extra.live, reported, renewed),
+            Some(l) => l.refresh(self.e.live, reported, renewed),
             None => Phase::Off,
         };
         self.store_ice(phase.effective(reported));
@@ -159,15 +164,30 @@ impl Update<'_> {
     /// facts go with it (a later agent run starts without them). A restart hold lasts until a
     /// state that ends it is set.
     fn set_directly(&mut self, v: IceTransportState) {
-        let x = &mut self.e.extra;
-        if x.agent != 0 {
-            x.facts = x.facts.without(Facts::SESSION);
+        let source = self.e.source;
+        let mut facts = source.facts();
+        if source.agent_state().is_some() {
+            facts = facts.without(Facts::SESSION);
         }
         if agents::ends_hold(v) {
-            x.facts = x.facts.without(Facts::RESTARTING);
+            facts = facts.without(Facts::RESTARTING);
         }
-        x.agent = 0;
-        x.reported_ice = agents::held(v, x.facts) as u8;
+        self.e.source = Source::direct(agents::held(v, facts), facts);
+        self.settle(true);
+    }
+
+    /// Its agent reports state `new` (not the same as before).
+    fn set_agent(&mut self, new: AgentState) {
+        if let Some(old) = self.e.source.agent_state()
+            && agents::is_restart(old, new)
+        {
+            self.restart();
+        }
+        let mut facts = self.e.source.facts();
+        if agents::ends_hold(agents::unheld(new, gathering_complete(self.e), facts)) {
+            facts = facts.without(Facts::RESTARTING);
+        }
+        self.e.source = Source::agent(new, facts);
         self.settle(true);
     }
 
@@ -175,34 +195,32 @@ impl Update<'_> {
     /// and a transport that read connected or completed is held at connected until its new
     /// checks conclude (see `agents::held`).
     fn restart(&mut self) {
-        let effective = self.effective();
-        let x = &mut self.e.extra;
-        x.facts = agents::restarted(x.facts, effective);
-        if x.agent == 0 {
-            // Completed no longer holds: its gathering and end-of-candidates were the old session's.
-            let was = IceTransportState::ALL[x.reported_ice as usize];
-            let now = match was {
-                IceTransportState::Completed => IceTransportState::Connected,
-                was => was,
-            };
-            x.reported_ice = agents::held(now, x.facts) as u8;
-        }
+        let source = self.e.source;
+        let facts = agents::restarted(source.facts(), self.effective());
+        self.e.source = match source.agent_state() {
+            Some(a) => Source::agent(a, facts),
+            None => {
+                // Completed no longer holds: its gathering and end-of-candidates were the old
+                // session's.
+                let now = match source.reported(false) {
+                    IceTransportState::Completed => IceTransportState::Connected,
+                    was => was,
+                };
+                Source::direct(agents::held(now, facts), facts)
+            }
+        };
     }
 
     /// Adds one fact; returns whether it is new.
     fn add_fact(&mut self, f: Facts) -> bool {
-        let x = &mut self.e.extra;
-        let new = !x.facts.has(f);
-        x.facts = x.facts.with(f);
-        new
+        let facts = self.e.source.facts();
+        self.e.source = self.e.source.with_facts(facts.with(f));
+        !facts.has(f)
     }
 
     /// Stores and counts its effective ICE state; returns whether it changed.
     fn store_ice(&mut self, effective: IceTransportState) -> bool {
-        let (was, now) = (self.e.get(Input::Ice), effective as u8);
-        self.e.set(Input::Ice, now);
-        self.counts.shift(Input::Ice, was, now);
-        was != now
+        self.store(Input::Ice, effective as u8)
     }
 
     /// Stores and counts one of its effective states; returns whether it changed.
@@ -214,13 +232,23 @@ impl Update<'_> {
     }
 }
 
+/// Whether a transport's own gathering is complete.
+fn gathering_complete(e: &Entry) -> bool {
+    e.get(Input::Gatherer) == GathererState::Complete as u8
+}
+
+/// A transport's ICE state before liveness.
+fn reported(e: &Entry) -> IceTransportState {
+    e.source.reported(gathering_complete(e))
+}
+
 impl PeerState {
     /// A new open peer with no transports.
     pub fn new(profile: Profile, flags: u32) -> Self {
+        debug_assert!(flags & !ALL_FLAGS == 0);
         PeerState {
-            profile,
-            flags,
-            closed: false,
+            profile: profile as u8,
+            flags: (flags & ALL_FLAGS) as u8,
             agg: Packed::default(),
             next_id: 1,
             seq: 0,
@@ -232,15 +260,15 @@ impl PeerState {
     }
 
     pub fn profile(&self) -> Profile {
-        self.profile
+        Profile::ALL[usize::from(self.profile)]
     }
 
     pub fn flags(&self) -> u32 {
-        self.flags
+        u32::from(self.flags) & ALL_FLAGS
     }
 
     pub fn is_closed(&self) -> bool {
-        self.closed
+        self.flags & CLOSED != 0
     }
 
     pub fn aggregates(&self) -> Aggregates {
@@ -269,9 +297,9 @@ impl PeerState {
     /// `FLAG_IGNORE_AFTER_CLOSE` (the call succeeds and changes nothing); else `Closed`.
     #[inline(always)]
     fn open(&self) -> Result<bool> {
-        if !self.closed {
+        if !self.is_closed() {
             Ok(true)
-        } else if self.flags & FLAG_IGNORE_AFTER_CLOSE != 0 {
+        } else if self.flags() & FLAG_IGNORE_AFTER_CLOSE != 0 {
             Ok(false)
         } else {
             Err(ResultCode::Closed)
@@ -316,12 +344,8 @@ impl PeerState {
             l.reserve(self.table.len() as usize + 1)?; // before anything changes
         }
         let id = self.next_id;
-        let extra = Extra {
-            reported_ice: s.ice as u8,
-            facts: Facts::NONE,
-            ..Extra::default()
-        };
-        self.table.insert_entry(id, s, extra)?;
+        let source = Source::direct(s.ice, Facts::NONE);
+        self.table.insert_entry(id, s, source)?;
         self.next_id += 1;
         self.counts.add(s);
         let PeerState {
@@ -333,7 +357,7 @@ impl PeerState {
         let e = table.entry_mut(id).expect("just added");
         let mut live = liveness.as_deref_mut();
         if let Some(l) = live.as_deref_mut() {
-            e.extra.live = l.attach(id);
+            e.live = l.attach(id);
         }
         Update { e, counts, live }.settle(false);
         Ok((id, self.commit(id)))
@@ -345,7 +369,7 @@ impl PeerState {
             return Ok(Batch::default());
         }
         if let (Some(l), Some(e)) = (self.liveness.as_deref_mut(), self.table.entry(id)) {
-            l.detach(e.extra.live);
+            l.detach(e.live);
         }
         let s = self.table.remove(id).ok_or(ResultCode::UnknownTransport)?;
         self.counts.remove(s);
@@ -358,10 +382,10 @@ impl PeerState {
         let Some(mut t) = self.lookup(id)? else {
             return Ok(Batch::default());
         };
-        let x = t.e.extra;
-        let held = x.facts.has(Facts::RESTARTING);
-        if x.reported_ice == v as u8 && x.agent == 0 && !held && t.phase() != Phase::Dead {
-            return Ok(Batch::default());
+        if t.e.source == Source::direct(v, t.e.source.facts().without(Facts::RESTARTING))
+            && t.phase() != Phase::Dead
+        {
+            return Ok(Batch::default()); // set directly to the same state, and nothing held
         }
         t.set_directly(v);
         Ok(self.commit(id))
@@ -373,22 +397,10 @@ impl PeerState {
         let Some(mut t) = self.lookup(id)? else {
             return Ok(Batch::default());
         };
-        let x = &mut t.e.extra;
-        if x.agent == new.agent() as u8 && x.agent_state == new.state() {
+        if t.e.source.agent_state() == Some(new) {
             return Ok(Batch::default()); // the same report again: a failed liveness reading stays
         }
-        let old = agents::agent_state(x.agent.into(), x.agent_state.into());
-        if old.is_ok_and(|old| agents::is_restart(old, new)) {
-            t.restart();
-        }
-        let complete = t.e.get(Input::Gatherer) == GathererState::Complete as u8;
-        let x = &mut t.e.extra;
-        if agents::ends_hold(agents::unheld(new, complete, x.facts)) {
-            x.facts = x.facts.without(Facts::RESTARTING);
-        }
-        x.agent = new.agent() as u8;
-        x.agent_state = new.state();
-        t.settle(true);
+        t.set_agent(new);
         Ok(self.commit(id))
     }
 
@@ -408,7 +420,7 @@ impl PeerState {
         let Some(mut t) = self.lookup(id)? else {
             return Ok(Batch::default());
         };
-        if !t.add_fact(f) || t.e.extra.agent == 0 {
+        if !t.add_fact(f) || t.e.source.agent_state().is_none() {
             return Ok(Batch::default());
         }
         t.settle(false);
@@ -449,7 +461,7 @@ impl PeerState {
         if !t.store(Input::Gatherer, v as u8) {
             return Ok(Batch::default());
         }
-        if t.e.extra.agent != 0 {
+        if t.e.source.agent_state().is_some() {
             t.settle(false);
         }
         Ok(self.commit(id))
@@ -476,7 +488,7 @@ impl PeerState {
         }
         match ice {
             Some(v) => t.set_directly(v),
-            None if t.e.extra.agent != 0 => t.settle(false),
+            None if t.e.source.agent_state().is_some() => t.settle(false),
             None => {}
         }
         Ok(self.commit(id))
@@ -487,7 +499,7 @@ impl PeerState {
     pub fn reported(&self, id: u32) -> Result<TransportStates> {
         let e = self.table.entry(id).ok_or(ResultCode::UnknownTransport)?;
         Ok(TransportStates {
-            ice: IceTransportState::ALL[e.extra.reported_ice as usize],
+            ice: reported(e),
             ..e.states()
         })
     }
@@ -515,7 +527,7 @@ impl PeerState {
         self.table.update_all(|e| {
             let id = e.id();
             let mut live = live.as_deref_mut();
-            e.extra.live = live.as_deref_mut().map_or(0, |l| l.attach(id));
+            e.live = live.as_deref_mut().map_or(0, |l| l.attach(id));
             let was = e.get(Input::Ice);
             Update { e, counts, live }.settle(false);
             if was != e.get(Input::Ice) && first == 0 {
@@ -536,10 +548,10 @@ impl PeerState {
         let Some(l) = t.live.as_deref_mut() else {
             return Ok(Batch::default());
         };
-        if !l.note(t.e.extra.live, now) {
+        if !l.note(t.e.live, now) {
             return Ok(Batch::default()); // the per-packet path
         }
-        let reported = IceTransportState::ALL[t.e.extra.reported_ice as usize];
+        let reported = t.reported();
         t.store_ice(reported);
         Ok(self.commit(id))
     }
@@ -564,8 +576,7 @@ impl PeerState {
             let e = table
                 .entry_mut(id)
                 .expect("records are freed with their transports");
-            let reported = IceTransportState::ALL[e.extra.reported_ice as usize];
-            let effective = phase.effective(reported);
+            let effective = phase.effective(reported(e));
             if (Update {
                 e,
                 counts,
@@ -598,15 +609,15 @@ impl PeerState {
     /// connection states become closed, gathering stays. Events only with `FLAG_CLOSE_EVENTS`.
     /// Closing a closed peer does nothing.
     pub fn close(&mut self) -> Batch {
-        if self.closed {
+        if self.is_closed() {
             return Batch::default();
         }
-        self.closed = true;
+        self.flags |= CLOSED;
         self.liveness = None;
         let counts = &mut self.counts;
         self.table.update_all(|e| {
-            e.extra.live = 0;
-            e.extra.reported_ice = IceTransportState::Closed as u8;
+            e.live = 0;
+            e.source = Source::direct(IceTransportState::Closed, Facts::NONE);
             let mut t = Update {
                 e,
                 counts,
@@ -615,12 +626,12 @@ impl PeerState {
             t.store_ice(IceTransportState::Closed);
             t.store(Input::Dtls, DtlsTransportState::Closed as u8);
         });
-        if self.flags & FLAG_CLOSE_EVENTS != 0 {
+        if self.flags() & FLAG_CLOSE_EVENTS != 0 {
             self.commit(0)
         } else {
             let (old, new) = (
                 self.agg,
-                rules::aggregate_packed(self.profile, &self.counts, true),
+                rules::aggregate_packed(self.profile(), &self.counts, true),
             );
             self.agg = new;
             self.account(old, new, monotonic_ns());
@@ -649,7 +660,7 @@ impl PeerState {
         self.stats
             .note_failing(ice_failed || dtls_failed, cause, blamed);
         let old = self.agg;
-        let new = rules::aggregate_packed(self.profile, &self.counts, self.closed);
+        let new = rules::aggregate_packed(self.profile(), &self.counts, self.is_closed());
         if new == old {
             return Batch::default();
         }
@@ -688,18 +699,6 @@ impl PeerState {
     /// The peer's connectionState (for the process-wide gauges when it is freed).
     pub fn connection(&self) -> ConnectionState {
         self.agg.unpack().connection
-    }
-}
-
-/// The ICE state an agent-driven transport's agent state and facts give.
-fn derived_ice(e: &Entry) -> u8 {
-    let x = &e.extra;
-    match agents::agent_state(x.agent.into(), x.agent_state.into()) {
-        Ok(a) => {
-            let complete = e.get(Input::Gatherer) == GathererState::Complete as u8;
-            agents::derive(a, complete, x.facts) as u8
-        }
-        Err(_) => x.reported_ice,
     }
 }
 
