@@ -1,15 +1,14 @@
 //! ICE agent adapters: an agent's state number and the session's facts -> RTCIceTransportState
-//! (pure), and restart continuity.
+//! (pure).
 //!
 //! libnice (`NiceComponentState`) and libjuice (`juice_state_t`) both number their states 0..5,
 //! like `pcstate_ice_transport_state`, with other meanings. A transport driven by an agent keeps
 //! the agent's last state ([`AgentState`]) and the [`Facts`] the application gave: whether the
 //! remote signalled end-of-candidates and whether a remote candidate was added. Its ICE state,
 //! given by [`derive()`] from those and from whether its own gathering is complete, is recomputed
-//! whenever one of them changes. An ICE restart (announced, or detected by [`is_restart`]) clears
-//! the session's facts; begun on a transport that read connected or completed, it also holds the
-//! transport at connected until the new checks conclude ([`held`]), as libwebrtc does. Everything
-//! here is a table lookup: it runs on the update path.
+//! whenever one of them changes. An ICE restart (announced, or detected by [`is_restart`]) ends
+//! the session's facts (restart continuity is `ice_source`'s). Everything here is a table lookup:
+//! it runs on the update path.
 //!
 //! Sources read: libnice 0.1.21 (Debian 12's) and git 0.1.23-15-g16b364d2 (`agent/agent.h`,
 //! `agent/agent.c`, `agent/conncheck.c`, `agent/component.c`, `agent/stream.c`; the state code is
@@ -77,6 +76,20 @@ pub(crate) struct AgentState {
     state: u8,
 }
 
+impl AgentState {
+    /// The agent's C number.
+    #[inline]
+    pub(crate) const fn agent_number(self) -> u8 {
+        self.agent as u8
+    }
+
+    /// The agent's state number.
+    #[inline]
+    pub(crate) const fn state(self) -> u8 {
+        self.state
+    }
+}
+
 /// Checks an (agent, agent state) pair from C. Unknown agent: `InvalidArgument` (checked first);
 /// state number out of the agent's range: `InvalidState`.
 pub(crate) const fn agent_state(agent: u32, state: u32) -> Result<AgentState, ResultCode> {
@@ -103,14 +116,26 @@ impl Facts {
     /// The application added a remote candidate.
     pub(crate) const REMOTE_CANDIDATE: Facts = Facts(2);
     /// An ICE restart began while the transport read connected or completed, and its new checks
-    /// have not concluded: see [`held`].
+    /// have not concluded: see `ice_source::held`.
     pub(crate) const RESTARTING: Facts = Facts(4);
     /// The facts of one ICE session, which a restart or a detached agent ends.
     pub(crate) const SESSION: Facts = Facts(1 | 2);
     /// No fact.
     pub(crate) const NONE: Facts = Facts(0);
     /// Every fact.
-    const ALL: Facts = Facts(1 | 2 | 4);
+    pub(crate) const ALL: Facts = Facts(1 | 2 | 4);
+
+    /// The facts as bits (`ALL` at most).
+    #[inline]
+    pub(crate) const fn bits(self) -> u8 {
+        self.0
+    }
+
+    /// The facts of these bits (those outside `ALL` dropped).
+    #[inline]
+    pub(crate) const fn from_bits(bits: u8) -> Facts {
+        Facts(bits & Facts::ALL.0)
+    }
 
     /// Whether every fact of `f` holds.
     #[inline]
@@ -131,71 +156,6 @@ impl Facts {
     }
 }
 
-/// Where a transport's ICE state comes from, with its session's facts, in one byte: bits 0-1 the
-/// agent (0: the application sets the state directly), bits 2-4 the agent's state number or the
-/// ICE state set (restart hold applied), bits 5-7 the [`Facts`].
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Source(u8);
-
-const AGENT_BITS: u8 = 0b11;
-const STATE_SHIFT: u32 = 2;
-const STATE_BITS: u8 = 0b111;
-const FACTS_SHIFT: u32 = 5;
-
-// Every agent number, state number and fact fits its field.
-const _: () = {
-    assert!(IceAgent::Libnice as u8 <= AGENT_BITS && IceAgent::Libjuice as u8 <= AGENT_BITS);
-    assert!(IceAgent::Libnice.state_count() <= 8 && IceAgent::Libjuice.state_count() <= 8);
-    assert!(IceTransportState::COUNT <= 8);
-    assert!(Facts::ALL.0 >> (8 - FACTS_SHIFT) == 0);
-};
-
-impl Source {
-    /// ICE state `s` set directly (held already), with `facts`.
-    #[inline]
-    pub(crate) const fn direct(s: IceTransportState, facts: Facts) -> Source {
-        Source((s as u8) << STATE_SHIFT | facts.0 << FACTS_SHIFT)
-    }
-
-    /// Driven by an agent in state `a`, with `facts`.
-    #[inline]
-    pub(crate) const fn agent(a: AgentState, facts: Facts) -> Source {
-        Source(a.agent as u8 | a.state << STATE_SHIFT | facts.0 << FACTS_SHIFT)
-    }
-
-    /// The agent's state, when an agent drives the ICE state.
-    #[inline]
-    pub(crate) const fn agent_state(self) -> Option<AgentState> {
-        let state = self.0 >> STATE_SHIFT & STATE_BITS;
-        match IceAgent::from_u32((self.0 & AGENT_BITS) as u32) {
-            Some(agent) => Some(AgentState { agent, state }),
-            None => None,
-        }
-    }
-
-    /// The session's facts.
-    #[inline]
-    pub(crate) const fn facts(self) -> Facts {
-        Facts(self.0 >> FACTS_SHIFT)
-    }
-
-    /// The same source with other facts.
-    #[inline]
-    pub(crate) const fn with_facts(self, facts: Facts) -> Source {
-        Source(self.0 & !(Facts::ALL.0 << FACTS_SHIFT) | facts.0 << FACTS_SHIFT)
-    }
-
-    /// The ICE state before liveness: as set, or derived from the agent's state, whether
-    /// gathering is complete and the facts (restart hold included).
-    #[inline]
-    pub(crate) const fn reported(self, gathering_complete: bool) -> IceTransportState {
-        match self.agent_state() {
-            Some(a) => derive(a, gathering_complete, self.facts()),
-            None => IceTransportState::ALL[(self.0 >> STATE_SHIFT & STATE_BITS) as usize],
-        }
-    }
-}
-
 /// The column of a table row: whether gathering is complete, whether the remote signalled
 /// end-of-candidates, whether a remote candidate was added.
 const fn facts_index(gathering_complete: bool, facts: Facts) -> usize {
@@ -208,63 +168,21 @@ const fn facts_index(gathering_complete: bool, facts: Facts) -> usize {
 const COLUMNS: usize = 8;
 
 /// The transport's RTCIceTransportState from its agent's state, whether its own gathering is
-/// complete (gatherer state `complete`), and the facts (restart continuity included). Never
-/// `closed`: that comes only from closing the peer.
+/// complete (gatherer state `complete`), and the session's facts; before restart continuity
+/// (`ice_source::held`). Never `closed`: that comes only from closing the peer.
 #[inline]
 pub(crate) const fn derive(
     s: AgentState,
     gathering_complete: bool,
     facts: Facts,
 ) -> IceTransportState {
-    let read = s.agent.table()[s.state as usize][facts_index(gathering_complete, facts)];
-    held(read, facts)
-}
-
-/// Restart continuity, the one place it is written: while a restart begun on a connected or
-/// completed transport goes on ([`Facts::RESTARTING`]), a state that means "no connection yet"
-/// (new: re-gathering; checking: re-checking) reads connected, because the old candidate pair
-/// keeps carrying the media (libwebrtc keeps its transport connected until the new checks
-/// conclude, and so do Chromium and Firefox through `restartIce()`). Any other state ends the
-/// hold ([`ends_hold`]).
-#[inline]
-pub(crate) const fn held(read: IceTransportState, facts: Facts) -> IceTransportState {
-    match read {
-        I::New | I::Checking if facts.has(Facts::RESTARTING) => I::Connected,
-        read => read,
-    }
-}
-
-/// Whether a transport that reads `read` (before [`held`]) has ended a restart: its new checks
-/// concluded (connected, completed) or failed (disconnected, failed), or it was closed.
-#[inline]
-pub(crate) const fn ends_hold(read: IceTransportState) -> bool {
-    !matches!(read, I::New | I::Checking)
-}
-
-/// What an ICE restart leaves of the facts of a transport that reads `effective`: the session's
-/// facts go; the hold begins when the transport read connected or completed.
-#[inline]
-pub(crate) const fn restarted(facts: Facts, effective: IceTransportState) -> Facts {
-    let facts = facts.without(Facts::SESSION);
-    match effective {
-        I::Connected | I::Completed => facts.with(Facts::RESTARTING),
-        _ => facts,
-    }
-}
-
-/// The agent's state (before [`held`]): whether it ends a hold.
-#[inline]
-pub(crate) const fn unheld(
-    s: AgentState,
-    gathering_complete: bool,
-    facts: Facts,
-) -> IceTransportState {
-    derive(s, gathering_complete, facts.without(Facts::RESTARTING))
+    s.agent.table()[s.state as usize][facts_index(gathering_complete, facts)]
 }
 
 /// Whether the agent moving from `old` to `new` starts a new ICE session (an ICE restart, or a
-/// new agent reported on the same transport): the session's facts then no longer hold. A change of agent is a restart; so is, per agent, a move back to an earlier state of
-/// the start-up sequence as listed at [`LIBNICE_RESTART`] and [`LIBJUICE_RESTART`].
+/// new agent reported on the same transport): the session's facts then no longer hold. A change
+/// of agent is a restart; so is, per agent, a move back to an earlier state of the start-up
+/// sequence as listed at [`LIBNICE_RESTART`] and [`LIBJUICE_RESTART`].
 #[inline]
 pub(crate) const fn is_restart(old: AgentState, new: AgentState) -> bool {
     if old.agent as u32 != new.agent as u32 {
@@ -436,383 +354,4 @@ const _: () = {
 };
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// What an agent state says, independent of the facts; the agents' names for each number.
-    #[derive(Copy, Clone, Debug, PartialEq)]
-    enum Says {
-        Idle,
-        Gathering,
-        /// Checks run on candidate pairs that exist.
-        CheckingPairs,
-        /// Checks run once a remote candidate gives a pair (there may be none yet).
-        CheckingOnceCandidates,
-        Working,
-        Concluded,
-        GaveUp,
-    }
-
-    /// Each agent's states by number, with the name its header gives them.
-    const LIBNICE_STATES: [(&str, Says); 6] = [
-        ("NICE_COMPONENT_STATE_DISCONNECTED", Says::Idle),
-        ("NICE_COMPONENT_STATE_GATHERING", Says::Gathering),
-        ("NICE_COMPONENT_STATE_CONNECTING", Says::CheckingPairs),
-        ("NICE_COMPONENT_STATE_CONNECTED", Says::Working),
-        ("NICE_COMPONENT_STATE_READY", Says::Concluded),
-        ("NICE_COMPONENT_STATE_FAILED", Says::GaveUp),
-    ];
-    const LIBJUICE_STATES: [(&str, Says); 6] = [
-        ("JUICE_STATE_DISCONNECTED", Says::Idle),
-        ("JUICE_STATE_GATHERING", Says::Gathering),
-        ("JUICE_STATE_CONNECTING", Says::CheckingOnceCandidates),
-        ("JUICE_STATE_CONNECTED", Says::Working),
-        ("JUICE_STATE_COMPLETED", Says::Concluded),
-        ("JUICE_STATE_FAILED", Says::GaveUp),
-    ];
-
-    fn states_of(agent: IceAgent) -> &'static [(&'static str, Says)] {
-        match agent {
-            IceAgent::Libnice => &LIBNICE_STATES,
-            IceAgent::Libjuice => &LIBJUICE_STATES,
-        }
-    }
-
-    /// The W3C reading, stated once: gathering and the remote's end-of-candidates matter only
-    /// when the agent has concluded or given up, and both must hold for the terminal W3C states;
-    /// checking needs a remote candidate.
-    fn w3c(says: Says, gathering_complete: bool, remote_eoc: bool, remote_candidate: bool) -> I {
-        let both = gathering_complete && remote_eoc;
-        match says {
-            Says::Idle | Says::Gathering => I::New,
-            Says::CheckingPairs => I::Checking,
-            Says::CheckingOnceCandidates if remote_candidate => I::Checking,
-            Says::CheckingOnceCandidates => I::New,
-            Says::Working => I::Connected,
-            Says::Concluded if both => I::Completed,
-            Says::Concluded => I::Connected,
-            Says::GaveUp if both => I::Failed,
-            Says::GaveUp => I::Disconnected,
-        }
-    }
-
-    const AGENTS: [(u32, IceAgent); 2] = [(1, IceAgent::Libnice), (2, IceAgent::Libjuice)];
-
-    /// The facts from two flags.
-    fn facts(remote_eoc: bool, remote_candidate: bool) -> Facts {
-        let mut f = Facts::NONE;
-        if remote_eoc {
-            f = f.with(Facts::REMOTE_END_OF_CANDIDATES);
-        }
-        if remote_candidate {
-            f = f.with(Facts::REMOTE_CANDIDATE);
-        }
-        f
-    }
-
-    fn st(agent: IceAgent, n: u32) -> AgentState {
-        agent_state(agent as u32, n).expect("valid")
-    }
-
-    #[test]
-    fn every_row_of_both_tables() {
-        let mut rows = 0;
-        for (number, agent) in AGENTS {
-            assert_eq!(IceAgent::from_u32(number), Some(agent));
-            let states = states_of(agent);
-            assert_eq!(agent.state_count() as usize, states.len());
-            for (n, (name, says)) in states.iter().enumerate() {
-                for bits in 0..8 {
-                    let (gc, eoc, rc) = (bits & 1 != 0, bits & 2 != 0, bits & 4 != 0);
-                    let got = derive(st(agent, n as u32), gc, facts(eoc, rc));
-                    assert_eq!(
-                        got,
-                        w3c(*says, gc, eoc, rc),
-                        "{name} gc={gc} eoc={eoc} rc={rc}"
-                    );
-                    assert_ne!(got, I::Closed, "{name}");
-                    rows += 1;
-                }
-            }
-        }
-        assert_eq!(rows, 2 * 6 * 8);
-    }
-
-    /// Every agent state, set ICE state and set of facts survives the one-byte `Source`.
-    #[test]
-    fn sources_round_trip() {
-        for bits in 0..8u8 {
-            let f = Facts(bits);
-            for &s in IceTransportState::ALL {
-                let src = Source::direct(s, f);
-                assert_eq!(
-                    (src.agent_state(), src.facts(), src.reported(true)),
-                    (None, f, s)
-                );
-            }
-            for (number, _) in AGENTS {
-                for n in 0..6 {
-                    let a = agent_state(number, n).unwrap();
-                    let src = Source::agent(a, f);
-                    assert_eq!((src.agent_state(), src.facts()), (Some(a), f));
-                    assert_eq!(src.reported(true), derive(a, true, f));
-                    let other = Facts(bits ^ 5);
-                    assert_eq!(src.with_facts(other), Source::agent(a, other));
-                }
-            }
-        }
-    }
-
-    /// Restart continuity: with the hold on, every reading that means "no connection yet" is
-    /// connected, every other reading is unchanged and ends the hold.
-    #[test]
-    fn a_restart_holds_connected_until_the_checks_conclude() {
-        let hold = Facts::RESTARTING;
-        for &read in IceTransportState::ALL {
-            let waiting = matches!(read, I::New | I::Checking);
-            assert_eq!(held(read, hold), if waiting { I::Connected } else { read });
-            assert_eq!(held(read, Facts::NONE), read);
-            assert_eq!(ends_hold(read), !waiting);
-        }
-        for (number, _) in AGENTS {
-            for n in 0..6 {
-                let s = agent_state(number, n).unwrap();
-                let all = facts(true, true);
-                assert_eq!(
-                    derive(s, true, all.with(hold)),
-                    held(derive(s, true, all), hold)
-                );
-                assert_eq!(unheld(s, true, all.with(hold)), derive(s, true, all));
-            }
-        }
-        // A restart clears the session's facts, and holds only a transport that was up.
-        let all = facts(true, true);
-        assert_eq!(restarted(all, I::Completed), hold);
-        assert_eq!(restarted(all, I::Connected), hold);
-        for read in [I::New, I::Checking, I::Disconnected, I::Failed, I::Closed] {
-            assert_eq!(restarted(all.with(hold), read), Facts::NONE.with(hold));
-            assert_eq!(restarted(all, read), Facts::NONE);
-        }
-    }
-
-    /// The rows that matter most, spelled out: completed needs both facts; libnice 0 is new.
-    #[test]
-    fn key_rows_literally() {
-        let nice = |n| st(IceAgent::Libnice, n);
-        let juice = |n| st(IceAgent::Libjuice, n);
-        let d = |s, gc, eoc| derive(s, gc, facts(eoc, false));
-        assert_eq!(d(nice(4), true, true), I::Completed);
-        assert_eq!(d(nice(4), true, false), I::Connected);
-        assert_eq!(d(nice(4), false, true), I::Connected);
-        assert_eq!(d(nice(3), true, true), I::Connected);
-        assert_eq!(d(nice(0), false, false), I::New);
-        assert_eq!(d(nice(1), true, true), I::New);
-        assert_eq!(
-            d(nice(2), false, false),
-            I::Checking,
-            "libnice: a pair exists"
-        );
-        assert_eq!(d(nice(5), true, true), I::Failed);
-        assert_eq!(d(nice(5), true, false), I::Disconnected);
-        assert_eq!(
-            d(juice(2), false, false),
-            I::New,
-            "libjuice: no remote candidate yet"
-        );
-        assert_eq!(derive(juice(2), false, facts(false, true)), I::Checking);
-        assert_eq!(d(juice(4), true, true), I::Completed);
-        assert_eq!(d(juice(4), false, false), I::Connected);
-        assert_eq!(d(juice(3), true, true), I::Connected);
-        assert_eq!(d(juice(5), false, true), I::Disconnected);
-        assert_eq!(d(juice(5), true, true), I::Failed);
-    }
-
-    #[test]
-    fn bad_numbers() {
-        for agent in [0, 3, 4, 255, u32::MAX] {
-            for state in [0, 4, 6, u32::MAX] {
-                assert_eq!(agent_state(agent, state), Err(ResultCode::InvalidArgument));
-            }
-            assert_eq!(IceAgent::from_u32(agent), None);
-        }
-        for (number, agent) in AGENTS {
-            for state in [6, 7, 255, 256, 0x1_0004, u32::MAX] {
-                assert_eq!(agent_state(number, state), Err(ResultCode::InvalidState));
-            }
-            for state in 0..6 {
-                let s = agent_state(number, state).expect("in range");
-                assert_eq!((s.agent, s.state as u32), (agent, state));
-            }
-        }
-    }
-
-    /// Every (old, new) pair of both agents against the list of restarts.
-    #[test]
-    fn restart_detection() {
-        // (old, new) pairs that are restarts; every other pair of the same agent is not.
-        let nice: &[(u32, u32)] = &[
-            (1, 0),
-            (2, 0),
-            (2, 1),
-            (3, 0),
-            (3, 1),
-            (4, 0),
-            (4, 1),
-            (5, 0),
-            (5, 1),
-        ];
-        let juice: &[(u32, u32)] = &[
-            (1, 0),
-            (2, 0),
-            (2, 1),
-            (3, 0),
-            (3, 1),
-            (3, 2),
-            (4, 0),
-            (4, 1),
-            (4, 2),
-            (5, 0),
-            (5, 1),
-            (5, 2),
-        ];
-        let mut restarts = 0;
-        for (agent, list) in [(IceAgent::Libnice, nice), (IceAgent::Libjuice, juice)] {
-            for old in 0..6 {
-                for new in 0..6 {
-                    let want = list.contains(&(old, new));
-                    let got = is_restart(st(agent, old), st(agent, new));
-                    assert_eq!(got, want, "{agent:?} {old} -> {new}");
-                    restarts += got as usize;
-                }
-            }
-        }
-        assert_eq!(restarts, nice.len() + juice.len());
-        // The libnice moves back to CONNECTING that happen within a session are not restarts.
-        for old in [3, 4, 5] {
-            assert!(!is_restart(
-                st(IceAgent::Libnice, old),
-                st(IceAgent::Libnice, 2)
-            ));
-        }
-        // Forward moves never are.
-        for (_, agent) in AGENTS {
-            for old in 0..6 {
-                for new in old..6 {
-                    assert!(!is_restart(st(agent, old), st(agent, new)));
-                }
-            }
-        }
-        // A different agent on the same transport is a new session, whatever the numbers.
-        for a in 0..6 {
-            for b in 0..6 {
-                assert!(is_restart(
-                    st(IceAgent::Libnice, a),
-                    st(IceAgent::Libjuice, b)
-                ));
-                assert!(is_restart(
-                    st(IceAgent::Libjuice, a),
-                    st(IceAgent::Libnice, b)
-                ));
-            }
-        }
-    }
-
-    /// A transport as a caller would keep it: the agent state and the remote end-of-candidates
-    /// fact, recomputed on each change, with restarts clearing the fact.
-    struct Transport {
-        agent: Option<AgentState>,
-        eoc: bool,
-        gathering_complete: bool,
-    }
-
-    impl Transport {
-        fn new() -> Self {
-            Transport {
-                agent: None,
-                eoc: false,
-                gathering_complete: false,
-            }
-        }
-        fn set(&mut self, agent: IceAgent, n: u32) -> I {
-            let new = st(agent, n);
-            if self.agent.is_some_and(|old| is_restart(old, new)) {
-                self.eoc = false;
-            }
-            self.agent = Some(new);
-            self.ice()
-        }
-        fn ice(&self) -> I {
-            derive(
-                self.agent.expect("agent set"),
-                self.gathering_complete,
-                facts(self.eoc, true),
-            )
-        }
-    }
-
-    #[test]
-    fn end_of_candidates_before_and_after_ready() {
-        use IceAgent::Libnice as N;
-        // After READY: connected until the fact arrives, then completed.
-        let mut t = Transport::new();
-        let seq: Vec<I> = [0, 1, 2, 3, 4].iter().map(|&n| t.set(N, n)).collect();
-        assert_eq!(
-            seq,
-            [I::New, I::New, I::Checking, I::Connected, I::Connected]
-        );
-        t.gathering_complete = true;
-        assert_eq!(t.ice(), I::Connected);
-        t.eoc = true;
-        assert_eq!(t.ice(), I::Completed);
-
-        // Before READY: completed as soon as the agent concludes.
-        let mut t = Transport::new();
-        t.set(N, 1);
-        t.eoc = true;
-        t.gathering_complete = true;
-        assert_eq!(t.set(N, 2), I::Checking);
-        assert_eq!(t.set(N, 3), I::Connected);
-        assert_eq!(t.set(N, 4), I::Completed);
-        // A new pair (READY -> CONNECTED) keeps the fact: completed again at READY.
-        assert_eq!(t.set(N, 3), I::Connected);
-        assert_eq!(t.set(N, 4), I::Completed);
-    }
-
-    #[test]
-    fn restart_clears_end_of_candidates() {
-        use IceAgent::{Libjuice as J, Libnice as N};
-        let mut t = Transport::new();
-        t.gathering_complete = true;
-        t.eoc = true;
-        for n in [1, 2, 3, 4] {
-            t.set(N, n);
-        }
-        assert_eq!(t.ice(), I::Completed);
-        assert_eq!(t.set(N, 1), I::New); // nice_agent_restart
-        assert!(!t.eoc);
-        assert_eq!(t.set(N, 2), I::Checking);
-        assert_eq!(t.set(N, 3), I::Connected);
-        assert_eq!(t.set(N, 4), I::Connected); // until the remote's new end-of-candidates
-        t.eoc = true;
-        assert_eq!(t.ice(), I::Completed);
-        // FAILED -> CONNECTING within a session keeps it; failed needs both facts.
-        assert_eq!(t.set(N, 5), I::Failed);
-        assert_eq!(t.set(N, 2), I::Checking);
-        assert!(t.eoc);
-
-        // libjuice: a new agent (back to DISCONNECTED) after FAILED.
-        let mut t = Transport::new();
-        t.gathering_complete = true;
-        t.eoc = true;
-        for n in [1, 2, 3, 4, 5] {
-            t.set(J, n);
-        }
-        assert_eq!(t.ice(), I::Failed);
-        assert_eq!(t.set(J, 0), I::New);
-        assert!(!t.eoc);
-        for n in [1, 2, 3, 4] {
-            t.set(J, n);
-        }
-        assert_eq!(t.ice(), I::Connected);
-    }
-}
+mod tests;

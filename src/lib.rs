@@ -2,20 +2,23 @@
 //! C ABI.
 //!
 //! Layout, from the pure rules out to the C surface: [`enums`] the C enums and their names;
-//! [`rules`] the aggregation rules (no FFI,
-//! O(1) from counters); `agents` the ICE agent adapters' tables; `transports` a peer's transport
-//! table; `state` one peer's state machine; `queue` the bounded event buffers; `delivery`
-//! the cell, the deliverer and the wait graph; `registry` the handles; [`ffi`] the `extern "C"`
-//! surface, which only checks arguments, converts and calls in. The header `include/pcstate.h`
-//! is generated from [`ffi`] by build.rs.
+//! [`rules`] the aggregation rules (no FFI, O(1) from counters); `agents` the ICE agent adapters'
+//! tables; `ice_source` where a transport's ICE state comes from and restart continuity;
+//! `liveness` silence by the caller's clock; `transports` a peer's transport table; `update` one
+//! transport's update; `state` one peer's state machine, `batch` what one of its calls committed; `queue` the bounded event buffers; `delivery` the cell, the deliverer and
+//! the wait graph; `registry` the handles; [`ffi`] the `extern "C"` surface, which only checks
+//! arguments, converts and calls in. The header `include/pcstate.h` is generated from [`ffi`] by
+//! build.rs.
 
 mod agents;
 mod alloc;
+mod batch;
 mod delivery;
 pub mod enums;
 mod error;
 pub mod fault;
 pub mod ffi;
+mod ice_source;
 mod liveness;
 mod queue;
 mod registry;
@@ -23,6 +26,7 @@ pub mod rules;
 mod state;
 mod stats;
 mod transports;
+mod update;
 
 pub use error::ResultCode;
 pub use stats::FailureCause;

@@ -1,16 +1,19 @@
 //! The state machine of one peer: transports, counters, aggregates and event numbering, with no
 //! locking and no delivery; every operation returns the events it committed as a [`Batch`].
 
-use crate::agents::{self, AgentState, Facts, Source};
+use crate::agents::{AgentState, Facts};
+pub use crate::batch::{Batch, Event};
 use crate::error::{Result, ResultCode};
+use crate::ice_source::Source;
 use crate::liveness::{Liveness, Phase, Thresholds};
 use crate::rules::ConnectionState;
 use crate::rules::{
-    self, Aggregates, Counts, DtlsTransportState, EventKind, GathererState, IceTransportState,
-    Input, Packed, Profile, TransportStates,
+    self, Aggregates, Counts, DtlsTransportState, GathererState, IceTransportState, Input, Packed,
+    Profile, TransportStates,
 };
 use crate::stats::{FailureCause, PeerStats, global};
-use crate::transports::{Entry, TransportTable};
+use crate::transports::TransportTable;
+use crate::update::{Update, reported};
 
 /// Flag: `close()` commits final "closed" events (what libwebrtc's observer and libdatachannel do).
 pub(crate) const FLAG_CLOSE_EVENTS: u32 = 1;
@@ -26,64 +29,6 @@ pub(crate) const ALL_FLAGS: u32 =
 /// `PeerState::flags`: the peer was closed (not a flag from C).
 const CLOSED: u8 = 0x80;
 const _: () = assert!(ALL_FLAGS < CLOSED as u32, "the flags fit below CLOSED");
-
-/// A committed change of one aggregate.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub struct Event {
-    /// 1, 2, 3, ... per peer, no gaps.
-    pub seq: u64,
-    /// CLOCK_MONOTONIC, in nanoseconds, when the change was committed.
-    pub time_ns: u64,
-    pub kind: EventKind,
-    pub old_state: u32,
-    pub new_state: u32,
-    /// The transport whose add, remove or set caused it; 0 for close.
-    pub transport: u32,
-}
-
-/// The events of one call: one per aggregate whose value differs between `old` and `new`, in
-/// the order of [`rules::Aggregate`], numbered from `first_seq`. 32 bytes, built only when
-/// something changed; `Event`s are made when they are delivered or queued.
-#[derive(Copy, Clone, Debug, Default)]
-pub struct Batch {
-    time_ns: u64,
-    first_seq: u64,
-    transport: u32,
-    old: Packed,
-    new: Packed,
-    /// How many of the events were taken by `pop_front`.
-    taken: u32,
-}
-
-impl Batch {
-    /// The batch's events not yet taken, in commit order.
-    pub fn iter(&self) -> impl Iterator<Item = Event> + '_ {
-        self.old
-            .changed(self.new)
-            .enumerate()
-            .skip(self.taken as usize)
-            .map(|(i, a)| Event {
-                seq: self.first_seq + i as u64,
-                time_ns: self.time_ns,
-                kind: a.event_kind(),
-                old_state: self.old.get(a).into(),
-                new_state: self.new.get(a).into(),
-                transport: self.transport,
-            })
-    }
-
-    /// Takes the oldest event out of the batch.
-    pub(crate) fn pop_front(&mut self) -> Option<Event> {
-        let e = self.iter().next();
-        self.taken += u32::from(e.is_some());
-        e
-    }
-
-    /// Whether the call committed no event.
-    pub fn is_empty(&self) -> bool {
-        self.old == self.new
-    }
-}
 
 /// One consistent reading of a peer.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
@@ -119,127 +64,6 @@ pub struct PeerState {
     /// Liveness settings, records and schedule, when on.
     liveness: Option<Box<Liveness>>,
     stats: PeerStats,
-}
-
-/// One transport being updated, with what an update changes beside it: taken with one table
-/// lookup.
-struct Update<'a> {
-    e: &'a mut Entry,
-    counts: &'a mut Counts,
-    live: Option<&'a mut Liveness>,
-}
-
-impl Update<'_> {
-    /// Its liveness phase.
-    fn phase(&self) -> Phase {
-        match &self.live {
-            Some(l) => l.phase(self.e.live),
-            None => Phase::Off,
-        }
-    }
-
-    /// Its ICE state before liveness (as set, or derived from its agent).
-    fn reported(&self) -> IceTransportState {
-        reported(self.e)
-    }
-
-    /// After its ICE inputs changed: liveness is told (`renewed`: the ICE state itself was
-    /// reported, not a fact it depends on, which ends a failed reading), and its effective ICE
-    /// state is stored and counted.
-    fn settle(&mut self, renewed: bool) {
-        let reported = self.reported();
-        let phase = match self.live.as_deref_mut() {
-            Some(l) => l.refresh(self.e.live, reported, renewed),
-            None => Phase::Off,
-        };
-        self.store_ice(phase.effective(reported));
-    }
-
-    /// Its effective ICE state.
-    fn effective(&self) -> IceTransportState {
-        IceTransportState::ALL[self.e.get(Input::Ice) as usize]
-    }
-
-    /// Its ICE state is set directly: an agent that drove it no longer does, and that agent run's
-    /// facts go with it (a later agent run starts without them). A restart hold lasts until a
-    /// state that ends it is set.
-    fn set_directly(&mut self, v: IceTransportState) {
-        let source = self.e.source;
-        let mut facts = source.facts();
-        if source.agent_state().is_some() {
-            facts = facts.without(Facts::SESSION);
-        }
-        if agents::ends_hold(v) {
-            facts = facts.without(Facts::RESTARTING);
-        }
-        self.e.source = Source::direct(agents::held(v, facts), facts);
-        self.settle(true);
-    }
-
-    /// Its agent reports state `new` (not the same as before).
-    fn set_agent(&mut self, new: AgentState) {
-        if let Some(old) = self.e.source.agent_state()
-            && agents::is_restart(old, new)
-        {
-            self.restart();
-        }
-        let mut facts = self.e.source.facts();
-        if agents::ends_hold(agents::unheld(new, gathering_complete(self.e), facts)) {
-            facts = facts.without(Facts::RESTARTING);
-        }
-        self.e.source = Source::agent(new, facts);
-        self.settle(true);
-    }
-
-    /// An ICE restart began (announced, or seen in the agent's states): the session's facts end,
-    /// and a transport that read connected or completed is held at connected until its new
-    /// checks conclude (see `agents::held`).
-    fn restart(&mut self) {
-        let source = self.e.source;
-        let facts = agents::restarted(source.facts(), self.effective());
-        self.e.source = match source.agent_state() {
-            Some(a) => Source::agent(a, facts),
-            None => {
-                // Completed no longer holds: its gathering and end-of-candidates were the old
-                // session's.
-                let now = match source.reported(false) {
-                    IceTransportState::Completed => IceTransportState::Connected,
-                    was => was,
-                };
-                Source::direct(agents::held(now, facts), facts)
-            }
-        };
-    }
-
-    /// Adds one fact; returns whether it is new.
-    fn add_fact(&mut self, f: Facts) -> bool {
-        let facts = self.e.source.facts();
-        self.e.source = self.e.source.with_facts(facts.with(f));
-        !facts.has(f)
-    }
-
-    /// Stores and counts its effective ICE state; returns whether it changed.
-    fn store_ice(&mut self, effective: IceTransportState) -> bool {
-        self.store(Input::Ice, effective as u8)
-    }
-
-    /// Stores and counts one of its effective states; returns whether it changed.
-    fn store(&mut self, which: Input, v: u8) -> bool {
-        let was = self.e.get(which);
-        self.e.set(which, v);
-        self.counts.shift(which, was, v);
-        was != v
-    }
-}
-
-/// Whether a transport's own gathering is complete.
-fn gathering_complete(e: &Entry) -> bool {
-    e.get(Input::Gatherer) == GathererState::Complete as u8
-}
-
-/// A transport's ICE state before liveness.
-fn reported(e: &Entry) -> IceTransportState {
-    e.source.reported(gathering_complete(e))
 }
 
 impl PeerState {
@@ -667,14 +491,7 @@ impl PeerState {
         self.agg = new;
         let time_ns = monotonic_ns();
         self.account(old, new, time_ns);
-        let batch = Batch {
-            time_ns,
-            first_seq: self.seq + 1,
-            transport,
-            old,
-            new,
-            taken: 0,
-        };
+        let batch = Batch::new(time_ns, self.seq + 1, transport, old, new);
         let n = old.changed(new).count() as u64;
         self.seq += n;
         global::events_committed(n);
@@ -705,7 +522,7 @@ impl PeerState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::{ConnectionState, IceConnectionState};
+    use crate::rules::{ConnectionState, EventKind, IceConnectionState};
 
     #[test]
     fn events_of_a_call_in_order_and_numbered() {

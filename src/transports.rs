@@ -7,9 +7,9 @@
 //! spreads any arithmetic pattern of ids evenly, so a lookup stays O(1) whatever was added and
 //! removed. Memory stays proportional to the live transports however many were ever added.
 
-use crate::agents::Source;
 use crate::alloc::try_slice;
 use crate::error::{Result, ResultCode};
+use crate::ice_source::Source;
 use crate::liveness::Slot;
 use crate::rules::{DtlsTransportState, GathererState, IceTransportState, Input, TransportStates};
 
