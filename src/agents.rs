@@ -77,6 +77,13 @@ pub(crate) struct AgentState {
 }
 
 impl AgentState {
+    /// A state number known to be valid for `agent` (one taken apart from a valid `AgentState`).
+    #[inline]
+    pub(crate) const fn known(agent: IceAgent, state: u8) -> AgentState {
+        debug_assert!((state as u32) < agent.state_count());
+        AgentState { agent, state }
+    }
+
     /// The agent's C number.
     #[inline]
     pub(crate) const fn agent_number(self) -> u8 {

@@ -41,11 +41,9 @@ impl Source {
     /// The agent's state, when an agent drives the ICE state.
     #[inline]
     pub(crate) const fn agent_state(self) -> Option<AgentState> {
-        let agent = (self.0 & AGENT_BITS) as u32;
-        let state = (self.0 >> STATE_SHIFT & STATE_BITS) as u32;
-        match agents::agent_state(agent, state) {
-            Ok(a) => Some(a),
-            Err(_) => None,
+        match IceAgent::from_u32((self.0 & AGENT_BITS) as u32) {
+            Some(agent) => Some(AgentState::known(agent, self.0 >> STATE_SHIFT & STATE_BITS)),
+            None => None,
         }
     }
 

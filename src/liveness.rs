@@ -267,15 +267,12 @@ pub(crate) struct Liveness {
     /// Records in use.
     attached: usize,
     heap: BinaryHeap<Reverse<Due>>,
-    /// Set at the first tick: the time keys count from, and the latest tick's time.
-    clock: Option<TickClock>,
-}
-
-/// What the schedule knows of the caller's clock.
-#[derive(Copy, Clone, Debug)]
-struct TickClock {
+    /// The time keys count from (set at the first tick).
     origin: u64,
+    /// The latest tick's time.
     last_tick: u64,
+    /// Whether a tick happened (`origin` and `last_tick` hold times).
+    ticked: bool,
 }
 
 /// A record's place: `Entry::live` holds it (index + 1; 0 while liveness is off).
@@ -289,7 +286,9 @@ impl Liveness {
             free: 0,
             attached: 0,
             heap: BinaryHeap::new(),
-            clock: None,
+            origin: 0,
+            last_tick: 0,
+            ticked: false,
         }
     }
 
@@ -340,12 +339,6 @@ impl Liveness {
     #[inline(always)]
     fn record(&mut self, slot: Slot) -> &mut Record {
         &mut self.records[usize::from(slot) - 1]
-    }
-
-    /// The phase of the record in `slot`.
-    #[inline(always)]
-    pub(crate) fn phase(&self, slot: Slot) -> Phase {
-        self.records[usize::from(slot) - 1].phase
     }
 
     /// Starts or stops watching after a transport's reported ICE state may have changed to
@@ -399,8 +392,8 @@ impl Liveness {
     /// it alive; its next look moves either way.
     #[cold]
     fn note_stale(&mut self, slot: Slot, now: u64) -> bool {
-        let last_tick = self.clock.expect("stale only after a tick").last_tick;
-        let thresholds = self.thresholds;
+        debug_assert!(self.ticked, "stale only after a tick");
+        let (last_tick, thresholds) = (self.last_tick, self.thresholds);
         let r = self.record(slot);
         r.alive = now;
         let back = thresholds.phase_at(now, last_tick) == Phase::Alive;
@@ -421,8 +414,8 @@ impl Liveness {
             None => return,
             Some(Look::AtOnce) => 0,
             Some(Look::At(t)) => {
-                let clock = self.clock.expect("timed looks only after a tick");
-                t.wrapping_sub(clock.origin)
+                debug_assert!(self.ticked, "timed looks only after a tick");
+                t.wrapping_sub(self.origin)
             }
         };
         if self.heap.len() >= most_looks(self.attached) {
@@ -437,15 +430,12 @@ impl Liveness {
     /// Applies the deadlines that passed by `now`: `changed(id, phase)` for each transport whose
     /// phase changed, in deadline order.
     pub(crate) fn tick(&mut self, now: u64, mut changed: impl FnMut(u32, Phase)) {
-        let origin = match self.clock {
-            Some(c) => c.origin,
-            None => now.wrapping_sub(ORIGIN_BEFORE_FIRST_TICK),
-        };
-        self.clock = Some(TickClock {
-            origin,
-            last_tick: now,
-        });
-        let key_now = now.wrapping_sub(origin);
+        if !self.ticked {
+            self.origin = now.wrapping_sub(ORIGIN_BEFORE_FIRST_TICK);
+            self.ticked = true;
+        }
+        self.last_tick = now;
+        let key_now = now.wrapping_sub(self.origin);
         // Each look at most once: a clock far outside the range above cannot make this loop on.
         let mut budget = self.heap.len();
         while let Some(Reverse(due)) = self.heap.peek().copied() {
@@ -487,10 +477,10 @@ impl Liveness {
     /// tick included: a tick then finds nothing to do); `u64::MAX` when none. A deadline that falls on `u64::MAX` itself is
     /// given 1 ns early (a tick then finds it not yet due and gives it again).
     pub(crate) fn next_deadline(&self) -> u64 {
-        let (Some(Reverse(due)), Some(clock)) = (self.heap.peek(), self.clock) else {
+        let Some(Reverse(due)) = self.heap.peek().filter(|_| self.ticked) else {
             return u64::MAX;
         };
-        match clock.origin.wrapping_add(due.key()) {
+        match self.origin.wrapping_add(due.key()) {
             u64::MAX => u64::MAX - 1,
             t => t,
         }

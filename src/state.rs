@@ -5,7 +5,7 @@ use crate::agents::{AgentState, Facts};
 pub use crate::batch::{Batch, Event};
 use crate::error::{Result, ResultCode};
 use crate::ice_source::Source;
-use crate::liveness::{Liveness, Phase, Thresholds};
+use crate::liveness::{Liveness, Thresholds};
 use crate::rules::ConnectionState;
 use crate::rules::{
     self, Aggregates, Counts, DtlsTransportState, GathererState, IceTransportState, Input, Packed,
@@ -207,9 +207,11 @@ impl PeerState {
             return Ok(Batch::default());
         };
         if t.e.source == Source::direct(v, t.e.source.facts().without(Facts::RESTARTING))
-            && t.phase() != Phase::Dead
+            && t.e.get(Input::Ice) == v as u8
         {
-            return Ok(Batch::default()); // set directly to the same state, and nothing held
+            // Set directly to the same state, nothing held, and liveness reads it as it is (a
+            // failed liveness reading ends when the state is set again).
+            return Ok(Batch::default());
         }
         t.set_directly(v);
         Ok(self.commit(id))

@@ -17,15 +17,8 @@ pub(crate) struct Update<'a> {
 }
 
 impl Update<'_> {
-    /// Its liveness phase.
-    pub(crate) fn phase(&self) -> Phase {
-        match &self.live {
-            Some(l) => l.phase(self.e.live),
-            None => Phase::Off,
-        }
-    }
-
     /// Its ICE state before liveness (as set, or derived from its agent).
+    #[inline(always)]
     pub(crate) fn reported(&self) -> IceTransportState {
         reported(self.e)
     }
@@ -33,6 +26,7 @@ impl Update<'_> {
     /// After its ICE inputs changed: liveness is told (`renewed`: the ICE state itself was
     /// reported, not a fact it depends on, which ends a failed reading), and its effective ICE
     /// state is stored and counted.
+    #[inline(always)]
     pub(crate) fn settle(&mut self, renewed: bool) {
         let reported = self.reported();
         let phase = match self.live.as_deref_mut() {
@@ -43,6 +37,7 @@ impl Update<'_> {
     }
 
     /// Its effective ICE state.
+    #[inline(always)]
     pub(crate) fn effective(&self) -> IceTransportState {
         IceTransportState::ALL[self.e.get(Input::Ice) as usize]
     }
@@ -106,25 +101,32 @@ impl Update<'_> {
     }
 
     /// Stores and counts its effective ICE state; returns whether it changed.
+    #[inline(always)]
     pub(crate) fn store_ice(&mut self, effective: IceTransportState) -> bool {
         self.store(Input::Ice, effective as u8)
     }
 
     /// Stores and counts one of its effective states; returns whether it changed.
+    #[inline(always)]
     pub(crate) fn store(&mut self, which: Input, v: u8) -> bool {
         let was = self.e.get(which);
+        if was == v {
+            return false;
+        }
         self.e.set(which, v);
         self.counts.shift(which, was, v);
-        was != v
+        true
     }
 }
 
 /// Whether a transport's own gathering is complete.
+#[inline(always)]
 pub(crate) fn gathering_complete(e: &Entry) -> bool {
     e.get(Input::Gatherer) == GathererState::Complete as u8
 }
 
 /// A transport's ICE state before liveness.
+#[inline(always)]
 pub(crate) fn reported(e: &Entry) -> IceTransportState {
     e.source.reported(gathering_complete(e))
 }
