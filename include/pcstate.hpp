@@ -158,6 +158,13 @@ enum class IceAgent : uint32_t {
     Libjuice = PCSTATE_ICE_AGENT_LIBJUICE, /* juice_state_t */
 };
 
+/** A browser's liveness timings for PeerConnection::set_liveness_preset (docs/feeding.md). */
+enum class LivenessPreset : uint32_t {
+    Off = PCSTATE_LIVENESS_PRESET_OFF,           /* liveness off */
+    Chromium = PCSTATE_LIVENESS_PRESET_CHROMIUM, /* disconnected after 6.5 s of silence, failed after 17.6 s */
+    Firefox = PCSTATE_LIVENESS_PRESET_FIREFOX,   /* disconnected after 7 s of silence, failed after 27.5 s */
+};
+
 /** Flag bits for PeerConnection(profile, flags); Config names the same options. */
 namespace flags {
 constexpr uint32_t CloseEvents = PCSTATE_FLAG_CLOSE_EVENTS;
@@ -587,10 +594,20 @@ public:
         detail::check(
             pcstate_transport_set_ice_agent_state(peer_, id_, static_cast<uint32_t>(agent), agent_state));
     }
-    /** The remote signalled the end of its candidates (kept until the agent restarts ICE). */
+    /** The remote signalled the end of its candidates (kept until the ICE session ends: a
+     * restart, or the agent detached). */
     void set_remote_end_of_candidates() {
         detail::check(pcstate_transport_set_remote_end_of_candidates(peer_, id_));
     }
+    /** A remote candidate was given to the agent: an agent state that checks before any pair
+     * exists (libjuice CONNECTING) reads checking only from then on, new before. Kept until the
+     * ICE session ends. */
+    void note_remote_candidate() { detail::check(pcstate_transport_note_remote_candidate(peer_, id_)); }
+    /** An ICE restart began (restartIce(), an ICE-restart offer or answer): call it before
+     * restarting the agent. The session's facts end; a connected or completed transport reads
+     * connected until its agent (or a state set directly) reports connected, completed,
+     * disconnected or failed, as browsers keep a transport connected through restartIce(). */
+    void restart_ice() { detail::check(pcstate_transport_restart_ice(peer_, id_)); }
     /** Something arrived on the transport at `now` (per packet, with liveness on). A time point
      * before the clock's epoch: Error(INVALID_ARGUMENT). */
     void note_alive(Clock::time_point now = pcstate::now()) {
@@ -742,9 +759,16 @@ public:
      * disconnected, for `failed` failed (0: never). (0, 0) turns it off, the default. Negative
      * durations, `disconnected` 0 with `failed` not, or `failed` not longer than `disconnected`:
      * Error(INVALID_ARGUMENT). Call tick() by the deadline it returns. Any std::chrono duration
-     * converts (std::chrono::seconds(5)); browsers read about 5 s and 30 s. */
+     * converts (std::chrono::seconds(5)). For a browser's timings use set_liveness_preset. */
     void set_liveness(std::chrono::nanoseconds disconnected, std::chrono::nanoseconds failed) {
         detail::check(pcstate_peer_set_liveness(peer_, detail::to_ns(disconnected), detail::to_ns(failed)));
+    }
+    /** Liveness with the thresholds that reproduce a browser's timings for a path that goes
+     * silent during media: LivenessPreset::Chromium (6.5 s, 17.6 s), LivenessPreset::Firefox
+     * (7 s, 27.5 s); LivenessPreset::Off turns it off. Another value:
+     * Error(INVALID_ARGUMENT). */
+    void set_liveness_preset(LivenessPreset preset) {
+        detail::check(pcstate_peer_set_liveness_preset(peer_, static_cast<uint32_t>(preset)));
     }
     /** Applies the liveness deadlines that passed by `now` and delivers their events. Returns the
      * next deadline, when tick() should run again; nullopt when there is none (liveness off, no

@@ -49,3 +49,15 @@ pub const PCSTATE_ICE_AGENT_LIBNICE: u32 = 1;
 /// `pcstate_transport_set_ice_agent_state`: libjuice's `juice_state_t` (DISCONNECTED 0,
 /// GATHERING 1, CONNECTING 2, CONNECTED 3, COMPLETED 4, FAILED 5).
 pub const PCSTATE_ICE_AGENT_LIBJUICE: u32 = 2;
+
+/// `pcstate_peer_set_liveness_preset`: liveness off.
+pub const PCSTATE_LIVENESS_PRESET_OFF: u32 = 0;
+/// `pcstate_peer_set_liveness_preset`: Chromium's timings for a path that goes silent during
+/// media: disconnected after 6.5 s without a packet, failed after 17.6 s (measured on Chromium 156:
+/// 6.1-7.2 s and 17.5-17.8 s after the loss; libwebrtc's 5 s unwritable and 15 s inactive
+/// timeouts counted from its first unanswered check, up to 2.5 s after the loss).
+pub const PCSTATE_LIVENESS_PRESET_CHROMIUM: u32 = 1;
+/// `pcstate_peer_set_liveness_preset`: Firefox's timings: disconnected after 7 s without a packet,
+/// failed after 27.5 s (measured on Firefox ESR 153: 5.4-8.3 s and 26.9-29.3 s after the loss;
+/// nICEr's consent checks every 4-6 s and RFC 7675's 30 s consent expiry).
+pub const PCSTATE_LIVENESS_PRESET_FIREFOX: u32 = 2;

@@ -2,10 +2,12 @@
 //! C ABI.
 //!
 //! Layout, from the pure rules out to the C surface: `constants` the C ABI's `#define`s;
-//! [`enums`] the C enums and their names; [`rules`] the aggregation rules (no FFI,
-//! O(1) from counters); `agents` the ICE agent adapters' tables; `transports` a peer's transport
-//! table; `state` one peer's state machine; `queue` the bounded event buffers; `delivery`
-//! the cell, the deliverer and the wait graph; `registry` the handles; [`ffi`] the `extern "C"`
+//! [`enums`] the C enums and their names; [`rules`] the aggregation rules (no FFI, O(1) from
+//! counters); `agents` the ICE agent adapters' tables; `ice_source` where a transport's ICE state
+//! comes from and restart continuity; `liveness` silence by the caller's clock; `transports` a
+//! peer's transport table; `update` one transport's update; `state` one peer's state machine,
+//! `batch` what one of its calls committed; `queue` the bounded event buffers; `delivery` the
+//! cell, the deliverer and the wait graph; `registry` the handles; [`ffi`] the `extern "C"`
 //! surface, which only checks arguments, converts and calls in. The header `include/pcstate.h`
 //! and the ABI manifest `include/pcstate.abi.json` are generated from these sources by
 //! cbindgen in `tests/header.rs`. Beside it, the safe Rust API ([`PeerConnection`] and
@@ -29,6 +31,7 @@
 mod agents;
 mod alloc;
 mod api;
+mod batch;
 mod constants;
 mod delivery;
 pub mod enums;
@@ -36,6 +39,7 @@ mod error;
 pub mod fault;
 pub mod ffi;
 mod handle;
+mod ice_source;
 mod liveness;
 mod queue;
 mod registry;
@@ -43,6 +47,7 @@ pub mod rules;
 mod state;
 mod stats;
 mod transports;
+mod update;
 mod wakeup;
 
 pub use api::{

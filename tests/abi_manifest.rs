@@ -139,7 +139,12 @@ fn pointer_to(ty: &str) -> String {
 /// the cdylib for integration tests only when something else asked for it).
 fn built_library() -> std::path::PathBuf {
     let exe = std::env::current_exe().unwrap();
-    let beside = exe.parent().unwrap().parent().unwrap().join("libpcstate.so");
+    let beside = exe
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("libpcstate.so");
     if beside.exists() {
         return beside;
     }

@@ -15,5 +15,5 @@ CC=${CC:-gcc}
     tests/integration/libnice_dtls.c -o target/c/integration_libnice \
     -L target/release -lpcstate -Wl,-rpath,'$ORIGIN/../release' $(pkg-config --libs nice openssl)
 
-# The program bounds each scenario and itself (50 s); this is the last resort.
+# The program bounds each scenario and itself (60 s); this is the last resort.
 timeout --kill-after=5 80 target/c/integration_libnice
