@@ -49,8 +49,11 @@
  * used; the child may create new peers only if no other thread was inside pcstate at the fork.
  */
 
+/** The header's major version (`pcstate_version()` gives the library's). */
 #define PCSTATE_VERSION_MAJOR 0
+/** The header's minor version. */
 #define PCSTATE_VERSION_MINOR 1
+/** The header's patch version. */
 #define PCSTATE_VERSION_PATCH 0
 
 

@@ -160,16 +160,20 @@ enum class IceAgent : uint32_t {
 
 /** A browser's liveness timings for PeerConnection::set_liveness_preset (docs/feeding.md). */
 enum class LivenessPreset : uint32_t {
-    Off = PCSTATE_LIVENESS_PRESET_OFF,           /* liveness off */
-    Chromium = PCSTATE_LIVENESS_PRESET_CHROMIUM, /* disconnected after 6.5 s of silence, failed after 17.6 s */
-    Firefox = PCSTATE_LIVENESS_PRESET_FIREFOX,   /* disconnected after 7 s of silence, failed after 27.5 s */
+    Off = PCSTATE_LIVENESS_PRESET_OFF,           ///< liveness off
+    Chromium = PCSTATE_LIVENESS_PRESET_CHROMIUM, ///< disconnected after 6.5 s of silence, failed after 17.6 s
+    Firefox = PCSTATE_LIVENESS_PRESET_FIREFOX,   ///< disconnected after 7 s of silence, failed after 27.5 s
 };
 
 /** Flag bits for PeerConnection(profile, flags); Config names the same options. */
 namespace flags {
+/** PCSTATE_FLAG_CLOSE_EVENTS: close() commits closed events. */
 constexpr uint32_t CloseEvents = PCSTATE_FLAG_CLOSE_EVENTS;
+/** PCSTATE_FLAG_EVENT_QUEUE: events are also queued for poll_event() and event_fd(). */
 constexpr uint32_t EventQueue = PCSTATE_FLAG_EVENT_QUEUE;
+/** PCSTATE_FLAG_IGNORE_AFTER_CLOSE: after close(), setters succeed and change nothing. */
 constexpr uint32_t IgnoreAfterClose = PCSTATE_FLAG_IGNORE_AFTER_CLOSE;
+/** PCSTATE_FLAG_HISTORY: the peer keeps its last PCSTATE_HISTORY_LEN events for history(). */
 constexpr uint32_t History = PCSTATE_FLAG_HISTORY;
 } // namespace flags
 
@@ -223,8 +227,11 @@ inline std::ostream &operator<<(std::ostream &out, FailureCause c) { return out 
  * (pcstate_result_message). Allocates nothing, so it can report PCSTATE_RESULT_NO_MEMORY. */
 class Error : public std::exception {
 public:
+    /** An error carrying the C result `code`. */
     explicit Error(pcstate_result code) noexcept : code_(code) {}
+    /** The C result (a PCSTATE_RESULT_* value). */
     [[nodiscard]] pcstate_result code() const noexcept { return code_; }
+    /** The C library's static message for code() (pcstate_result_message). */
     const char *what() const noexcept override { return pcstate_result_message(code_); }
 
 private:
@@ -240,11 +247,17 @@ inline void check(pcstate_result r) {
 
 /** pcstate's clock: CLOCK_MONOTONIC in nanoseconds (pcstate_now_ns), a std::chrono clock. */
 struct Clock {
+    /** Nanoseconds, signed (std::chrono's requirement). */
     using rep = int64_t;
+    /** One tick is a nanosecond. */
     using period = std::nano;
+    /** Durations on this clock. */
     using duration = std::chrono::nanoseconds;
+    /** Time points on this clock: what note_alive() and tick() take. */
     using time_point = std::chrono::time_point<Clock>;
+    /** CLOCK_MONOTONIC never goes back. */
     static constexpr bool is_steady = true;
+    /** Now, from pcstate_now_ns(). */
     [[nodiscard]] static time_point now() noexcept;
 };
 
@@ -269,11 +282,15 @@ inline Clock::time_point Clock::now() noexcept { return detail::from_ns(pcstate_
 
 /** One aggregate's change, as an event reports it. */
 template <class State> struct StateChange {
+    /** The value before the change. */
     State old_state;
+    /** The value after the change. */
     State new_state;
+    /** Equal when both values are. */
     [[nodiscard]] bool operator==(const StateChange &o) const noexcept {
         return old_state == o.old_state && new_state == o.new_state;
     }
+    /** Not equal. */
     [[nodiscard]] bool operator!=(const StateChange &o) const noexcept { return !(*this == o); }
 };
 
@@ -281,9 +298,12 @@ template <class State> struct StateChange {
  * C pcstate_event, read through typed accessors. */
 class Event {
 public:
+    /** A copy of the C event `e`. */
     explicit Event(const pcstate_event &e) noexcept : e_(e) {}
+    /** The same as Event(e). */
     [[nodiscard]] static Event from_c(const pcstate_event &e) noexcept { return Event(e); }
 
+    /** The peer whose event it is (its C handle). */
     [[nodiscard]] pcstate_peer peer() const noexcept { return e_.peer; }
     /** 1, 2, 3, ... per peer, across all kinds, no gaps. */
     [[nodiscard]] uint64_t seq() const noexcept { return e_.seq; }
@@ -291,6 +311,7 @@ public:
     [[nodiscard]] Clock::time_point time() const noexcept { return detail::from_ns(e_.time_ns); }
     /** The transport whose add, remove or set caused it; 0 for close. */
     [[nodiscard]] pcstate_transport transport() const noexcept { return e_.transport; }
+    /** Which aggregate changed, or EventKind::Overflow. */
     [[nodiscard]] EventKind kind() const noexcept { return static_cast<EventKind>(e_.kind); }
     /** The DOM event name ("connectionstatechange", ...; "overflow"), from the C library. */
     [[nodiscard]] const char *name() const noexcept { return to_string(kind()); }
@@ -316,6 +337,7 @@ public:
 
     /** The W3C names of the old and new state; "unknown" for an overflow event. */
     [[nodiscard]] const char *old_name() const noexcept { return state_name(e_.old_state); }
+    /** The W3C name of the new state; "unknown" for an overflow event. */
     [[nodiscard]] const char *new_name() const noexcept { return state_name(e_.new_state); }
 
     /** The C event, as delivered. */
@@ -386,10 +408,15 @@ inline HandlerExceptionHook set_handler_exception_hook(HandlerExceptionHook hook
 
 /** A peer's aggregates and the newest event's seq, read at once. */
 struct Snapshot {
+    /** connectionState. */
     ConnectionState connection_state;
+    /** iceConnectionState. */
     IceConnectionState ice_connection_state;
+    /** iceGatheringState. */
     IceGatheringState ice_gathering_state;
+    /** How many transports the peer has. */
     uint32_t transport_count;
+    /** The seq of the newest event committed (0 if none). */
     uint64_t last_seq;
 };
 
@@ -418,7 +445,9 @@ static_assert(std::extent_v<decltype(static_cast<struct pcstate_peer_stats *>(nu
  * read through std::chrono accessors. Measured on the real Clock up to the moment of the call. */
 class PeerStats {
 public:
+    /** A copy of the C numbers `s`. */
     explicit PeerStats(const struct pcstate_peer_stats &s) noexcept : s_(s) {}
+    /** The same as PeerStats(s). */
     [[nodiscard]] static PeerStats from_c(const struct pcstate_peer_stats &s) noexcept { return PeerStats(s); }
 
     /** When the peer was created. */
@@ -459,7 +488,9 @@ private:
 /** Process-wide numbers (global_stats()): a copy of the C pcstate_global_stats. */
 class GlobalStats {
 public:
+    /** A copy of the C numbers `s`. */
     explicit GlobalStats(const struct pcstate_global_stats &s) noexcept : s_(s) {}
+    /** The same as GlobalStats(s). */
     [[nodiscard]] static GlobalStats from_c(const struct pcstate_global_stats &s) noexcept { return GlobalStats(s); }
 
     /** Peers created and not freed. */
@@ -490,18 +521,25 @@ private:
 
 /** One transport's three states (all new by default). */
 struct TransportStates {
+    /** The ICE transport state. */
     IceTransportState ice = IceTransportState::New;
+    /** The DTLS transport state. */
     DtlsTransportState dtls = DtlsTransportState::New;
+    /** The ICE gatherer state. */
     IceGathererState gatherer = IceGathererState::New;
 
+    /** Equal when all three are. */
     [[nodiscard]] bool operator==(const TransportStates &o) const noexcept {
         return ice == o.ice && dtls == o.dtls && gatherer == o.gatherer;
     }
+    /** Not equal. */
     [[nodiscard]] bool operator!=(const TransportStates &o) const noexcept { return !(*this == o); }
+    /** As the C struct. */
     [[nodiscard]] pcstate_transport_states to_c() const noexcept {
         return pcstate_transport_states{static_cast<uint32_t>(ice), static_cast<uint32_t>(dtls),
                                         static_cast<uint32_t>(gatherer)};
     }
+    /** From the C struct (values as the C library wrote them). */
     [[nodiscard]] static TransportStates from_c(const pcstate_transport_states &s) noexcept {
         return TransportStates{static_cast<IceTransportState>(s.ice_state),
                                static_cast<DtlsTransportState>(s.dtls_state),
@@ -511,6 +549,7 @@ struct TransportStates {
 
 /** How to create a PeerConnection. */
 struct Config {
+    /** The rules the peer follows (PCSTATE_PROFILE_*). */
     Profile profile = Profile::W3C;
     /** close() commits closed events (PCSTATE_FLAG_CLOSE_EVENTS). */
     bool close_events = false;
@@ -543,7 +582,9 @@ public:
     Transport() noexcept = default;
     /** Takes ownership of transport `id` of `peer`. */
     Transport(pcstate_peer peer, pcstate_transport id) noexcept : peer_(peer), id_(id) {}
+    /** Takes over `o`'s transport; `o` is left empty. */
     Transport(Transport &&o) noexcept : peer_(std::exchange(o.peer_, 0)), id_(std::exchange(o.id_, 0)) {}
+    /** Removes this object's transport, then takes over `o`'s; `o` is left empty. */
     Transport &operator=(Transport &&o) noexcept {
         if (this != &o) {
             reset();
@@ -556,16 +597,22 @@ public:
     Transport &operator=(const Transport &) = delete;
     ~Transport() { reset(); }
 
+    /** The C transport id (0 when empty). */
     [[nodiscard]] pcstate_transport id() const noexcept { return id_; }
+    /** The C handle of the transport's peer. */
     [[nodiscard]] pcstate_peer peer() const noexcept { return peer_; }
+    /** Whether it holds a transport. */
     [[nodiscard]] explicit operator bool() const noexcept { return id_ != 0; }
 
+    /** Sets the ICE state, detaching an ICE agent (pcstate_transport_set_ice_state). */
     void set_ice_state(IceTransportState s) {
         detail::check(pcstate_transport_set_ice_state(peer_, id_, static_cast<uint32_t>(s)));
     }
+    /** Sets the DTLS state (pcstate_transport_set_dtls_state). */
     void set_dtls_state(DtlsTransportState s) {
         detail::check(pcstate_transport_set_dtls_state(peer_, id_, static_cast<uint32_t>(s)));
     }
+    /** Sets the gatherer state (pcstate_transport_set_gatherer_state). */
     void set_gatherer_state(IceGathererState s) {
         detail::check(pcstate_transport_set_gatherer_state(peer_, id_, static_cast<uint32_t>(s)));
     }
@@ -575,6 +622,7 @@ public:
         const pcstate_transport_states c = s.to_c();
         detail::check(pcstate_transport_set_states(peer_, id_, &c));
     }
+    /** set_states(TransportStates{ice, dtls, gatherer}). */
     void set_states(IceTransportState ice, DtlsTransportState dtls, IceGathererState gatherer) {
         set_states(TransportStates{ice, dtls, gatherer});
     }
@@ -667,7 +715,9 @@ public:
             }
         }
     }
+    /** Takes over `o`'s peer; `o` is left empty. */
     PeerConnection(PeerConnection &&o) noexcept : peer_(std::exchange(o.peer_, 0)) {}
+    /** Frees this object's peer, then takes over `o`'s; `o` is left empty. */
     PeerConnection &operator=(PeerConnection &&o) noexcept {
         if (this != &o) {
             reset();
@@ -679,7 +729,9 @@ public:
     PeerConnection &operator=(const PeerConnection &) = delete;
     ~PeerConnection() { reset(); }
 
+    /** The C handle (0 when empty). */
     [[nodiscard]] pcstate_peer handle() const noexcept { return peer_; }
+    /** Whether it holds a peer. */
     [[nodiscard]] explicit operator bool() const noexcept { return peer_ != 0; }
 
     /** RTCPeerConnection.close(): no event unless close events are on. */
@@ -707,20 +759,25 @@ public:
         detail::check(pcstate_transport_add_with_states(peer_, &c, &id));
         return Transport(peer_, id);
     }
+    /** add_transport(TransportStates{ice, dtls, gatherer}). */
     [[nodiscard]] Transport add_transport(IceTransportState ice, DtlsTransportState dtls = DtlsTransportState::New,
                                           IceGathererState gatherer = IceGathererState::New) {
         return add_transport(TransportStates{ice, dtls, gatherer});
     }
 
+    /** connectionState (pcstate_peer_connection_state). */
     [[nodiscard]] ConnectionState connection_state() const {
         return static_cast<ConnectionState>(read(pcstate_peer_connection_state));
     }
+    /** iceConnectionState (pcstate_peer_ice_connection_state). */
     [[nodiscard]] IceConnectionState ice_connection_state() const {
         return static_cast<IceConnectionState>(read(pcstate_peer_ice_connection_state));
     }
+    /** iceGatheringState (pcstate_peer_ice_gathering_state). */
     [[nodiscard]] IceGatheringState ice_gathering_state() const {
         return static_cast<IceGatheringState>(read(pcstate_peer_ice_gathering_state));
     }
+    /** All three aggregates, the transport count and the newest seq in one reading (pcstate_peer_snapshot). */
     [[nodiscard]] Snapshot snapshot() const {
         pcstate_snapshot s;
         detail::check(pcstate_peer_snapshot(peer_, &s));

@@ -44,7 +44,9 @@ fn generate_header() -> String {
     let contract = std::fs::read_to_string(dir.join("src/contract.h"))
         .expect("src/contract.h (the header's threads-and-callbacks section)");
     config.after_includes = Some(format!(
-        "{contract}\n#define PCSTATE_VERSION_MAJOR {major}\n#define PCSTATE_VERSION_MINOR {minor}\n\
+        "{contract}\n/** The header's major version (`pcstate_version()` gives the library's). */\n\
+         #define PCSTATE_VERSION_MAJOR {major}\n/** The header's minor version. */\n\
+         #define PCSTATE_VERSION_MINOR {minor}\n/** The header's patch version. */\n\
          #define PCSTATE_VERSION_PATCH {patch}\n"
     ));
     let mut header = Vec::new();
