@@ -6,7 +6,7 @@ CC      ?= gcc
 CXX     ?= g++
 PYTHON  ?= python3
 
-# The ABI policy (README "Versions and ABI"): the SONAME is libpcstate.so.0.MINOR while the
+# The ABI policy (docs/packaging.md, "Versions and ABI"): the SONAME is libpcstate.so.0.MINOR while the
 # version is 0.x, libpcstate.so.MAJOR from 1.0 (build.rs sets it; install.sh follows it).
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 VERSION_MAJOR := $(word 1,$(subst ., ,$(VERSION)))
@@ -31,7 +31,7 @@ export CARGO_PROFILE_RELEASE_DEBUG := true
 export CARGO_PROFILE_RELEASE_STRIP := none
 endif
 
-# The test and packaging tools (pytest, mypy, cmake, auditwheel, build), pinned, in a venv.
+# The test and packaging tools (pytest, mypy, cmake, auditwheel, build, twine, conan), pinned, in a venv.
 VENV     := target/venv
 VPY      := $(VENV)/bin/python
 REQUIREMENTS := scripts/requirements.txt
@@ -55,9 +55,10 @@ NIGHTLY := +nightly
 VALGRIND := valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
 	--show-leak-kinds=definite
 
-.PHONY: all build demo install uninstall wheel docs test test-integration example-libnice test-rust test-header test-c \
+.PHONY: all build demo install uninstall wheel docs test test-integration example-libnice test-gstreamer \
+	example-gstreamer test-conan test-publish test-rust test-header test-c \
 	test-cpp test-python test-packaging test-docs test-stress stress valgrind miri tsan fuzz build-stress bench \
-	bench-smoke lint clean browser-traces test-browser-replay
+	bench-smoke lint clean browser-traces test-browser-replay test-rust-api test-pipe-wakeup
 
 all: build
 
@@ -86,13 +87,15 @@ demo: build | $(BUILD)
 	@./$(BUILD)/demo
 	@printf '\n==== C++: examples/cpp/demo.cpp ====\n'
 	@./$(BUILD)/demo_cpp
+	@printf '\n==== Rust: examples/rust/demo.rs ====\n'
+	@$(CARGO) run -q --release --example rust_demo
 	@printf '\n==== Python: examples/python/demo.py ====\n'
 	@PYTHONPATH=bindings/python $(PYTHON) examples/python/demo.py
 	@printf '\n==== Python asyncio: examples/python/asyncio_demo.py ====\n'
 	@PYTHONPATH=bindings/python $(PYTHON) examples/python/asyncio_demo.py
 	@printf '\n==== Python server: examples/python/observability_server.py (1,000 peers) ====\n'
 	@PYTHONPATH=bindings/python $(PYTHON) examples/python/observability_server.py
-	@printf '\nmake demo: finished: the C, C++, Python, Python asyncio and server demos ran\n'
+	@printf '\nmake demo: finished: the C, C++, Rust, Python, Python asyncio and server demos ran\n'
 
 # ---- install ----------------------------------------------------------------------------------
 # Copies what `make build` made (it never runs cargo, so `sudo make install` works after a build):
@@ -108,8 +111,9 @@ uninstall:
 
 # ---- Python wheel -----------------------------------------------------------------------------
 # An sdist, then a wheel built from it (setuptools-rust compiles the crate the sdist carries), into
-# target/wheels; auditwheel reports the manylinux tag the wheel qualifies for. The crate's own units
-# are dropped from the cache first: each sdist unpacks to a new path, so they would pile up.
+# target/wheels; auditwheel reports the manylinux tag the wheel qualifies for, and twine checks both
+# as PyPI would (metadata, README rendering). The crate's own units are dropped from the cache
+# first: each sdist unpacks to a new path, so they would pile up.
 wheel: $(VENV_OK)
 	rm -rf $(WHEELS)
 	rm -rf $(PY_CARGO)/release/deps/*pcstate* $(PY_CARGO)/release/.fingerprint/pcstate-* \
@@ -117,14 +121,14 @@ wheel: $(VENV_OK)
 	$(PY_BUILD_ENV) $(VPY) -m build --outdir $(WHEELS) bindings/python > target/wheel-build.log 2>&1 \
 		|| { cat target/wheel-build.log; exit 1; }
 	$(VPY) scripts/check_wheel.py $(WHEELS)
+	$(VPY) -m twine --no-color check --strict $(WHEELS)/*
 
 # ---- API reference ----------------------------------------------------------------------------
-# The C header and the C++ wrapper through Doxygen (target/docs/html; doxygen is installed with
-# apt-get when missing), the Python package through pdoc (target/docs/python/index.html). Every
+# The C header and the C++ wrapper through Doxygen (target/docs/html; scripts/deps.sh installs
+# doxygen when missing), the Python package through pdoc (target/docs/python/index.html). Every
 # public item must have a doc comment: `make test-docs` fails on any warning of either.
 docs: build $(VENV_OK)
-	@command -v doxygen >/dev/null || { echo "make docs: installing doxygen"; \
-		apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends doxygen >/dev/null; }
+	scripts/deps.sh docs
 	rm -rf $(DOCS) && mkdir -p $(DOCS)
 	( cat Doxyfile; echo "PROJECT_NUMBER = $(VERSION)" ) | doxygen - > $(DOCS)/doxygen.log
 	PCSTATE_LIBRARY=$(CURDIR)/$(LIB_SO) PYTHONPATH=bindings/python $(VPY) -W error -m pdoc --no-show-source \
@@ -132,22 +136,31 @@ docs: build $(VENV_OK)
 	@echo "make docs: $(DOCS)/html/index.html ($$(grep -c -E 'warning|error' $(DOCS)/warnings.log) Doxygen warnings in $(DOCS)/warnings.log), $(DOCS)/python/index.html"
 
 # ---- tests ----------------------------------------------------------------------------------
-test: lint test-rust test-header test-c test-cpp test-python test-packaging test-docs test-integration test-stress \
-	valgrind bench-smoke test-browser-replay
+test: lint test-rust test-rust-api test-header test-c test-cpp test-python test-pipe-wakeup test-packaging \
+	test-conan test-publish test-docs test-integration test-gstreamer test-browser-replay test-stress valgrind \
+	bench-smoke
 	@echo "make test: all passed"
 
 # Formatting, clippy, and the static-library link list against what rustc prints.
 lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets --features fault-injection -- -D warnings
+	CARGO_TARGET_DIR=$(PIPE_TARGET) $(CARGO) clippy --all-targets --features fault-injection,pipe-wakeup -- -D warnings
 	scripts/check_static_libs.sh
 
 test-rust:
 	$(CARGO) test --features fault-injection
 
-# The committed header is what build.rs generates (tests/header.rs), and compiles alone.
+# The safe Rust API (its tests run in test-rust): the rustdoc is warning-free and the example runs.
+test-rust-api:
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps
+	$(CARGO) run -q --example rust_demo > /dev/null
+
+# The committed header and ABI manifest are what the sources generate (tests/header.rs; rewrite
+# both with `PCSTATE_BLESS=1 cargo test --test header`), the manifest agrees with the library's
+# exports, a C compiler and the C++ wrapper (tests/abi_manifest.rs), and the header compiles alone.
 test-header: | $(BUILD)
-	$(CARGO) test --test header
+	$(CARGO) test --test header --test abi_manifest
 	printf '#include "pcstate.h"\nint main(void) { return 0; }\n' > $(BUILD)/header_c.c
 	$(CC) -std=c99 -pedantic $(WARN) -Iinclude -c $(BUILD)/header_c.c -o $(BUILD)/header_c.o
 	printf '#include "pcstate.h"\nint main() { return 0; }\n' > $(BUILD)/header_cpp.cpp
@@ -180,6 +193,16 @@ test-packaging: build wheel $(VENV_OK)
 	CMAKE=$(CMAKE) VPY=$(CURDIR)/$(VPY) PY_CARGO=$(PY_CARGO) REQUIREMENTS=$(CURDIR)/$(REQUIREMENTS) \
 		WHEELS=$(WHEELS) tests/packaging.sh
 
+# Conan: the recipe in packaging/conan creates the shared and the static package in a brand-new
+# CONAN_HOME with no remote, and its CMake test_package links pcstate::pcstate to each (tests/conan.sh).
+test-conan: $(VENV_OK)
+	VENV_BIN=$(CURDIR)/$(VENV)/bin tests/conan.sh
+
+# crates.io: `cargo package` carries exactly the crate, `cargo publish --dry-run` passes
+# (tests/publish.sh; the Python sdist and wheel get `twine check` in `make wheel`).
+test-publish:
+	CARGO=$(CARGO) tests/publish.sh
+
 # The API reference lists every function the library exports.
 test-docs: docs build
 	PYTHON=$(VPY) scripts/check_docs.sh $(LIB_SO) $(DOCS)
@@ -197,8 +220,34 @@ test-python: build $(VENV_OK)
 	cd $(VENV) && PCSTATE_TEST_INSTALLED=1 bin/python -m pytest -q -p no:cacheprovider ../../bindings/python/tests
 	cd bindings/python && ../../$(VPY) -m mypy --strict --no-incremental pcstate
 
+# ---- the pipe wake-up backend ----------------------------------------------------------------
+# macOS, iOS and the BSDs have no eventfd: their event queue wakes through a non-blocking pipe
+# (src/wakeup.rs). The `pipe-wakeup` feature selects that backend on Linux, built into a target
+# dir of its own; the event-queue tests of Rust, C and Python run against it here (test-rust,
+# test-c and test-python run them against the eventfd).
+PIPE_TARGET := target/pipe
+PIPE_RELEASE := $(PIPE_TARGET)/release
+PIPE_PYTESTS := bindings/python/tests/test_pcstate.py bindings/python/tests/test_guarantees.py \
+	bindings/python/tests/test_observability.py
+# The Python binding from the source tree, loading the pipe-backend library.
+PIPE_PY := PCSTATE_LIBRARY=$(CURDIR)/$(PIPE_RELEASE)/libpcstate.so PYTHONPATH=bindings/python $(VPY)
+
+test-pipe-wakeup: $(VENV_OK) | $(BUILD)
+	CARGO_TARGET_DIR=$(PIPE_TARGET) $(CARGO) test --features pipe-wakeup --lib -- wakeup queue
+	CARGO_TARGET_DIR=$(PIPE_TARGET) $(CARGO) test --features pipe-wakeup --test rust_api_delivery --test api \
+		--test guarantees --test no_memory -- event fd queue wake overflow close
+	CARGO_TARGET_DIR=$(PIPE_TARGET) $(CARGO) build --release --features pipe-wakeup
+	ln -sf libpcstate.so $(PIPE_RELEASE)/$(SONAME)
+	$(CC) -std=c99 -g $(WARN) $(SAN) -Iinclude tests/c/test_api.c -o $(BUILD)/test_api_pipe \
+		-L$(PIPE_RELEASE) -lpcstate -Wl,-rpath,'$$ORIGIN/../pipe/release'
+	./$(BUILD)/test_api_pipe
+	$(PIPE_PY) -c "import os, stat, pcstate; pc = pcstate.PeerConnection(event_queue=True); \
+		assert stat.S_ISFIFO(os.fstat(pc.fileno()).st_mode), 'not the pipe backend'"
+	$(PIPE_PY) -m pytest -q -p no:cacheprovider $(PIPE_PYTESTS) \
+		-k "event or queue or fileno or overflow or history or every_method"
+
 # ---- integration: real libnice agents and OpenSSL DTLS on 127.0.0.1 ---------------------------
-# tests/integration/run.sh installs libnice-dev and libssl-dev when missing.
+# tests/integration/run.sh installs libnice-dev and libssl-dev when missing (scripts/deps.sh).
 test-integration: build
 	tests/integration/run.sh
 
@@ -216,6 +265,17 @@ browser-traces:
 test-browser-replay: build
 	PYTHONPATH=bindings/python $(PYTHON) tests/browser/replay.py
 
+# ---- GStreamer webrtcbin: two elements negotiate a data channel on 127.0.0.1 ------------------
+# pcstate fed from each element's DTLS and ICE transports reaches connected on both sides, with a
+# data channel only and with an audio transceiver bundled on it; close reads closed (each run
+# bounded at 20 s). examples/gstreamer/run.sh installs GStreamer with scripts/deps.sh when missing.
+test-gstreamer: build
+	examples/gstreamer/run.sh --check
+	examples/gstreamer/run.sh --check --audio
+
+example-gstreamer: build
+	examples/gstreamer/run.sh
+
 # ---- reliability ------------------------------------------------------------------------------
 build-stress:
 	$(CARGO) build --release --example stress
@@ -230,8 +290,7 @@ stress: build-stress
 # The C test program and a short stress run under valgrind memcheck: no errors, nothing
 # definitely lost.
 valgrind: build build-stress | $(BUILD)
-	@command -v valgrind >/dev/null || { echo "make valgrind: installing valgrind"; \
-		apt-get update -q >/dev/null && apt-get install -y -q valgrind >/dev/null; }
+	scripts/deps.sh valgrind
 	$(CC) -std=c99 -g $(WARN) -Iinclude tests/c/test_api.c -o $(BUILD)/test_api_plain \
 		-L$(RELEASE) -lpcstate -Wl,-rpath,'$$ORIGIN/../release'
 	$(VALGRIND) ./$(BUILD)/test_api_plain
@@ -284,4 +343,5 @@ clean:
 	rm -rf target fuzz/target bindings/python/build bindings/python/dist bindings/python/*.egg-info \
 		bindings/python/pcstate/libpcstate.so dist .mypy_cache bindings/python/.mypy_cache .pytest_cache
 	rm -f examples/consumers/pkg-config/consumer_shared examples/consumers/pkg-config/consumer_static
+	rm -rf packaging/conan/test_package/build packaging/conan/test_package/CMakeUserPresets.json
 	find . -path ./.git -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +

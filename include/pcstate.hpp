@@ -10,9 +10,12 @@
  *   if (auto ttc = pc.stats().time_to_connected()) { ... }       // std::chrono::nanoseconds
  *
  * It adds no behaviour of its own: each member makes one C call (PeerConnection(Config) with an
- * event limit makes two), and what the C header says of that call holds. The wrapper's own checks
- * are for values C cannot receive (negative durations and time points: Error(INVALID_ARGUMENT)) and
- * for a ConnectionState outside the enum as an index into stats (Error(INVALID_STATE)).
+ * event limit makes two), and what the C header says of that call holds. The C header is the
+ * contract for threads, callbacks, event order and results (pcstate.h, "Threads and callbacks",
+ * "Results and memory"); what follows is only what the wrapper adds. Its own checks are for values
+ * C cannot receive (negative durations and time points: Error(PCSTATE_RESULT_INVALID_ARGUMENT))
+ * and for a ConnectionState outside the enum as an index into stats
+ * (Error(PCSTATE_RESULT_INVALID_STATE)).
  *
  * Ownership. PeerConnection owns a peer and Transport one transport of a peer; both are move-only
  * RAII handles. ~PeerConnection frees the peer, and with it the callable given to on_event;
@@ -22,32 +25,26 @@
  * object owns nothing. The one case where a destructor leaves something behind is a crossed free
  * between two callables (below); free() reports it.
  *
- * Threads. Every member may be called from any thread; the C library locks. One object may be used
- * by several threads at once, except that moving, assigning, destroying, free(), remove() and
- * release() must not race with any other use of the same object (they change the handle it holds).
- * Events of one peer reach its callable one at a time, in seq order, on whichever thread is
- * delivering them: the thread whose call committed them, or, while another thread is already
- * delivering that peer's events, that thread. The callable thus needs no lock for its own state,
- * but does for what it shares with other threads. A callable is destroyed on the thread that lets
- * go of it (on_event, free, the destructor, or the delivering thread once it returns).
+ * Objects and threads. One object may be used by several threads at once, except that moving,
+ * assigning, destroying, free(), remove() and release() must not race with any other use of the
+ * same object (they change the handle it holds). A callable receives its peer's events as the C
+ * header says a callback does; it is destroyed on the thread that lets go of it (on_event, free,
+ * the destructor, or the delivering thread once it returns).
  *
- * Callbacks. A callable may call anything on any peer, its own included: free() its own peer
- * (pcstate destroys the callable once it returns), on_event() to replace itself, close(), setters
- * (their events are delivered after it returns, on the same thread). From inside a callable, two
- * calls can throw Error(PCSTATE_RESULT_WOULD_DEADLOCK): on_event() and free(), when the peer they
- * act on has a callable running on another thread that is itself waiting (in on_event() or free())
- * for this thread's callable. Nothing was changed; ~PeerConnection would leave that peer alive, with
- * its callable.
+ * Callables. A callable may use the wrapper as the C header lets a callback use the C functions,
+ * its own peer included: free() it (pcstate destroys the callable once it returns) or on_event()
+ * to replace itself. Where the C call returns PCSTATE_RESULT_WOULD_DEADLOCK, on_event() and free()
+ * throw Error(PCSTATE_RESULT_WOULD_DEADLOCK) and change nothing; ~PeerConnection then leaves that
+ * peer alive, with its callable.
  *
  * Exceptions. Every failed C call throws pcstate::Error, carrying the C result (pcstate_result)
  * and the C library's message; it allocates nothing, so NO_MEMORY is reported as itself. A C++
  * exception thrown by a callable is caught at the C boundary and passed, with the event, to the
  * handler exception hook (set_handler_exception_hook; by default one line on stderr). The event
  * counts as delivered; the peer, its later events and the call that delivered the event go on as
- * if the callable had returned (that call does not throw it). Nothing may unwind through the C
- * library: a callable must not end its thread (pthread_exit, cancellation: pcstate then stops the
- * process with a message that names the rule) nor longjmp out of it (undefined behaviour). A
- * callable's destructor must not throw (it runs in noexcept code: std::terminate).
+ * if the callable had returned (that call does not throw it). Any other way out of a callable
+ * (thread exit, cancellation, longjmp) is what the C header forbids of a callback. A callable's
+ * destructor must not throw (it runs in noexcept code: std::terminate).
  *
  * Time. Clock is pcstate's clock (CLOCK_MONOTONIC, nanoseconds); pcstate::now() reads it. Event
  * times, note_alive() and tick() use Clock::time_point; any monotonic time points of that type
@@ -161,6 +158,13 @@ enum class IceAgent : uint32_t {
     Libjuice = PCSTATE_ICE_AGENT_LIBJUICE, /* juice_state_t */
 };
 
+/** A browser's liveness timings for PeerConnection::set_liveness_preset (docs/feeding.md). */
+enum class LivenessPreset : uint32_t {
+    Off = PCSTATE_LIVENESS_PRESET_OFF,           /* liveness off */
+    Chromium = PCSTATE_LIVENESS_PRESET_CHROMIUM, /* disconnected after 6.5 s of silence, failed after 17.6 s */
+    Firefox = PCSTATE_LIVENESS_PRESET_FIREFOX,   /* disconnected after 7 s of silence, failed after 27.5 s */
+};
+
 /** Flag bits for PeerConnection(profile, flags); Config names the same options. */
 namespace flags {
 constexpr uint32_t CloseEvents = PCSTATE_FLAG_CLOSE_EVENTS;
@@ -200,16 +204,9 @@ namespace detail {
     return detail::or_unknown(pcstate_event_kind_name(static_cast<uint32_t>(k)));
 }
 
-/** "none", "ice", "dtls", "liveness" (the C library has no names for these); "unknown" outside
- * the enum. */
+/** "none", "ice", "dtls", "liveness", from the C library; "unknown" outside the enum. */
 [[nodiscard]] inline const char *to_string(FailureCause c) noexcept {
-    switch (c) {
-    case FailureCause::None: return "none";
-    case FailureCause::Ice: return "ice";
-    case FailureCause::Dtls: return "dtls";
-    case FailureCause::Liveness: return "liveness";
-    }
-    return "unknown";
+    return detail::or_unknown(pcstate_failure_cause_name(static_cast<uint32_t>(c)));
 }
 
 /* Streams write the same names as to_string. */
@@ -235,13 +232,10 @@ private:
 };
 
 namespace detail {
-/** A C function's result as pcstate_result (the ABI returns it as uint32_t). */
-[[nodiscard]] constexpr pcstate_result result(uint32_t r) noexcept { return static_cast<pcstate_result>(r); }
 /** Throws Error for any result but OK. */
 inline void check(pcstate_result r) {
     if (r != PCSTATE_RESULT_OK) throw Error(r);
 }
-inline void check(uint32_t r) { check(result(r)); }
 } // namespace detail
 
 /** pcstate's clock: CLOCK_MONOTONIC in nanoseconds (pcstate_now_ns), a std::chrono clock. */
@@ -600,10 +594,20 @@ public:
         detail::check(
             pcstate_transport_set_ice_agent_state(peer_, id_, static_cast<uint32_t>(agent), agent_state));
     }
-    /** The remote signalled the end of its candidates (kept until the agent restarts ICE). */
+    /** The remote signalled the end of its candidates (kept until the ICE session ends: a
+     * restart, or the agent detached). */
     void set_remote_end_of_candidates() {
         detail::check(pcstate_transport_set_remote_end_of_candidates(peer_, id_));
     }
+    /** A remote candidate was given to the agent: an agent state that checks before any pair
+     * exists (libjuice CONNECTING) reads checking only from then on, new before. Kept until the
+     * ICE session ends. */
+    void note_remote_candidate() { detail::check(pcstate_transport_note_remote_candidate(peer_, id_)); }
+    /** An ICE restart began (restartIce(), an ICE-restart offer or answer): call it before
+     * restarting the agent. The session's facts end; a connected or completed transport reads
+     * connected until its agent (or a state set directly) reports connected, completed,
+     * disconnected or failed, as browsers keep a transport connected through restartIce(). */
+    void restart_ice() { detail::check(pcstate_transport_restart_ice(peer_, id_)); }
     /** Something arrived on the transport at `now` (per packet, with liveness on). A time point
      * before the clock's epoch: Error(INVALID_ARGUMENT). */
     void note_alive(Clock::time_point now = pcstate::now()) {
@@ -656,7 +660,7 @@ public:
     /** A peer as `config` says; on error nothing is left behind. */
     explicit PeerConnection(const Config &config) : PeerConnection(config.profile, config.flags()) {
         if (config.event_limit != PCSTATE_DEFAULT_EVENT_LIMIT) {
-            const pcstate_result r = detail::result(pcstate_peer_set_event_limit(peer_, config.event_limit));
+            const pcstate_result r = pcstate_peer_set_event_limit(peer_, config.event_limit);
             if (r != PCSTATE_RESULT_OK) {
                 reset(); /* the destructor does not run when a constructor throws */
                 detail::check(r);
@@ -755,9 +759,16 @@ public:
      * disconnected, for `failed` failed (0: never). (0, 0) turns it off, the default. Negative
      * durations, `disconnected` 0 with `failed` not, or `failed` not longer than `disconnected`:
      * Error(INVALID_ARGUMENT). Call tick() by the deadline it returns. Any std::chrono duration
-     * converts (std::chrono::seconds(5)); browsers read about 5 s and 30 s. */
+     * converts (std::chrono::seconds(5)). For a browser's timings use set_liveness_preset. */
     void set_liveness(std::chrono::nanoseconds disconnected, std::chrono::nanoseconds failed) {
         detail::check(pcstate_peer_set_liveness(peer_, detail::to_ns(disconnected), detail::to_ns(failed)));
+    }
+    /** Liveness with the thresholds that reproduce a browser's timings for a path that goes
+     * silent during media: LivenessPreset::Chromium (6.5 s, 17.6 s), LivenessPreset::Firefox
+     * (7 s, 27.5 s); LivenessPreset::Off turns it off. Another value:
+     * Error(INVALID_ARGUMENT). */
+    void set_liveness_preset(LivenessPreset preset) {
+        detail::check(pcstate_peer_set_liveness_preset(peer_, static_cast<uint32_t>(preset)));
     }
     /** Applies the liveness deadlines that passed by `now` and delivers their events. Returns the
      * next deadline, when tick() should run again; nullopt when there is none (liveness off, no
@@ -779,7 +790,7 @@ public:
         using Fn = std::decay_t<F>;
         static_assert(std::is_invocable_v<Fn &, const Event &>, "on_event needs a callable taking const Event&");
         Fn *holder = new Fn(std::forward<F>(fn));
-        const pcstate_result r = detail::result(pcstate_peer_set_callback(peer_, &call<Fn>, holder, &destroy<Fn>));
+        const pcstate_result r = pcstate_peer_set_callback(peer_, &call<Fn>, holder, &destroy<Fn>);
         if (r != PCSTATE_RESULT_OK) {
             delete holder; /* on error pcstate took nothing */
             detail::check(r);
@@ -792,12 +803,12 @@ public:
      * Error(INVALID_ARGUMENT)). */
     [[nodiscard]] std::optional<Event> poll_event() {
         pcstate_event e;
-        const pcstate_result r = detail::result(pcstate_peer_poll_event(peer_, &e));
+        const pcstate_result r = pcstate_peer_poll_event(peer_, &e);
         if (r == PCSTATE_RESULT_EMPTY) return std::nullopt;
         detail::check(r);
         return Event(e);
     }
-    /** The eventfd readable while events are queued; owned by the peer: do not close it (needs
+    /** The event fd (pcstate_peer_event_fd), readable while events are queued; owned by the peer: do not close it (needs
      * the event queue). */
     [[nodiscard]] int event_fd() const {
         int fd = -1;

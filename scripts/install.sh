@@ -41,7 +41,7 @@ case $LIBDIR in /*) ;; *) LIBDIR=$PREFIX/$LIBDIR ;; esac
 case $INCLUDEDIR in /*) ;; *) INCLUDEDIR=$PREFIX/$INCLUDEDIR ;; esac
 
 IFS=. read -r major minor _ <<<"$VERSION"
-# The ABI policy (README "Versions and ABI"): SONAME libpcstate.so.0.MINOR while 0.x, then
+# The ABI policy (docs/packaging.md, "Versions and ABI"): SONAME libpcstate.so.0.MINOR while 0.x, then
 # libpcstate.so.MAJOR.
 if [ "$major" = 0 ]; then abi=0.$minor; else abi=$major; fi
 soname=libpcstate.so.$abi

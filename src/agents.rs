@@ -1,11 +1,14 @@
-//! ICE agent adapters: an agent's state number and two facts -> RTCIceTransportState (pure).
+//! ICE agent adapters: an agent's state number and the session's facts -> RTCIceTransportState
+//! (pure).
 //!
 //! libnice (`NiceComponentState`) and libjuice (`juice_state_t`) both number their states 0..5,
 //! like `pcstate_ice_transport_state`, with other meanings. A transport driven by an agent keeps
-//! the agent's last state ([`AgentState`]) and whether the remote signalled end-of-candidates;
-//! its ICE state, given by [`derive()`] from those and from whether its own gathering is complete,
-//! is recomputed whenever one of the three changes. An ICE restart ([`is_restart`]) clears the
-//! remote end-of-candidates fact. Everything here is a table lookup: it runs on the update path.
+//! the agent's last state ([`AgentState`]) and the [`Facts`] the application gave: whether the
+//! remote signalled end-of-candidates and whether a remote candidate was added. Its ICE state,
+//! given by [`derive()`] from those and from whether its own gathering is complete, is recomputed
+//! whenever one of them changes. An ICE restart (announced, or detected by [`is_restart`]) ends
+//! the session's facts (restart continuity is `ice_source`'s). Everything here is a table lookup:
+//! it runs on the update path.
 //!
 //! Sources read: libnice 0.1.21 (Debian 12's) and git 0.1.23-15-g16b364d2 (`agent/agent.h`,
 //! `agent/agent.c`, `agent/conncheck.c`, `agent/component.c`, `agent/stream.c`; the state code is
@@ -20,6 +23,7 @@
 //! now failed), but it is still gathering and/or waiting for additional remote candidates" is
 //! "disconnected".
 
+use crate::constants::{PCSTATE_ICE_AGENT_LIBJUICE, PCSTATE_ICE_AGENT_LIBNICE};
 use crate::error::ResultCode;
 use crate::rules::IceTransportState;
 
@@ -28,17 +32,17 @@ use crate::rules::IceTransportState;
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum IceAgent {
     /// libnice: `NiceComponentState` of the transport's one component.
-    Libnice = 1,
+    Libnice = PCSTATE_ICE_AGENT_LIBNICE,
     /// libjuice: `juice_state_t` of the transport's agent.
-    Libjuice = 2,
+    Libjuice = PCSTATE_ICE_AGENT_LIBJUICE,
 }
 
 impl IceAgent {
     /// The agent with this C number, or `None` for an unknown agent.
     pub(crate) const fn from_u32(v: u32) -> Option<IceAgent> {
         match v {
-            1 => Some(IceAgent::Libnice),
-            2 => Some(IceAgent::Libjuice),
+            PCSTATE_ICE_AGENT_LIBNICE => Some(IceAgent::Libnice),
+            PCSTATE_ICE_AGENT_LIBJUICE => Some(IceAgent::Libjuice),
             _ => None,
         }
     }
@@ -50,7 +54,7 @@ impl IceAgent {
     }
 
     /// The agent's table: `[agent state][facts]`, facts as in [`facts_index`].
-    const fn table(self) -> &'static [[IceTransportState; 4]] {
+    const fn table(self) -> &'static [[IceTransportState; COLUMNS]] {
         match self {
             IceAgent::Libnice => &LIBNICE,
             IceAgent::Libjuice => &LIBJUICE,
@@ -74,12 +78,21 @@ pub(crate) struct AgentState {
 }
 
 impl AgentState {
-    /// The agent.
-    pub(crate) const fn agent(self) -> IceAgent {
-        self.agent
+    /// A state number known to be valid for `agent` (one taken apart from a valid `AgentState`).
+    #[inline]
+    pub(crate) const fn known(agent: IceAgent, state: u8) -> AgentState {
+        debug_assert!((state as u32) < agent.state_count());
+        AgentState { agent, state }
+    }
+
+    /// The agent's C number.
+    #[inline]
+    pub(crate) const fn agent_number(self) -> u8 {
+        self.agent as u8
     }
 
     /// The agent's state number.
+    #[inline]
     pub(crate) const fn state(self) -> u8 {
         self.state
     }
@@ -100,27 +113,84 @@ pub(crate) const fn agent_state(agent: u32, state: u32) -> Result<AgentState, Re
     })
 }
 
-/// The column of a table row for the two facts.
-const fn facts_index(gathering_complete: bool, remote_end_of_candidates: bool) -> usize {
-    gathering_complete as usize | (remote_end_of_candidates as usize) << 1
+/// What the application told pcstate about a transport's ICE session, besides the agent's
+/// state (bits of one byte).
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Facts(u8);
+
+impl Facts {
+    /// The remote signalled end-of-candidates.
+    pub(crate) const REMOTE_END_OF_CANDIDATES: Facts = Facts(1);
+    /// The application added a remote candidate.
+    pub(crate) const REMOTE_CANDIDATE: Facts = Facts(2);
+    /// An ICE restart began while the transport read connected or completed, and its new checks
+    /// have not concluded: see `ice_source::held`.
+    pub(crate) const RESTARTING: Facts = Facts(4);
+    /// The facts of one ICE session, which a restart or a detached agent ends.
+    pub(crate) const SESSION: Facts = Facts(1 | 2);
+    /// No fact.
+    pub(crate) const NONE: Facts = Facts(0);
+    /// Every fact.
+    pub(crate) const ALL: Facts = Facts(1 | 2 | 4);
+
+    /// The facts as bits (`ALL` at most).
+    #[inline]
+    pub(crate) const fn bits(self) -> u8 {
+        self.0
+    }
+
+    /// The facts of these bits (those outside `ALL` dropped).
+    #[inline]
+    pub(crate) const fn from_bits(bits: u8) -> Facts {
+        Facts(bits & Facts::ALL.0)
+    }
+
+    /// Whether every fact of `f` holds.
+    #[inline]
+    pub(crate) const fn has(self, f: Facts) -> bool {
+        self.0 & f.0 == f.0
+    }
+
+    /// These facts with those of `f` added.
+    #[inline]
+    pub(crate) const fn with(self, f: Facts) -> Facts {
+        Facts(self.0 | f.0)
+    }
+
+    /// These facts without those of `f`.
+    #[inline]
+    pub(crate) const fn without(self, f: Facts) -> Facts {
+        Facts(self.0 & !f.0)
+    }
 }
 
+/// The column of a table row: whether gathering is complete, whether the remote signalled
+/// end-of-candidates, whether a remote candidate was added.
+const fn facts_index(gathering_complete: bool, facts: Facts) -> usize {
+    gathering_complete as usize
+        | (facts.has(Facts::REMOTE_END_OF_CANDIDATES) as usize) << 1
+        | (facts.has(Facts::REMOTE_CANDIDATE) as usize) << 2
+}
+
+/// How many fact combinations a table row has.
+const COLUMNS: usize = 8;
+
 /// The transport's RTCIceTransportState from its agent's state, whether its own gathering is
-/// complete (gatherer state `complete`), and whether the remote signalled end-of-candidates.
-/// Never `closed`: that comes only from closing the peer.
+/// complete (gatherer state `complete`), and the session's facts; before restart continuity
+/// (`ice_source::held`). Never `closed`: that comes only from closing the peer.
 #[inline]
 pub(crate) const fn derive(
     s: AgentState,
     gathering_complete: bool,
-    remote_end_of_candidates: bool,
+    facts: Facts,
 ) -> IceTransportState {
-    s.agent.table()[s.state as usize][facts_index(gathering_complete, remote_end_of_candidates)]
+    s.agent.table()[s.state as usize][facts_index(gathering_complete, facts)]
 }
 
 /// Whether the agent moving from `old` to `new` starts a new ICE session (an ICE restart, or a
-/// new agent reported on the same transport): the remote's end-of-candidates then no longer
-/// holds. A change of agent is a restart; so is, per agent, a move back to an earlier state of
-/// the start-up sequence as listed at [`LIBNICE_RESTART`] and [`LIBJUICE_RESTART`].
+/// new agent reported on the same transport): the session's facts then no longer hold. A change
+/// of agent is a restart; so is, per agent, a move back to an earlier state of the start-up
+/// sequence as listed at [`LIBNICE_RESTART`] and [`LIBJUICE_RESTART`].
 #[inline]
 pub(crate) const fn is_restart(old: AgentState, new: AgentState) -> bool {
     if old.agent as u32 != new.agent as u32 {
@@ -131,10 +201,32 @@ pub(crate) const fn is_restart(old: AgentState, new: AgentState) -> bool {
 
 use IceTransportState as I;
 
-/// The two facts-dependent rows, columns ordered as [`facts_index`]: (neither), (gathering
-/// complete), (remote end-of-candidates), (both).
-const CONCLUDED: [I; 4] = [I::Connected, I::Connected, I::Connected, I::Completed];
-const GAVE_UP: [I; 4] = [I::Disconnected, I::Disconnected, I::Disconnected, I::Failed];
+/// A row whose reading does not depend on whether a remote candidate was added: the reading by
+/// (gathering complete, remote end-of-candidates), columns ordered as [`facts_index`]: (neither),
+/// (gathering complete), (remote end-of-candidates), (both).
+const fn any_candidates(r: [I; 4]) -> [I; COLUMNS] {
+    [r[0], r[1], r[2], r[3], r[0], r[1], r[2], r[3]]
+}
+
+/// The facts-dependent rows: completed and failed need both gathering complete and the remote's
+/// end-of-candidates.
+const CONCLUDED: [I; COLUMNS] =
+    any_candidates([I::Connected, I::Connected, I::Connected, I::Completed]);
+const GAVE_UP: [I; COLUMNS] =
+    any_candidates([I::Disconnected, I::Disconnected, I::Disconnected, I::Failed]);
+/// An agent state that runs checks whether or not a candidate pair exists: checking once a
+/// remote candidate was added, new before (W3C "checking" needs a remote candidate; "new" is
+/// "waiting for remote candidates ... and has not yet started checking").
+const CHECKS_ONCE_A_REMOTE_CANDIDATE: [I; COLUMNS] = [
+    I::New,
+    I::New,
+    I::New,
+    I::New,
+    I::Checking,
+    I::Checking,
+    I::Checking,
+    I::Checking,
+];
 
 /// libnice `NiceComponentState` -> RTCIceTransportState. Transitions cited are from
 /// `agent_signal_component_state_change` (agent.c), whose assertion lists every allowed one.
@@ -174,13 +266,13 @@ const GAVE_UP: [I; 4] = [I::Disconnected, I::Disconnected, I::Disconnected, I::F
 ///   pairs and not found a connection (or consent checks ... have now failed), but it is still
 ///   gathering and/or waiting for additional remote candidates"); with them, W3C failed.
 /// - 6 `LAST` is a dummy: out of range.
-pub(crate) const LIBNICE: [[I; 4]; 6] = [
-    [I::New; 4],       // 0 DISCONNECTED
-    [I::New; 4],       // 1 GATHERING
-    [I::Checking; 4],  // 2 CONNECTING
-    [I::Connected; 4], // 3 CONNECTED
-    CONCLUDED,         // 4 READY
-    GAVE_UP,           // 5 FAILED
+pub(crate) const LIBNICE: [[I; COLUMNS]; 6] = [
+    [I::New; COLUMNS],       // 0 DISCONNECTED
+    [I::New; COLUMNS],       // 1 GATHERING
+    [I::Checking; COLUMNS],  // 2 CONNECTING: a pair exists
+    [I::Connected; COLUMNS], // 3 CONNECTED
+    CONCLUDED,               // 4 READY
+    GAVE_UP,                 // 5 FAILED
 ];
 
 /// libjuice `juice_state_t` -> RTCIceTransportState. Transitions cited are the
@@ -190,10 +282,12 @@ pub(crate) const LIBNICE: [[I; 4]; 6] = [
 ///   again.
 /// - 1 `JUICE_STATE_GATHERING` -> **new**: set at the start of `agent_gather_candidates` and
 ///   left in the same call once the host candidates exist.
-/// - 2 `JUICE_STATE_CONNECTING` -> **checking**: entered at the end of
-///   `agent_gather_candidates`, before any remote candidate may be known (server-reflexive and
-///   relayed gathering go on), so pcstate reads checking slightly earlier than a browser would
-///   (W3C checking needs a remote candidate; the state number cannot tell). Checks run here.
+/// - 2 `JUICE_STATE_CONNECTING` -> **checking** once the application noted a remote candidate,
+///   **new** before. libjuice enters it at the end of `agent_gather_candidates`, once the host
+///   candidates exist, whether or not a remote candidate is known (server-reflexive and relayed
+///   gathering go on); W3C checking needs a remote candidate, which the state number cannot
+///   tell. Checks run here once pairs exist (`agent_add_remote_candidate`,
+///   `agent_set_remote_description`).
 /// - 3 `JUICE_STATE_CONNECTED` -> **connected**: a pair succeeded and is selected but none is
 ///   nominated yet (`agent_bookkeeping`): W3C connected.
 /// - 4 `JUICE_STATE_COMPLETED` -> **completed** when gathering is complete and the remote
@@ -206,13 +300,13 @@ pub(crate) const LIBNICE: [[I; 4]; 6] = [
 ///   the RFC 8863 connectivity timer (`ICE_PAC_TIMEOUT`, 39.5 s) expires with no pair left, or
 ///   on a connection error (`agent_conn_fail`); `agent_bookkeeping` keeps running afterwards,
 ///   so a late success can still move it to CONNECTED or COMPLETED.
-pub(crate) const LIBJUICE: [[I; 4]; 6] = [
-    [I::New; 4],       // 0 DISCONNECTED
-    [I::New; 4],       // 1 GATHERING
-    [I::Checking; 4],  // 2 CONNECTING
-    [I::Connected; 4], // 3 CONNECTED
-    CONCLUDED,         // 4 COMPLETED
-    GAVE_UP,           // 5 FAILED
+pub(crate) const LIBJUICE: [[I; COLUMNS]; 6] = [
+    [I::New; COLUMNS],              // 0 DISCONNECTED
+    [I::New; COLUMNS],              // 1 GATHERING
+    CHECKS_ONCE_A_REMOTE_CANDIDATE, // 2 CONNECTING
+    [I::Connected; COLUMNS],        // 3 CONNECTED
+    CONCLUDED,                      // 4 COMPLETED
+    GAVE_UP,                        // 5 FAILED
 ];
 
 /// The set of states `s` with `s < before`, as a bitmask.
@@ -268,293 +362,4 @@ const _: () = {
 };
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// What an agent state says, independent of the facts; the agents' names for each number.
-    #[derive(Copy, Clone, Debug, PartialEq)]
-    enum Says {
-        Idle,
-        Gathering,
-        Checking,
-        Working,
-        Concluded,
-        GaveUp,
-    }
-
-    /// Each agent's states by number, with the name its header gives them.
-    const LIBNICE_STATES: [(&str, Says); 6] = [
-        ("NICE_COMPONENT_STATE_DISCONNECTED", Says::Idle),
-        ("NICE_COMPONENT_STATE_GATHERING", Says::Gathering),
-        ("NICE_COMPONENT_STATE_CONNECTING", Says::Checking),
-        ("NICE_COMPONENT_STATE_CONNECTED", Says::Working),
-        ("NICE_COMPONENT_STATE_READY", Says::Concluded),
-        ("NICE_COMPONENT_STATE_FAILED", Says::GaveUp),
-    ];
-    const LIBJUICE_STATES: [(&str, Says); 6] = [
-        ("JUICE_STATE_DISCONNECTED", Says::Idle),
-        ("JUICE_STATE_GATHERING", Says::Gathering),
-        ("JUICE_STATE_CONNECTING", Says::Checking),
-        ("JUICE_STATE_CONNECTED", Says::Working),
-        ("JUICE_STATE_COMPLETED", Says::Concluded),
-        ("JUICE_STATE_FAILED", Says::GaveUp),
-    ];
-
-    fn states_of(agent: IceAgent) -> &'static [(&'static str, Says)] {
-        match agent {
-            IceAgent::Libnice => &LIBNICE_STATES,
-            IceAgent::Libjuice => &LIBJUICE_STATES,
-        }
-    }
-
-    /// The W3C reading, stated once: the two facts matter only when the agent has concluded or
-    /// given up; both must hold for the terminal W3C states.
-    fn w3c(says: Says, gathering_complete: bool, remote_eoc: bool) -> IceTransportState {
-        let both = gathering_complete && remote_eoc;
-        match says {
-            Says::Idle | Says::Gathering => I::New,
-            Says::Checking => I::Checking,
-            Says::Working => I::Connected,
-            Says::Concluded if both => I::Completed,
-            Says::Concluded => I::Connected,
-            Says::GaveUp if both => I::Failed,
-            Says::GaveUp => I::Disconnected,
-        }
-    }
-
-    const AGENTS: [(u32, IceAgent); 2] = [(1, IceAgent::Libnice), (2, IceAgent::Libjuice)];
-    const FACTS: [(bool, bool); 4] = [(false, false), (true, false), (false, true), (true, true)];
-
-    fn st(agent: IceAgent, n: u32) -> AgentState {
-        agent_state(agent as u32, n).expect("valid")
-    }
-
-    #[test]
-    fn every_row_of_both_tables() {
-        let mut rows = 0;
-        for (number, agent) in AGENTS {
-            assert_eq!(IceAgent::from_u32(number), Some(agent));
-            let states = states_of(agent);
-            assert_eq!(agent.state_count() as usize, states.len());
-            for (n, (name, says)) in states.iter().enumerate() {
-                for (gc, eoc) in FACTS {
-                    let got = derive(st(agent, n as u32), gc, eoc);
-                    assert_eq!(got, w3c(*says, gc, eoc), "{name} gc={gc} eoc={eoc}");
-                    assert_ne!(got, I::Closed, "{name}");
-                    rows += 1;
-                }
-            }
-        }
-        assert_eq!(rows, 2 * 6 * 4);
-    }
-
-    /// The rows that matter most, spelled out: completed needs both facts; libnice 0 is new.
-    #[test]
-    fn key_rows_literally() {
-        let nice = |n| st(IceAgent::Libnice, n);
-        let juice = |n| st(IceAgent::Libjuice, n);
-        assert_eq!(derive(nice(4), true, true), I::Completed);
-        assert_eq!(derive(nice(4), true, false), I::Connected);
-        assert_eq!(derive(nice(4), false, true), I::Connected);
-        assert_eq!(derive(nice(3), true, true), I::Connected);
-        assert_eq!(derive(nice(0), false, false), I::New);
-        assert_eq!(derive(nice(1), true, true), I::New);
-        assert_eq!(derive(nice(2), false, false), I::Checking);
-        assert_eq!(derive(nice(5), true, true), I::Failed);
-        assert_eq!(derive(nice(5), true, false), I::Disconnected);
-        assert_eq!(derive(juice(4), true, true), I::Completed);
-        assert_eq!(derive(juice(4), false, false), I::Connected);
-        assert_eq!(derive(juice(3), true, true), I::Connected);
-        assert_eq!(derive(juice(5), false, true), I::Disconnected);
-        assert_eq!(derive(juice(5), true, true), I::Failed);
-    }
-
-    #[test]
-    fn bad_numbers() {
-        for agent in [0, 3, 4, 255, u32::MAX] {
-            for state in [0, 4, 6, u32::MAX] {
-                assert_eq!(agent_state(agent, state), Err(ResultCode::InvalidArgument));
-            }
-            assert_eq!(IceAgent::from_u32(agent), None);
-        }
-        for (number, agent) in AGENTS {
-            for state in [6, 7, 255, 256, 0x1_0004, u32::MAX] {
-                assert_eq!(agent_state(number, state), Err(ResultCode::InvalidState));
-            }
-            for state in 0..6 {
-                let s = agent_state(number, state).expect("in range");
-                assert_eq!((s.agent, s.state as u32), (agent, state));
-            }
-        }
-    }
-
-    /// Every (old, new) pair of both agents against the list of restarts.
-    #[test]
-    fn restart_detection() {
-        // (old, new) pairs that are restarts; every other pair of the same agent is not.
-        let nice: &[(u32, u32)] = &[
-            (1, 0),
-            (2, 0),
-            (2, 1),
-            (3, 0),
-            (3, 1),
-            (4, 0),
-            (4, 1),
-            (5, 0),
-            (5, 1),
-        ];
-        let juice: &[(u32, u32)] = &[
-            (1, 0),
-            (2, 0),
-            (2, 1),
-            (3, 0),
-            (3, 1),
-            (3, 2),
-            (4, 0),
-            (4, 1),
-            (4, 2),
-            (5, 0),
-            (5, 1),
-            (5, 2),
-        ];
-        let mut restarts = 0;
-        for (agent, list) in [(IceAgent::Libnice, nice), (IceAgent::Libjuice, juice)] {
-            for old in 0..6 {
-                for new in 0..6 {
-                    let want = list.contains(&(old, new));
-                    let got = is_restart(st(agent, old), st(agent, new));
-                    assert_eq!(got, want, "{agent:?} {old} -> {new}");
-                    restarts += got as usize;
-                }
-            }
-        }
-        assert_eq!(restarts, nice.len() + juice.len());
-        // The libnice moves back to CONNECTING that happen within a session are not restarts.
-        for old in [3, 4, 5] {
-            assert!(!is_restart(
-                st(IceAgent::Libnice, old),
-                st(IceAgent::Libnice, 2)
-            ));
-        }
-        // Forward moves never are.
-        for (_, agent) in AGENTS {
-            for old in 0..6 {
-                for new in old..6 {
-                    assert!(!is_restart(st(agent, old), st(agent, new)));
-                }
-            }
-        }
-        // A different agent on the same transport is a new session, whatever the numbers.
-        for a in 0..6 {
-            for b in 0..6 {
-                assert!(is_restart(
-                    st(IceAgent::Libnice, a),
-                    st(IceAgent::Libjuice, b)
-                ));
-                assert!(is_restart(
-                    st(IceAgent::Libjuice, a),
-                    st(IceAgent::Libnice, b)
-                ));
-            }
-        }
-    }
-
-    /// A transport as a caller would keep it: the agent state and the remote end-of-candidates
-    /// fact, recomputed on each change, with restarts clearing the fact.
-    struct Transport {
-        agent: Option<AgentState>,
-        eoc: bool,
-        gathering_complete: bool,
-    }
-
-    impl Transport {
-        fn new() -> Self {
-            Transport {
-                agent: None,
-                eoc: false,
-                gathering_complete: false,
-            }
-        }
-        fn set(&mut self, agent: IceAgent, n: u32) -> I {
-            let new = st(agent, n);
-            if self.agent.is_some_and(|old| is_restart(old, new)) {
-                self.eoc = false;
-            }
-            self.agent = Some(new);
-            self.ice()
-        }
-        fn ice(&self) -> I {
-            derive(
-                self.agent.expect("agent set"),
-                self.gathering_complete,
-                self.eoc,
-            )
-        }
-    }
-
-    #[test]
-    fn end_of_candidates_before_and_after_ready() {
-        use IceAgent::Libnice as N;
-        // After READY: connected until the fact arrives, then completed.
-        let mut t = Transport::new();
-        let seq: Vec<I> = [0, 1, 2, 3, 4].iter().map(|&n| t.set(N, n)).collect();
-        assert_eq!(
-            seq,
-            [I::New, I::New, I::Checking, I::Connected, I::Connected]
-        );
-        t.gathering_complete = true;
-        assert_eq!(t.ice(), I::Connected);
-        t.eoc = true;
-        assert_eq!(t.ice(), I::Completed);
-
-        // Before READY: completed as soon as the agent concludes.
-        let mut t = Transport::new();
-        t.set(N, 1);
-        t.eoc = true;
-        t.gathering_complete = true;
-        assert_eq!(t.set(N, 2), I::Checking);
-        assert_eq!(t.set(N, 3), I::Connected);
-        assert_eq!(t.set(N, 4), I::Completed);
-        // A new pair (READY -> CONNECTED) keeps the fact: completed again at READY.
-        assert_eq!(t.set(N, 3), I::Connected);
-        assert_eq!(t.set(N, 4), I::Completed);
-    }
-
-    #[test]
-    fn restart_clears_end_of_candidates() {
-        use IceAgent::{Libjuice as J, Libnice as N};
-        let mut t = Transport::new();
-        t.gathering_complete = true;
-        t.eoc = true;
-        for n in [1, 2, 3, 4] {
-            t.set(N, n);
-        }
-        assert_eq!(t.ice(), I::Completed);
-        assert_eq!(t.set(N, 1), I::New); // nice_agent_restart
-        assert!(!t.eoc);
-        assert_eq!(t.set(N, 2), I::Checking);
-        assert_eq!(t.set(N, 3), I::Connected);
-        assert_eq!(t.set(N, 4), I::Connected); // until the remote's new end-of-candidates
-        t.eoc = true;
-        assert_eq!(t.ice(), I::Completed);
-        // FAILED -> CONNECTING within a session keeps it; failed needs both facts.
-        assert_eq!(t.set(N, 5), I::Failed);
-        assert_eq!(t.set(N, 2), I::Checking);
-        assert!(t.eoc);
-
-        // libjuice: a new agent (back to DISCONNECTED) after FAILED.
-        let mut t = Transport::new();
-        t.gathering_complete = true;
-        t.eoc = true;
-        for n in [1, 2, 3, 4, 5] {
-            t.set(J, n);
-        }
-        assert_eq!(t.ice(), I::Failed);
-        assert_eq!(t.set(J, 0), I::New);
-        assert!(!t.eoc);
-        for n in [1, 2, 3, 4] {
-            t.set(J, n);
-        }
-        assert_eq!(t.ice(), I::Connected);
-    }
-}
+mod tests;

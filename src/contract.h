@@ -2,7 +2,7 @@
 /**
  * \file pcstate.h
  * \brief The RTCPeerConnection state machine (connectionState, iceConnectionState,
- * iceGatheringState) exactly as browsers define it, behind a C ABI. Linux and Android (eventfd).
+ * iceGatheringState) exactly as browsers define it, behind a C ABI. POSIX (the event queue's fd: an eventfd on Linux and Android, a pipe elsewhere).
  *
  * \section threads Threads and callbacks
  * - Every function may be called from any thread, on any peer. Calls on different peers share

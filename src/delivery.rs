@@ -25,7 +25,7 @@ use crate::rules::Profile;
 use crate::state::{Batch, Event, FLAG_EVENT_QUEUE, FLAG_HISTORY, PeerState};
 
 /// How many events `FLAG_HISTORY` keeps.
-pub(crate) const HISTORY_LEN: usize = 32;
+pub(crate) const HISTORY_LEN: usize = crate::constants::PCSTATE_HISTORY_LEN as usize;
 
 /// A ring of the last `HISTORY_LEN` committed events.
 struct History {
@@ -81,7 +81,7 @@ pub struct Peer {
 }
 
 impl Peer {
-    /// A new open peer; fails when an eventfd cannot be had (`Limit`) or memory runs out.
+    /// A new open peer; fails when an event fd cannot be had (`Limit`) or memory runs out.
     pub fn new(profile: Profile, flags: u32) -> Result<Self> {
         let history = if flags & FLAG_HISTORY != 0 {
             let blank = Event {
@@ -131,7 +131,7 @@ impl Peer {
         q.pop().ok_or(ResultCode::Empty)
     }
 
-    /// The queue's eventfd (`InvalidArgument` without `FLAG_EVENT_QUEUE`).
+    /// The queue's fd (`InvalidArgument` without `FLAG_EVENT_QUEUE`).
     pub fn event_fd(&self) -> Result<libc::c_int> {
         self.queue
             .as_ref()

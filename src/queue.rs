@@ -1,4 +1,5 @@
-//! Bounded event buffers: the callback backlog and the `FLAG_EVENT_QUEUE` queue with its eventfd.
+//! Bounded event buffers: the callback backlog and the `FLAG_EVENT_QUEUE` queue with its wake-up
+//! fd.
 //!
 //! A buffer holds at most `limit` events. When an event does not fit (the limit is reached, or
 //! memory for it cannot be had) it is not stored: it is counted in a gap that stands after the
@@ -8,14 +9,16 @@
 
 use std::collections::VecDeque;
 
-use crate::error::{Result, ResultCode};
+use crate::error::Result;
 use crate::rules::EventKind;
 use crate::state::Event;
+use crate::wakeup::Wakeup;
 
-/// The default `limit` of a peer's buffers (`PCSTATE_DEFAULT_EVENT_LIMIT`).
-pub(crate) const DEFAULT_LIMIT: u32 = 1024;
-/// The largest limit `pcstate_peer_set_event_limit` accepts.
-pub(crate) const MAX_LIMIT: u32 = 1 << 20;
+// The default `limit` of a peer's buffers and the largest one `pcstate_peer_set_event_limit`
+// accepts, defined with the C ABI's constants.
+pub(crate) use crate::constants::{
+    PCSTATE_DEFAULT_EVENT_LIMIT as DEFAULT_LIMIT, PCSTATE_MAX_EVENT_LIMIT as MAX_LIMIT,
+};
 
 /// Events dropped since the reader last took the gap.
 #[derive(Copy, Clone, Debug, Default)]
@@ -87,30 +90,25 @@ impl EventBuffer {
     }
 }
 
-/// The queue of `FLAG_EVENT_QUEUE`. Its eventfd is made readable by every event stored or
-/// dropped, by close and by free, and reset when `pop` finds nothing left, so a reader that
-/// reads the fd itself loses no later wakeup.
+/// The queue of `FLAG_EVENT_QUEUE`. Its wake-up fd (see `wakeup`) is made readable by every
+/// event stored or dropped, by close and by free, and reset when `pop` finds nothing left, so a
+/// reader that reads the fd itself loses no later wakeup.
 pub(crate) struct EventQueue {
     buffer: EventBuffer,
-    fd: libc::c_int,
+    wakeup: Wakeup,
 }
 
 impl EventQueue {
-    /// A new queue; `Limit` when no eventfd can be had (the process or system fd limit).
+    /// A new queue; `Limit` when no wake-up fd can be had (the process or system fd limit).
     pub(crate) fn new(limit: u32) -> Result<Self> {
-        // SAFETY: plain syscall; the fd is owned by the queue and closed in Drop.
-        let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
-        if fd < 0 {
-            return Err(ResultCode::Limit);
-        }
         Ok(EventQueue {
             buffer: EventBuffer::new(limit),
-            fd,
+            wakeup: Wakeup::new()?,
         })
     }
 
     pub(crate) fn fd(&self) -> libc::c_int {
-        self.fd
+        self.wakeup.fd()
     }
 
     pub(crate) fn set_limit(&mut self, limit: u32) {
@@ -124,10 +122,7 @@ impl EventQueue {
 
     /// Makes the fd readable.
     pub(crate) fn wake(&self) {
-        let one: u64 = 1;
-        // SAFETY: writes 8 bytes from a valid u64 to our eventfd. It cannot block or fail: the
-        // counter would need 2^64 - 1 writes without a read to overflow.
-        unsafe { libc::write(self.fd, (&one as *const u64).cast(), 8) };
+        self.wakeup.wake();
     }
 
     /// The oldest event (or the overflow event); `None` when nothing is left, which also resets
@@ -135,23 +130,14 @@ impl EventQueue {
     pub(crate) fn pop(&mut self) -> Option<Event> {
         let e = self.buffer.pop();
         if self.buffer.is_empty() {
-            let mut v: u64 = 0;
-            // SAFETY: reads 8 bytes into a valid u64; resets the eventfd to 0 (not readable).
-            // EAGAIN (already 0) is fine.
-            unsafe { libc::read(self.fd, (&mut v as *mut u64).cast(), 8) };
+            self.wakeup.reset();
         }
         e
     }
 }
 
-impl Drop for EventQueue {
-    fn drop(&mut self) {
-        // Wake a thread blocked in poll() on the fd before it goes away.
-        self.wake();
-        // SAFETY: we own the fd and close it once.
-        unsafe { libc::close(self.fd) };
-    }
-}
+// Dropping the queue drops its `Wakeup`, which wakes a thread blocked in poll() on the fd and
+// closes it.
 
 #[cfg(test)]
 mod tests {

@@ -9,6 +9,74 @@ pub use crate::enums::{
     IceGatheringState, IceTransportState, Profile, TransportStates,
 };
 
+/// Defines a field-less enum and `ALL` (every variant, in declaration order) from one list, so
+/// that a variant cannot be added without being in `ALL`.
+macro_rules! listed_enum {
+    ($(#[$m:meta])* $vis:vis enum $ty:ident { $($(#[$vm:meta])* $variant:ident),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+        $vis enum $ty { $($(#[$vm])* $variant),+ }
+        impl $ty {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$ty] = &[$($ty::$variant),+];
+            /// How many values there are.
+            pub const COUNT: usize = Self::ALL.len();
+        }
+    };
+}
+
+listed_enum! {
+    /// The three per-transport inputs, each counted separately.
+    pub enum Input {
+        /// RTCIceTransportState (the effective one: after agent derivation and liveness).
+        Ice,
+        /// RTCDtlsTransportState.
+        Dtls,
+        /// RTCIceGathererState.
+        Gatherer,
+    }
+}
+
+listed_enum! {
+    /// The three aggregates of a peer, in the order a commit reports their changes.
+    pub enum Aggregate {
+        /// `iceConnectionState`.
+        IceConnection,
+        /// `connectionState`.
+        Connection,
+        /// `iceGatheringState`.
+        IceGathering,
+    }
+}
+
+impl Aggregate {
+    /// The kind of the event that reports a change of this aggregate.
+    pub const fn event_kind(self) -> EventKind {
+        match self {
+            Aggregate::IceConnection => EventKind::IceConnectionState,
+            Aggregate::Connection => EventKind::ConnectionState,
+            Aggregate::IceGathering => EventKind::IceGatheringState,
+        }
+    }
+
+    /// The bit position of this aggregate's C number in [`Packed`].
+    const fn shift(self) -> u32 {
+        8 * self as u32
+    }
+}
+
+impl TransportStates {
+    /// One input's state as its C number.
+    #[inline(always)]
+    pub const fn get(&self, which: Input) -> u8 {
+        match which {
+            Input::Ice => self.ice as u8,
+            Input::Dtls => self.dtls as u8,
+            Input::Gatherer => self.gatherer as u8,
+        }
+    }
+}
+
 /// The three aggregates of a peer.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Default)]
 pub struct Aggregates {
@@ -18,7 +86,7 @@ pub struct Aggregates {
 }
 
 /// The counter type; a peer holds at most `Count::MAX` (65,535) transports, which keeps a peer
-/// small (see the performance section of the README).
+/// small (see docs/performance.md).
 pub type Count = u16;
 
 /// How many of a peer's transports are in each input state, and which states are present at
@@ -29,7 +97,8 @@ pub struct Counts {
     dtls: [Count; DtlsTransportState::COUNT],
     gatherer: [Count; GathererState::COUNT],
     total: Count,
-    present: [u8; 3],
+    /// Per input, bit `s` set while some transport is in state `s`.
+    present: [u8; Input::COUNT],
 }
 
 /// Moves one counter from state `old` to `new`, keeping the presence mask.
@@ -51,7 +120,7 @@ impl Counts {
             dtls: [0; DtlsTransportState::COUNT],
             gatherer: [0; GathererState::COUNT],
             total: 0,
-            present: [0; 3],
+            present: [0; Input::COUNT],
         }
     }
 
@@ -65,21 +134,19 @@ impl Counts {
     }
 
     #[inline(always)]
-    fn parts(&mut self, which: usize) -> (&mut [Count], &mut u8) {
+    fn parts(&mut self, which: Input) -> (&mut [Count], &mut u8) {
+        let present = &mut self.present[which as usize];
         match which {
-            0 => (&mut self.ice, &mut self.present[0]),
-            1 => (&mut self.dtls, &mut self.present[1]),
-            _ => (&mut self.gatherer, &mut self.present[2]),
+            Input::Ice => (&mut self.ice, present),
+            Input::Dtls => (&mut self.dtls, present),
+            Input::Gatherer => (&mut self.gatherer, present),
         }
-    }
-
-    fn raw(t: TransportStates) -> [u8; 3] {
-        [t.ice as u8, t.dtls as u8, t.gatherer as u8]
     }
 
     /// Counts one more transport in these states.
     pub fn add(&mut self, t: TransportStates) {
-        for (which, s) in Self::raw(t).into_iter().enumerate() {
+        for &which in Input::ALL {
+            let s = t.get(which);
             let (counts, present) = self.parts(which);
             counts[s as usize] += 1;
             *present |= 1 << s;
@@ -89,7 +156,8 @@ impl Counts {
 
     /// Stops counting a transport that was in these states.
     pub fn remove(&mut self, t: TransportStates) {
-        for (which, s) in Self::raw(t).into_iter().enumerate() {
+        for &which in Input::ALL {
+            let s = t.get(which);
             let (counts, present) = self.parts(which);
             counts[s as usize] -= 1;
             if counts[s as usize] == 0 {
@@ -99,22 +167,22 @@ impl Counts {
         self.total -= 1;
     }
 
-    /// Moves one transport's input `which` (0 ICE, 1 DTLS, 2 gatherer) from C number `old` to
-    /// `new`; both must be in range for that input.
+    /// Moves one transport's input `which` from C number `old` to `new`; both must be in range
+    /// for that input.
     #[inline(always)]
-    pub fn shift(&mut self, which: usize, old: u8, new: u8) {
+    pub fn shift(&mut self, which: Input, old: u8, new: u8) {
         let (counts, present) = self.parts(which);
         shift_in(counts, present, old, new);
     }
 
     /// Moves one transport's ICE state from `old` to `new`.
     pub fn move_ice(&mut self, old: IceTransportState, new: IceTransportState) {
-        self.shift(0, old as u8, new as u8);
+        self.shift(Input::Ice, old as u8, new as u8);
     }
 
     /// Moves one transport's DTLS state from `old` to `new`.
     pub fn move_dtls(&mut self, old: DtlsTransportState, new: DtlsTransportState) {
-        self.shift(1, old as u8, new as u8);
+        self.shift(Input::Dtls, old as u8, new as u8);
     }
 
     /// How many transports are counted.
@@ -166,7 +234,8 @@ impl Counts {
             c.ice[ice.trailing_zeros() as usize] += n - ni;
             c.dtls[dtls.trailing_zeros() as usize] += n - nd;
         }
-        c.present = [ice, dtls, 0];
+        c.present[Input::Ice as usize] = ice;
+        c.present[Input::Dtls as usize] = dtls;
         Some(c)
     }
 }
@@ -309,45 +378,62 @@ pub const fn aggregate_by_rules(profile: Profile, c: &Counts, peer_closed: bool)
 const ICE_MASKS: usize = 1 << IceTransportState::COUNT;
 const DTLS_MASKS: usize = 1 << DtlsTransportState::COUNT;
 
-/// The three aggregates packed as their C numbers in one word (iceConnectionState in byte 0,
-/// connectionState in byte 1, iceGatheringState in byte 2): one compare tells whether anything
-/// changed.
+/// The aggregates packed as their C numbers in one word, one byte each at [`Aggregate::shift`]:
+/// one compare tells whether anything changed.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
 pub struct Packed(u32);
 
+const _: () = assert!(Aggregate::COUNT <= 4, "Packed holds one byte per aggregate");
+
 impl Packed {
-    /// The C number of one aggregate: 0 iceConnectionState, 1 connectionState, 2 gathering.
+    /// The C number of one aggregate.
     #[inline]
-    pub fn get(self, which: u32) -> u8 {
-        (self.0 >> (8 * which)) as u8
+    pub fn get(self, which: Aggregate) -> u8 {
+        (self.0 >> which.shift()) as u8
     }
 
     /// The aggregates as enums.
     pub fn unpack(self) -> Aggregates {
         Aggregates {
-            ice_connection: IceConnectionState::ALL[self.get(0) as usize],
-            connection: ConnectionState::ALL[self.get(1) as usize],
-            ice_gathering: IceGatheringState::ALL[self.get(2) as usize],
+            ice_connection: IceConnectionState::ALL[self.get(Aggregate::IceConnection) as usize],
+            connection: ConnectionState::ALL[self.get(Aggregate::Connection) as usize],
+            ice_gathering: IceGatheringState::ALL[self.get(Aggregate::IceGathering) as usize],
         }
+    }
+
+    /// The aggregates whose values differ between `self` and `other`, in commit order.
+    #[inline]
+    pub fn changed(self, other: Packed) -> impl Iterator<Item = Aggregate> {
+        Aggregate::ALL
+            .iter()
+            .copied()
+            .filter(move |&a| self.get(a) != other.get(a))
     }
 }
 
 const OPEN_ENTRIES: usize = ICE_MASKS * DTLS_MASKS;
 const GATHERING_ENTRIES: usize = 1 << GathererState::COUNT;
 
+/// The iceConnectionState and connectionState of an open peer, packed (in the low 16 bits, which
+/// keeps the table below small).
+const fn pack_open(ics: IceConnectionState, cs: ConnectionState) -> u16 {
+    ((ics as u32) << Aggregate::IceConnection.shift()
+        | (cs as u32) << Aggregate::Connection.shift()) as u16
+}
+const _: () = assert!(Aggregate::IceConnection.shift() <= 8 && Aggregate::Connection.shift() <= 8);
+
 /// [profile][ice mask << 5 | dtls mask] -> the packed iceConnectionState and connectionState.
-static OPEN_TABLE: [[u16; OPEN_ENTRIES]; 3] = {
-    let mut t = [[0u16; OPEN_ENTRIES]; 3];
-    let profiles = [Profile::W3c, Profile::W3cLiteral, Profile::Legacy_2016];
+static OPEN_TABLE: [[u16; OPEN_ENTRIES]; Profile::COUNT] = {
+    let mut t = [[0u16; OPEN_ENTRIES]; Profile::COUNT];
     let mut p = 0;
-    while p < 3 {
+    while p < Profile::COUNT {
         let mut i = 0;
         while i < ICE_MASKS {
             let mut d = 0;
             while d < DTLS_MASKS {
                 if let Some(c) = Counts::with_present(i as u8, d as u8) {
-                    let (ics, cs) = open_by_rules(profiles[p], &c);
-                    t[p][i * DTLS_MASKS + d] = ics as u16 | (cs as u16) << 8;
+                    let (ics, cs) = open_by_rules(Profile::ALL[p], &c);
+                    t[p][i * DTLS_MASKS + d] = pack_open(ics, cs);
                 }
                 d += 1;
             }
@@ -358,7 +444,7 @@ static OPEN_TABLE: [[u16; OPEN_ENTRIES]; 3] = {
     t
 };
 
-/// [gatherer mask] -> the packed iceGatheringState (already in byte 2).
+/// [gatherer mask] -> the packed iceGatheringState (already in place).
 static GATHERING_TABLE: [u32; GATHERING_ENTRIES] = {
     let mut t = [0u32; GATHERING_ENTRIES];
     let mut m = 0;
@@ -372,28 +458,33 @@ static GATHERING_TABLE: [u32; GATHERING_ENTRIES] = {
             }
             s += 1;
         }
-        t[m] = (ice_gathering_by_rules(&c) as u32) << 16;
+        t[m] = (ice_gathering_by_rules(&c) as u32) << Aggregate::IceGathering.shift();
         m += 1;
     }
     t
 };
 
 /// The packed ICE connection and connection states of a closed peer.
-const CLOSED_OPEN: u32 = IceConnectionState::Closed as u32 | (ConnectionState::Closed as u32) << 8;
+const CLOSED_OPEN: u16 = pack_open(IceConnectionState::Closed, ConnectionState::Closed);
 
 /// The three aggregates, packed, in O(1): two table reads. A closed peer's ICE connection and
 /// connection states are `closed`; its gathering state still follows the gatherers.
 #[inline(always)]
 pub fn aggregate_packed(profile: Profile, counts: &Counts, peer_closed: bool) -> Packed {
-    let [ice, dtls, gatherer] = counts.present;
+    let present = |which: Input| counts.present[which as usize];
+    let (ice, dtls, gatherer) = (
+        present(Input::Ice),
+        present(Input::Dtls),
+        present(Input::Gatherer),
+    );
     let gathering = GATHERING_TABLE[gatherer as usize & (GATHERING_ENTRIES - 1)];
     let open = if peer_closed {
         CLOSED_OPEN
     } else {
         let i = ((ice as usize) << DtlsTransportState::COUNT | dtls as usize) & (OPEN_ENTRIES - 1);
-        OPEN_TABLE[profile as usize][i] as u32
+        OPEN_TABLE[profile as usize][i]
     };
-    Packed(open | gathering)
+    Packed(open as u32 | gathering)
 }
 
 /// The three aggregates of a peer with these transport counts (see `aggregate_packed`).

@@ -1,92 +1,30 @@
 //! The state machine of one peer: transports, counters, aggregates and event numbering, with no
 //! locking and no delivery; every operation returns the events it committed as a [`Batch`].
 
-use crate::agents::{self, AgentState};
+use crate::agents::{AgentState, Facts};
+pub use crate::batch::{Batch, Event};
 use crate::error::{Result, ResultCode};
-use crate::liveness::{Due, Liveness};
+use crate::ice_source::Source;
+use crate::liveness::{Liveness, Thresholds};
 use crate::rules::ConnectionState;
 use crate::rules::{
-    self, Aggregates, Counts, DtlsTransportState, EventKind, GathererState, IceTransportState,
-    Packed, Profile, TransportStates,
+    self, Aggregates, Counts, DtlsTransportState, GathererState, IceTransportState, Input, Packed,
+    Profile, TransportStates,
 };
 use crate::stats::{FailureCause, PeerStats, global};
-use crate::transports::{self, CLOCKED, DEAD, EOC, Entry, Extra, STALE, TRACKED, TransportTable};
+use crate::transports::TransportTable;
+use crate::update::{Update, reported};
 
-/// Flag: `close()` commits final "closed" events (what libwebrtc's observer and libdatachannel do).
-pub(crate) const FLAG_CLOSE_EVENTS: u32 = 1;
-/// Flag: every committed event is also appended to a queue read with `poll_event` and an eventfd.
-pub(crate) const FLAG_EVENT_QUEUE: u32 = 2;
-/// Flag: after close, add/remove/set return OK and change nothing.
-pub(crate) const FLAG_IGNORE_AFTER_CLOSE: u32 = 4;
-/// Flag: the peer keeps its last `HISTORY_LEN` events (see `delivery`).
-pub(crate) const FLAG_HISTORY: u32 = 8;
-/// Every flag bit that has a meaning.
-pub(crate) const ALL_FLAGS: u32 =
-    FLAG_CLOSE_EVENTS | FLAG_EVENT_QUEUE | FLAG_IGNORE_AFTER_CLOSE | FLAG_HISTORY;
-
-/// A committed change of one aggregate.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub struct Event {
-    /// 1, 2, 3, ... per peer, no gaps.
-    pub seq: u64,
-    /// CLOCK_MONOTONIC, in nanoseconds, when the change was committed.
-    pub time_ns: u64,
-    pub kind: EventKind,
-    pub old_state: u32,
-    pub new_state: u32,
-    /// The transport whose add, remove or set caused it; 0 for close.
-    pub transport: u32,
-}
-
-/// The events of one call: one per aggregate whose value differs between `old` and `new`, in
-/// the order ICE connection, connection, gathering, numbered from `first_seq`. 32 bytes, built
-/// only when something changed; `Event`s are made when they are delivered or queued.
-#[derive(Copy, Clone, Debug, Default)]
-pub struct Batch {
-    time_ns: u64,
-    first_seq: u64,
-    transport: u32,
-    old: Packed,
-    new: Packed,
-    /// How many of the events were taken by `pop_front`.
-    taken: u32,
-}
-
-const KINDS: [EventKind; 3] = [
-    EventKind::IceConnectionState,
-    EventKind::ConnectionState,
-    EventKind::IceGatheringState,
-];
-
-impl Batch {
-    /// The batch's events not yet taken, in commit order.
-    pub fn iter(&self) -> impl Iterator<Item = Event> + '_ {
-        (0..3u32)
-            .filter(|&k| self.old.get(k) != self.new.get(k))
-            .enumerate()
-            .skip(self.taken as usize)
-            .map(|(i, k)| Event {
-                seq: self.first_seq + i as u64,
-                time_ns: self.time_ns,
-                kind: KINDS[k as usize],
-                old_state: self.old.get(k).into(),
-                new_state: self.new.get(k).into(),
-                transport: self.transport,
-            })
-    }
-
-    /// Takes the oldest event out of the batch.
-    pub(crate) fn pop_front(&mut self) -> Option<Event> {
-        let e = self.iter().next();
-        self.taken += u32::from(e.is_some());
-        e
-    }
-
-    /// Whether the call committed no event.
-    pub fn is_empty(&self) -> bool {
-        self.old == self.new
-    }
-}
+// The peer flags, defined with the C ABI's constants.
+use crate::constants::ALL_FLAGS;
+pub(crate) use crate::constants::{
+    PCSTATE_FLAG_CLOSE_EVENTS as FLAG_CLOSE_EVENTS, PCSTATE_FLAG_EVENT_QUEUE as FLAG_EVENT_QUEUE,
+    PCSTATE_FLAG_HISTORY as FLAG_HISTORY,
+    PCSTATE_FLAG_IGNORE_AFTER_CLOSE as FLAG_IGNORE_AFTER_CLOSE,
+};
+/// `PeerState::flags`: the peer was closed (not a flag from C).
+const CLOSED: u8 = 0x80;
+const _: () = assert!(ALL_FLAGS < CLOSED as u32, "the flags fit below CLOSED");
 
 /// One consistent reading of a peer.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
@@ -110,15 +48,16 @@ pub fn monotonic_ns() -> u64 {
 /// The state machine of one peer: transports, counters, aggregates, event numbering. No locking,
 /// no delivery: every operation returns the events it committed.
 pub struct PeerState {
-    profile: Profile,
-    flags: u32,
-    closed: bool,
+    /// `Profile` as its C number (a byte, not the enum's four).
+    profile: u8,
+    /// The `FLAG_*` bits, and `CLOSED`.
+    flags: u8,
     agg: Packed,
     next_id: u32,
     seq: u64,
     counts: Counts,
     table: TransportTable,
-    /// Liveness settings and schedule, when on.
+    /// Liveness settings, records and schedule, when on.
     liveness: Option<Box<Liveness>>,
     stats: PeerStats,
 }
@@ -126,10 +65,10 @@ pub struct PeerState {
 impl PeerState {
     /// A new open peer with no transports.
     pub fn new(profile: Profile, flags: u32) -> Self {
+        debug_assert!(flags & !ALL_FLAGS == 0);
         PeerState {
-            profile,
-            flags,
-            closed: false,
+            profile: profile as u8,
+            flags: (flags & ALL_FLAGS) as u8,
             agg: Packed::default(),
             next_id: 1,
             seq: 0,
@@ -141,15 +80,15 @@ impl PeerState {
     }
 
     pub fn profile(&self) -> Profile {
-        self.profile
+        Profile::ALL[usize::from(self.profile)]
     }
 
     pub fn flags(&self) -> u32 {
-        self.flags
+        u32::from(self.flags) & ALL_FLAGS
     }
 
     pub fn is_closed(&self) -> bool {
-        self.closed
+        self.flags & CLOSED != 0
     }
 
     pub fn aggregates(&self) -> Aggregates {
@@ -178,25 +117,33 @@ impl PeerState {
     /// `FLAG_IGNORE_AFTER_CLOSE` (the call succeeds and changes nothing); else `Closed`.
     #[inline(always)]
     fn open(&self) -> Result<bool> {
-        if !self.closed {
+        if !self.is_closed() {
             Ok(true)
-        } else if self.flags & FLAG_IGNORE_AFTER_CLOSE != 0 {
+        } else if self.flags() & FLAG_IGNORE_AFTER_CLOSE != 0 {
             Ok(false)
         } else {
             Err(ResultCode::Closed)
         }
     }
 
-    /// Transport `id`'s entry, to change: `None` when the peer is closed and ignores changes.
+    /// Transport `id`, to change: `None` when the peer is closed and ignores changes.
     #[inline(always)]
-    fn input(&mut self, id: u32) -> Result<Option<&mut Entry>> {
+    fn lookup(&mut self, id: u32) -> Result<Option<Update<'_>>> {
         if !self.open()? {
             return Ok(None);
         }
-        self.table
-            .entry_mut(id)
-            .map(Some)
-            .ok_or(ResultCode::UnknownTransport)
+        let PeerState {
+            table,
+            counts,
+            liveness,
+            ..
+        } = self;
+        let e = table.entry_mut(id).ok_or(ResultCode::UnknownTransport)?;
+        Ok(Some(Update {
+            e,
+            counts,
+            live: liveness.as_deref_mut(),
+        }))
     }
 
     /// Adds a transport in states new/new/new; returns its id (0 when ignored after close).
@@ -213,21 +160,26 @@ impl PeerState {
         if self.next_id == u32::MAX || self.table.len() >= u32::from(rules::Count::MAX) {
             return Err(ResultCode::Limit);
         }
-        self.reserve_check()?;
+        if let Some(l) = self.liveness.as_deref_mut() {
+            l.reserve(self.table.len() as usize + 1)?; // before anything changes
+        }
         let id = self.next_id;
-        let extra = Extra {
-            reported_ice: s.ice as u8,
-            ..Extra::default()
-        };
-        self.table.insert_entry(id, s, extra)?;
+        let source = Source::direct(s.ice, Facts::NONE);
+        self.table.insert_entry(id, s, source)?;
         self.next_id += 1;
-        let e = self.table.entry_mut(id).expect("just added");
-        let (was, now) = refresh(id, e, self.liveness.as_deref_mut());
-        self.counts.add(TransportStates {
-            ice: IceTransportState::ALL[was as usize],
-            ..s
-        });
-        self.counts.shift(transports::ICE, was, now);
+        self.counts.add(s);
+        let PeerState {
+            table,
+            counts,
+            liveness,
+            ..
+        } = self;
+        let e = table.entry_mut(id).expect("just added");
+        let mut live = liveness.as_deref_mut();
+        if let Some(l) = live.as_deref_mut() {
+            e.live = l.attach(id);
+        }
+        Update { e, counts, live }.settle(false);
         Ok((id, self.commit(id)))
     }
 
@@ -235,6 +187,9 @@ impl PeerState {
     pub fn remove_transport(&mut self, id: u32) -> Result<Batch> {
         if !self.open()? {
             return Ok(Batch::default());
+        }
+        if let (Some(l), Some(e)) = (self.liveness.as_deref_mut(), self.table.entry(id)) {
+            l.detach(e.live);
         }
         let s = self.table.remove(id).ok_or(ResultCode::UnknownTransport)?;
         self.counts.remove(s);
@@ -244,85 +199,94 @@ impl PeerState {
     /// Sets one transport's ICE state (it no longer follows an ICE agent).
     #[inline(always)]
     pub fn set_ice(&mut self, id: u32, v: IceTransportState) -> Result<Batch> {
-        let Some(e) = self.input(id)? else {
+        let Some(mut t) = self.lookup(id)? else {
             return Ok(Batch::default());
         };
-        if e.extra.reported_ice == v as u8 && e.extra.agent == 0 && e.extra.flags & DEAD == 0 {
+        if t.e.source == Source::direct(v, t.e.source.facts().without(Facts::RESTARTING))
+            && t.e.get(Input::Ice) == v as u8
+        {
+            // Set directly to the same state, nothing held, and liveness reads it as it is (a
+            // failed liveness reading ends when the state is set again).
             return Ok(Batch::default());
         }
-        self.change(id, true, |e| {
-            e.extra.agent = 0;
-            e.extra.reported_ice = v as u8;
-        })
+        t.set_directly(v);
+        Ok(self.commit(id))
     }
 
     /// Reports the state of the ICE agent driving transport `id`; its ICE state is derived
     /// from it, its gathering and the remote's end-of-candidates (see `agents`).
     pub(crate) fn set_agent_state(&mut self, id: u32, new: AgentState) -> Result<Batch> {
-        let Some(e) = self.input(id)? else {
+        let Some(mut t) = self.lookup(id)? else {
             return Ok(Batch::default());
         };
-        let x = e.extra;
-        if x.agent == new.agent() as u8 && x.agent_state == new.state() {
+        if t.e.source.agent_state() == Some(new) {
             return Ok(Batch::default()); // the same report again: a failed liveness reading stays
         }
-        self.change(id, true, |e| {
-            let old = agents::agent_state(e.extra.agent.into(), e.extra.agent_state.into());
-            if old.is_ok_and(|old| agents::is_restart(old, new)) {
-                e.extra.flags &= !EOC;
-            }
-            e.extra.agent = new.agent() as u8;
-            e.extra.agent_state = new.state();
-            e.extra.reported_ice = derived_ice(e);
-        })
+        t.set_agent(new);
+        Ok(self.commit(id))
     }
 
     /// Records that the remote signalled end-of-candidates for transport `id`.
     pub fn set_remote_end_of_candidates(&mut self, id: u32) -> Result<Batch> {
-        let Some(e) = self.input(id)? else {
+        self.add_fact(id, Facts::REMOTE_END_OF_CANDIDATES)
+    }
+
+    /// Records that the application added a remote candidate to transport `id`'s agent.
+    pub fn note_remote_candidate(&mut self, id: u32) -> Result<Batch> {
+        self.add_fact(id, Facts::REMOTE_CANDIDATE)
+    }
+
+    /// Records a fact of transport `id`'s ICE session (kept until the session ends); an
+    /// agent-driven ICE state is derived again.
+    fn add_fact(&mut self, id: u32, f: Facts) -> Result<Batch> {
+        let Some(mut t) = self.lookup(id)? else {
             return Ok(Batch::default());
         };
-        if e.extra.flags & EOC != 0 {
+        if !t.add_fact(f) || t.e.source.agent_state().is_none() {
             return Ok(Batch::default());
         }
-        if e.extra.agent == 0 {
-            e.extra.flags |= EOC;
+        t.settle(false);
+        Ok(self.commit(id))
+    }
+
+    /// An ICE restart began on transport `id` (what `restartIce()`, or an ICE-restart offer or
+    /// answer, means): the session's facts end, and a transport that reads connected or
+    /// completed keeps reading connected while its agent gathers and checks again, until the
+    /// agent (or a state set directly) reports connected, completed, disconnected or failed.
+    pub fn restart_ice(&mut self, id: u32) -> Result<Batch> {
+        let Some(mut t) = self.lookup(id)? else {
             return Ok(Batch::default());
-        }
-        self.reserve_check()?; // before anything changes
-        let e = self.table.entry_mut(id).expect("present");
-        e.extra.flags |= EOC;
-        self.change_derived(id)
+        };
+        t.restart();
+        t.settle(false);
+        Ok(self.commit(id))
     }
 
     /// Sets one transport's DTLS state.
     #[inline(always)]
     pub fn set_dtls(&mut self, id: u32, v: DtlsTransportState) -> Result<Batch> {
-        self.update(id, transports::DTLS, v as u8)
+        let Some(mut t) = self.lookup(id)? else {
+            return Ok(Batch::default());
+        };
+        if !t.store(Input::Dtls, v as u8) {
+            return Ok(Batch::default());
+        }
+        Ok(self.commit(id))
     }
 
     /// Sets one transport's gatherer state (which an agent-driven ICE state depends on).
     #[inline(always)]
     pub fn set_gatherer(&mut self, id: u32, v: GathererState) -> Result<Batch> {
-        let Some(e) = self.input(id)? else {
+        let Some(mut t) = self.lookup(id)? else {
             return Ok(Batch::default());
         };
-        let old = e.states[transports::GATHERER];
-        if old == v as u8 {
+        if !t.store(Input::Gatherer, v as u8) {
             return Ok(Batch::default());
         }
-        let agent = e.extra.agent != 0;
-        if agent {
-            self.reserve_check()?;
+        if t.e.source.agent_state().is_some() {
+            t.settle(false);
         }
-        let e = self.table.entry_mut(id).expect("present");
-        e.states[transports::GATHERER] = v as u8;
-        self.counts.shift(transports::GATHERER, old, v as u8);
-        if agent {
-            self.change_derived(id) // room reserved: cannot fail
-        } else {
-            Ok(self.commit(id))
-        }
+        Ok(self.commit(id))
     }
 
     /// Sets any of a transport's three states at once (`None` keeps one; ICE directly, as
@@ -335,29 +299,21 @@ impl PeerState {
         dtls: Option<DtlsTransportState>,
         gatherer: Option<GathererState>,
     ) -> Result<Batch> {
-        if self.input(id)?.is_none() {
+        let Some(mut t) = self.lookup(id)? else {
             return Ok(Batch::default());
+        };
+        if let Some(v) = dtls {
+            t.store(Input::Dtls, v as u8);
         }
-        // Room first: nothing below can fail once something changed.
-        self.reserve_check()?;
-        let e = self.table.entry_mut(id).expect("present");
-        let [_, old_dtls, old_gatherer] = e.states;
-        let dtls = dtls.map_or(old_dtls, |v| v as u8);
-        let gatherer = gatherer.map_or(old_gatherer, |v| v as u8);
-        e.states[transports::DTLS] = dtls;
-        e.states[transports::GATHERER] = gatherer;
-        let derived = e.extra.agent != 0 && derived_ice(e) != e.extra.reported_ice;
-        self.counts.shift(transports::DTLS, old_dtls, dtls);
-        self.counts
-            .shift(transports::GATHERER, old_gatherer, gatherer);
+        if let Some(v) = gatherer {
+            t.store(Input::Gatherer, v as u8);
+        }
         match ice {
-            Some(v) => self.change(id, true, |e| {
-                e.extra.agent = 0;
-                e.extra.reported_ice = v as u8;
-            }),
-            None if derived => self.change_derived(id),
-            None => Ok(self.commit(id)),
+            Some(v) => t.set_directly(v),
+            None if t.e.source.agent_state().is_some() => t.settle(false),
+            None => {}
         }
+        Ok(self.commit(id))
     }
 
     /// The states of one transport as reported: ICE as set or derived from its agent, before
@@ -365,71 +321,25 @@ impl PeerState {
     pub fn reported(&self, id: u32) -> Result<TransportStates> {
         let e = self.table.entry(id).ok_or(ResultCode::UnknownTransport)?;
         Ok(TransportStates {
-            ice: IceTransportState::ALL[e.extra.reported_ice as usize],
+            ice: reported(e),
             ..e.states()
         })
-    }
-
-    /// An ICE input of transport `id` changes (`edit`); when the ICE state itself was reported
-    /// (`reported`, not a fact it depends on), that also ends a failed liveness reading. Its
-    /// effective ICE state is recomputed and committed.
-    fn change(&mut self, id: u32, reported: bool, edit: impl FnOnce(&mut Entry)) -> Result<Batch> {
-        self.reserve_check()?;
-        let e = self.table.entry_mut(id).expect("checked by the caller");
-        edit(e);
-        if reported && e.extra.flags & DEAD != 0 {
-            e.extra.flags &= !(DEAD | STALE | TRACKED); // watched afresh
-        }
-        let (was, now) = refresh(id, e, self.liveness.as_deref_mut());
-        self.counts.shift(transports::ICE, was, now);
-        Ok(self.commit(id))
-    }
-
-    /// The agent-derived ICE state of transport `id` is recomputed (a fact changed).
-    fn change_derived(&mut self, id: u32) -> Result<Batch> {
-        self.change(id, false, |e| e.extra.reported_ice = derived_ice(e))
-    }
-
-    /// Room to schedule one liveness check, taken before anything changes.
-    /// Stale checks (of transports rescheduled since) are dropped first once they outnumber the
-    /// transports, so the schedule stays bounded however often states flap between ticks.
-    fn reserve_check(&mut self) -> Result<()> {
-        let Some(live) = self.liveness.as_deref_mut() else {
-            return Ok(());
-        };
-        drop_stale_checks(live, &self.table);
-        live.reserve(1)
-    }
-
-    /// The DTLS and gatherer update path: one table lookup, the state stored in place, two
-    /// counters moved, the aggregates recomputed from the counters.
-    #[inline(always)]
-    fn update(&mut self, id: u32, which: usize, v: u8) -> Result<Batch> {
-        if !self.open()? {
-            return Ok(Batch::default());
-        }
-        let states = self.table.raw_mut(id).ok_or(ResultCode::UnknownTransport)?;
-        let old = std::mem::replace(&mut states[which], v);
-        if old == v {
-            return Ok(Batch::default());
-        }
-        self.counts.shift(which, old, v);
-        Ok(self.commit(id))
     }
 
     /// Turns liveness on with these settings (`disconnected_after` = 0 and `failed_after` = 0:
     /// off). Every transport is watched afresh; one commit.
     pub fn set_liveness(&mut self, disconnected_after: u64, failed_after: u64) -> Result<Batch> {
-        let live = match (disconnected_after, failed_after) {
+        let thresholds = match (disconnected_after, failed_after) {
             (0, 0) => None,
-            _ => Some(Liveness::new(disconnected_after, failed_after)?), // checked before all else
+            _ => Some(Thresholds::new(disconnected_after, failed_after)?), // checked before all else
         };
         if !self.open()? {
             return Ok(Batch::default());
         }
-        let mut live = match live {
-            Some(mut l) => {
-                l.reserve(self.table.len() as usize)?; // one check per transport at most
+        let mut live = match thresholds {
+            Some(t) => {
+                let mut l = Liveness::new(t);
+                l.reserve(self.table.len() as usize)?;
                 Some(crate::alloc::try_box(l)?)
             }
             None => None,
@@ -438,12 +348,13 @@ impl PeerState {
         let mut first = 0;
         self.table.update_all(|e| {
             let id = e.id();
-            e.extra.flags &= !(TRACKED | STALE | DEAD);
-            let (was, now) = refresh(id, e, live.as_deref_mut());
-            if was != now && first == 0 {
+            let mut live = live.as_deref_mut();
+            e.live = live.as_deref_mut().map_or(0, |l| l.attach(id));
+            let was = e.get(Input::Ice);
+            Update { e, counts, live }.settle(false);
+            if was != e.get(Input::Ice) && first == 0 {
                 first = id;
             }
-            counts.shift(transports::ICE, was, now);
         });
         self.liveness = live;
         Ok(self.commit(first))
@@ -453,42 +364,17 @@ impl PeerState {
     /// transport that liveness reads disconnected reads its reported state again.
     #[inline(always)]
     pub fn note_alive(&mut self, id: u32, now: u64) -> Result<Batch> {
-        let Some(e) = self.input(id)? else {
+        let Some(mut t) = self.lookup(id)? else {
             return Ok(Batch::default());
         };
-        let x = &mut e.extra;
-        if x.flags & TRACKED == 0 {
+        let Some(l) = t.live.as_deref_mut() else {
             return Ok(Batch::default());
-        }
-        let note = |x: &mut Extra| {
-            if x.flags & CLOCKED == 0 || now > x.alive_ns {
-                x.alive_ns = now;
-                x.flags |= CLOCKED;
-            }
         };
-        if x.flags & (STALE | DEAD) != STALE {
-            note(x); // the per-packet path: one store
-            return Ok(Batch::default());
+        if !l.note(t.e.live, now) {
+            return Ok(Batch::default()); // the per-packet path
         }
-        // Back from disconnected: room for its next check first, then the change.
-        self.reserve_check()?;
-        let e = self.table.entry_mut(id).expect("present");
-        let x = &mut e.extra;
-        note(x);
-        let live = self
-            .liveness
-            .as_deref_mut()
-            .expect("tracked only with liveness");
-        x.flags &= !STALE;
-        x.check = x.check.wrapping_add(1);
-        live.schedule(Due {
-            deadline: x.alive_ns.saturating_add(live.disconnected_after),
-            id,
-            check: x.check,
-        });
-        let (was, now) = (IceTransportState::Disconnected as u8, x.reported_ice);
-        e.states[transports::ICE] = now;
-        self.counts.shift(transports::ICE, was, now);
+        let reported = t.reported();
+        t.store_ice(reported);
         Ok(self.commit(id))
     }
 
@@ -496,52 +382,38 @@ impl PeerState {
     /// events carry the first transport that changed). Returns the next deadline, `u64::MAX`
     /// when none.
     pub fn tick(&mut self, now: u64) -> (u64, Batch) {
-        let Some(live) = self.liveness.as_deref_mut() else {
+        let PeerState {
+            table,
+            counts,
+            liveness,
+            ..
+        } = self;
+        let Some(live) = liveness.as_deref_mut() else {
             return (u64::MAX, Batch::default());
         };
         // The first transport that changed (the events carry it), and the first that failed
         // (a failure is blamed on it).
         let (mut first, mut blamed) = (0, 0);
-        while let Some(due) = live.pop_due(now) {
-            let Some(e) = self.table.entry_mut(due.id) else {
-                continue; // removed
-            };
-            let x = &mut e.extra;
-            if x.check != due.check || x.flags & TRACKED == 0 {
-                continue; // stale
-            }
-            if x.flags & CLOCKED == 0 {
-                x.alive_ns = now; // the alive clock starts
-                x.flags |= CLOCKED;
-            } else if x.flags & STALE == 0 {
-                if now >= x.alive_ns.saturating_add(live.disconnected_after) {
-                    x.flags |= STALE;
-                }
-            } else if live.failed_after != 0 && now >= x.alive_ns.saturating_add(live.failed_after)
+        live.tick(now, |id, phase| {
+            let e = table
+                .entry_mut(id)
+                .expect("records are freed with their transports");
+            let effective = phase.effective(reported(e));
+            if (Update {
+                e,
+                counts,
+                live: None,
+            })
+            .store_ice(effective)
             {
-                x.flags |= DEAD;
-            }
-            if let Some(deadline) = next_check(x, live) {
-                // The item just taken made room for this one.
-                live.schedule(Due {
-                    deadline,
-                    id: due.id,
-                    check: x.check,
-                });
-            }
-            let (was, eff) = (e.states[transports::ICE], effective_ice(&e.extra));
-            if was != eff {
-                e.states[transports::ICE] = eff;
-                self.counts.shift(transports::ICE, was, eff);
                 if first == 0 {
-                    first = due.id;
+                    first = id;
                 }
-                if eff == IceTransportState::Failed as u8 && blamed == 0 {
-                    blamed = due.id;
+                if effective == IceTransportState::Failed && blamed == 0 {
+                    blamed = id;
                 }
             }
-        }
-        drop_stale_checks(live, &self.table);
+        });
         let next = live.next_deadline();
         let batch = if first != 0 {
             self.commit_for(
@@ -559,27 +431,29 @@ impl PeerState {
     /// connection states become closed, gathering stays. Events only with `FLAG_CLOSE_EVENTS`.
     /// Closing a closed peer does nothing.
     pub fn close(&mut self) -> Batch {
-        if self.closed {
+        if self.is_closed() {
             return Batch::default();
         }
-        self.closed = true;
+        self.flags |= CLOSED;
         self.liveness = None;
         let counts = &mut self.counts;
         self.table.update_all(|e| {
-            let [ice, dtls, _] = e.states;
-            counts.shift(transports::ICE, ice, IceTransportState::Closed as u8);
-            counts.shift(transports::DTLS, dtls, DtlsTransportState::Closed as u8);
-            e.states[transports::ICE] = IceTransportState::Closed as u8;
-            e.states[transports::DTLS] = DtlsTransportState::Closed as u8;
-            e.extra.reported_ice = IceTransportState::Closed as u8;
-            e.extra.flags &= !(TRACKED | STALE | DEAD);
+            e.live = 0;
+            e.source = Source::direct(IceTransportState::Closed, Facts::NONE);
+            let mut t = Update {
+                e,
+                counts,
+                live: None,
+            };
+            t.store_ice(IceTransportState::Closed);
+            t.store(Input::Dtls, DtlsTransportState::Closed as u8);
         });
-        if self.flags & FLAG_CLOSE_EVENTS != 0 {
+        if self.flags() & FLAG_CLOSE_EVENTS != 0 {
             self.commit(0)
         } else {
             let (old, new) = (
                 self.agg,
-                rules::aggregate_packed(self.profile, &self.counts, true),
+                rules::aggregate_packed(self.profile(), &self.counts, true),
             );
             self.agg = new;
             self.account(old, new, monotonic_ns());
@@ -588,7 +462,7 @@ impl PeerState {
     }
 
     /// Recomputes the aggregates (O(1)) and commits one event per aggregate that changed, in the
-    /// order ICE connection, connection, gathering, all numbered after the new values are stored.
+    /// order of [`rules::Aggregate`], all numbered after the new values are stored.
     #[inline(always)]
     fn commit(&mut self, transport: u32) -> Batch {
         self.commit_for(transport, FailureCause::Ice, transport)
@@ -608,22 +482,15 @@ impl PeerState {
         self.stats
             .note_failing(ice_failed || dtls_failed, cause, blamed);
         let old = self.agg;
-        let new = rules::aggregate_packed(self.profile, &self.counts, self.closed);
+        let new = rules::aggregate_packed(self.profile(), &self.counts, self.is_closed());
         if new == old {
             return Batch::default();
         }
         self.agg = new;
         let time_ns = monotonic_ns();
         self.account(old, new, time_ns);
-        let batch = Batch {
-            time_ns,
-            first_seq: self.seq + 1,
-            transport,
-            old,
-            new,
-            taken: 0,
-        };
-        let n = (0..3).filter(|&k| old.get(k) != new.get(k)).count() as u64;
+        let batch = Batch::new(time_ns, self.seq + 1, transport, old, new);
+        let n = old.changed(new).count() as u64;
         self.seq += n;
         global::events_committed(n);
         batch
@@ -650,87 +517,10 @@ impl PeerState {
     }
 }
 
-/// The ICE state an agent-driven transport's agent state and facts give.
-fn derived_ice(e: &Entry) -> u8 {
-    let x = &e.extra;
-    match agents::agent_state(x.agent.into(), x.agent_state.into()) {
-        Ok(a) => {
-            let complete = e.states[transports::GATHERER] == GathererState::Complete as u8;
-            agents::derive(a, complete, x.flags & EOC != 0) as u8
-        }
-        Err(_) => x.reported_ice,
-    }
-}
-
-/// The effective ICE state: the reported one, unless liveness reads it disconnected or failed.
-fn effective_ice(x: &Extra) -> u8 {
-    if x.flags & DEAD != 0 {
-        IceTransportState::Failed as u8
-    } else if x.flags & STALE != 0 {
-        IceTransportState::Disconnected as u8
-    } else {
-        x.reported_ice
-    }
-}
-
-/// Once stale checks (of transports rescheduled or no longer watched since) outnumber the
-/// transports, drops them, so the schedule stays bounded however often states flap between ticks.
-fn drop_stale_checks(live: &mut Liveness, table: &TransportTable) {
-    if live.scheduled() > 2 * table.len() as usize + 16 {
-        live.retain(|d| {
-            table
-                .entry(d.id)
-                .is_some_and(|e| e.extra.check == d.check && e.extra.flags & TRACKED != 0)
-        });
-    }
-}
-
-/// When a watched transport must be looked at next: at once while its alive clock has not
-/// started, else when it would go disconnected, then failed; `None` once failed.
-fn next_check(x: &Extra, live: &Liveness) -> Option<u64> {
-    if x.flags & TRACKED == 0 || x.flags & DEAD != 0 {
-        None
-    } else if x.flags & CLOCKED == 0 {
-        Some(0)
-    } else if x.flags & STALE == 0 {
-        Some(x.alive_ns.saturating_add(live.disconnected_after))
-    } else if live.failed_after != 0 {
-        Some(x.alive_ns.saturating_add(live.failed_after))
-    } else {
-        None
-    }
-}
-
-/// Starts or stops watching transport `id` after its reported ICE state or the liveness
-/// settings changed, and stores its effective ICE state. Returns (old, new) effective state.
-/// A check is scheduled only when watching starts (room was reserved by the caller).
-fn refresh(id: u32, e: &mut Entry, live: Option<&mut Liveness>) -> (u8, u8) {
-    let x = &mut e.extra;
-    let connected = x.reported_ice == IceTransportState::Connected as u8
-        || x.reported_ice == IceTransportState::Completed as u8;
-    match live {
-        Some(live) if connected => {
-            if x.flags & TRACKED == 0 {
-                x.flags = (x.flags & !(STALE | DEAD | CLOCKED)) | TRACKED;
-                x.check = x.check.wrapping_add(1);
-                live.schedule(Due {
-                    deadline: 0,
-                    id,
-                    check: x.check,
-                });
-            }
-        }
-        _ => x.flags &= !(TRACKED | STALE | DEAD | CLOCKED),
-    }
-    let was = e.states[transports::ICE];
-    e.states[transports::ICE] = effective_ice(&e.extra);
-    (was, e.states[transports::ICE])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::{ConnectionState, IceConnectionState};
+    use crate::rules::{ConnectionState, EventKind, IceConnectionState};
 
     #[test]
     fn events_of_a_call_in_order_and_numbered() {

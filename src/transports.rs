@@ -1,4 +1,5 @@
-//! A peer's transports: id -> three states, O(1) expected per lookup, insert and remove.
+//! A peer's transports: id -> an 8-byte entry (effective states, ICE source, liveness slot), O(1)
+//! expected per lookup, insert and remove.
 //!
 //! Ids are handed out 1, 2, 3, ... and never reused, and which of them stay live is up to the
 //! application (every 4096th, say). The table is open addressing with linear probing and
@@ -8,55 +9,67 @@
 
 use crate::alloc::try_slice;
 use crate::error::{Result, ResultCode};
-use crate::rules::{DtlsTransportState, GathererState, IceTransportState, TransportStates};
+use crate::ice_source::Source;
+use crate::liveness::Slot;
+use crate::rules::{DtlsTransportState, GathererState, IceTransportState, Input, TransportStates};
 
-/// Index of the ICE state in [`RawStates`].
-pub(crate) const ICE: usize = 0;
-/// Index of the DTLS state in [`RawStates`].
-pub(crate) const DTLS: usize = 1;
-/// Index of the gatherer state in [`RawStates`].
-pub(crate) const GATHERER: usize = 2;
-
-/// A transport's ICE, DTLS and gatherer states as their C numbers (always in range).
-pub type RawStates = [u8; 3];
-
-/// What a transport keeps besides its effective states: where its ICE state comes from (the
-/// application, or an ICE agent and two facts) and its liveness (24-byte entries in all).
-#[derive(Copy, Clone, Default, Debug, PartialEq, Eq)]
-pub(crate) struct Extra {
-    /// The ICE state as reported (set directly, or derived from the agent), before liveness.
-    pub reported_ice: u8,
-    /// `PCSTATE_ICE_AGENT_*` of the agent driving the ICE state, 0 when set directly.
-    pub agent: u8,
-    /// The agent's last state number.
-    pub agent_state: u8,
-    /// `EOC` and the liveness bits below.
-    pub flags: u8,
-    /// Names the transport's current liveness check (older scheduled checks are stale).
-    pub check: u8,
-    /// When it was last noted alive (caller's clock); meaningful once `CLOCKED` is set.
-    pub alive_ns: u64,
-}
-
-/// `Extra::flags`: the remote signalled end-of-candidates.
-pub(crate) const EOC: u8 = 1;
-/// `Extra::flags`: liveness watches it (liveness on, reported ICE connected or completed).
-pub(crate) const TRACKED: u8 = 2;
-/// `Extra::flags`: liveness reads it disconnected.
-pub(crate) const STALE: u8 = 4;
-/// `Extra::flags`: liveness reads it failed (until its ICE state is set again).
-pub(crate) const DEAD: u8 = 8;
-/// `Extra::flags`: its alive clock started (`alive_ns` holds a time; any u64 is a valid time).
-pub(crate) const CLOCKED: u8 = 16;
-
-/// One slot: `id == 0` marks it empty.
+/// One slot (8 bytes): `id == 0` marks it empty. What a transport that uses neither an ICE agent
+/// nor liveness pays for them: the `source` byte's agent field and the 2-byte `live` slot.
 #[derive(Copy, Clone, Default)]
 pub(crate) struct Entry {
     id: u32,
-    /// The effective ICE, DTLS and gatherer states: what the counters count.
-    pub states: RawStates,
-    pub extra: Extra,
+    /// Its liveness record (see `liveness`), 0 while liveness is off.
+    pub live: Slot,
+    /// The effective ICE, DTLS and gatherer states, packed by [`Input`] (see [`Entry::get`]):
+    /// what the counters count.
+    states: u8,
+    /// Where its ICE state comes from: set directly, or an ICE agent's state and the session's
+    /// facts.
+    pub source: Source,
 }
+
+const _: () = assert!(std::mem::size_of::<Entry>() == 8);
+
+/// Bits needed for the C numbers `0..count`.
+const fn width(count: usize) -> u32 {
+    usize::BITS - (count - 1).leading_zeros()
+}
+
+/// How many bits an input's states take in [`Entry::states`].
+const fn bits_of(which: Input) -> u32 {
+    match which {
+        Input::Ice => width(IceTransportState::COUNT),
+        Input::Dtls => width(DtlsTransportState::COUNT),
+        Input::Gatherer => width(GathererState::COUNT),
+    }
+}
+
+/// Where an input's states sit in [`Entry::states`]: after the inputs listed before it.
+const fn shift_of(which: Input) -> u32 {
+    let mut shift = 0;
+    let mut k = 0;
+    while (Input::ALL[k] as usize) < which as usize {
+        shift += bits_of(Input::ALL[k]);
+        k += 1;
+    }
+    shift
+}
+
+/// Per input, (shift, mask) of its field in [`Entry::states`].
+const FIELDS: [(u32, u8); Input::COUNT] = {
+    let mut f = [(0, 0); Input::COUNT];
+    let mut k = 0;
+    while k < Input::COUNT {
+        let which = Input::ALL[k];
+        assert!(
+            shift_of(which) + bits_of(which) <= 8,
+            "the inputs' states fit one byte"
+        );
+        f[k] = (shift_of(which), ((1u32 << bits_of(which)) - 1) as u8);
+        k += 1;
+    }
+    f
+};
 
 impl Entry {
     /// The transport's id.
@@ -64,18 +77,42 @@ impl Entry {
         self.id
     }
 
+    /// One effective state as its C number.
+    #[inline(always)]
+    pub(crate) fn get(&self, which: Input) -> u8 {
+        let (shift, mask) = FIELDS[which as usize];
+        self.states >> shift & mask
+    }
+
+    /// Stores one effective state (a C number in range for that input).
+    #[inline(always)]
+    pub(crate) fn set(&mut self, which: Input, v: u8) {
+        let (shift, mask) = FIELDS[which as usize];
+        self.states = self.states & !(mask << shift) | v << shift;
+    }
+
     pub(crate) fn states(&self) -> TransportStates {
-        let [ice, dtls, gatherer] = self.states;
         TransportStates {
-            ice: IceTransportState::ALL[ice as usize],
-            dtls: DtlsTransportState::ALL[dtls as usize],
-            gatherer: GathererState::ALL[gatherer as usize],
+            ice: IceTransportState::ALL[self.get(Input::Ice) as usize],
+            dtls: DtlsTransportState::ALL[self.get(Input::Dtls) as usize],
+            gatherer: GathererState::ALL[self.get(Input::Gatherer) as usize],
         }
     }
 
-    #[cfg(test)]
     fn set_states(&mut self, s: TransportStates) {
-        self.states = [s.ice as u8, s.dtls as u8, s.gatherer as u8];
+        for &which in Input::ALL {
+            self.set(which, s.get(which));
+        }
+    }
+
+    fn new(id: u32, s: TransportStates, source: Source) -> Entry {
+        let mut e = Entry {
+            id,
+            source,
+            ..Entry::default()
+        };
+        e.set_states(s);
+        e
     }
 }
 
@@ -138,14 +175,6 @@ impl TransportTable {
         self.find(id).map(|i| self.slots[i].states())
     }
 
-    /// The raw states of transport `id`, to update in place (the update path: one lookup, no
-    /// conversions). Callers store only in-range values.
-    #[inline(always)]
-    pub fn raw_mut(&mut self, id: u32) -> Option<&mut RawStates> {
-        let i = self.find(id)?;
-        Some(&mut self.slots[i].states)
-    }
-
     /// Transport `id`'s whole entry, to update in place.
     #[inline(always)]
     pub(crate) fn entry_mut(&mut self, id: u32) -> Option<&mut Entry> {
@@ -171,21 +200,22 @@ impl TransportTable {
     /// table must grow and cannot.
     #[cfg(test)]
     pub fn insert(&mut self, id: u32, s: TransportStates) -> Result<()> {
-        self.insert_entry(id, s, Extra::default())
+        self.insert_entry(id, s, Source::default())
     }
 
-    /// `insert` with the extra fields given.
-    pub(crate) fn insert_entry(&mut self, id: u32, s: TransportStates, extra: Extra) -> Result<()> {
+    /// `insert` with where its ICE state comes from.
+    pub(crate) fn insert_entry(
+        &mut self,
+        id: u32,
+        s: TransportStates,
+        source: Source,
+    ) -> Result<()> {
         debug_assert!(id != 0 && self.find(id).is_none());
         let (need, cap) = (self.len as usize + 1, self.slots.len());
         if need > cap || (cap > 4 && need * 4 > cap * 3) {
             self.resize((cap * 2).max(4))?;
         }
-        self.place(Entry {
-            id,
-            states: [s.ice as u8, s.dtls as u8, s.gatherer as u8],
-            extra,
-        });
+        self.place(Entry::new(id, s, source));
         self.len += 1;
         Ok(())
     }
@@ -274,6 +304,27 @@ mod tests {
             ice: IceTransportState::ALL[(k % 7) as usize],
             dtls: DtlsTransportState::ALL[(k % 5) as usize],
             gatherer: GathererState::ALL[(k % 3) as usize],
+        }
+    }
+
+    /// Every combination of the three states survives the packed byte, each input set alone.
+    #[test]
+    fn packed_states_round_trip() {
+        for k in 0..(7 * 5 * 3) {
+            let s = TransportStates {
+                ice: IceTransportState::ALL[k % 7],
+                dtls: DtlsTransportState::ALL[k / 7 % 5],
+                gatherer: GathererState::ALL[k / 35],
+            };
+            let mut e = Entry::new(1, s, Source::default());
+            assert_eq!(e.states(), s);
+            for &which in Input::ALL {
+                let v = (s.get(which) + 1) % 2;
+                e.set(which, v);
+                assert_eq!(e.get(which), v);
+                e.set(which, s.get(which));
+                assert_eq!(e.states(), s, "{which:?} left the others alone");
+            }
         }
     }
 

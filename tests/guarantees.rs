@@ -64,16 +64,16 @@ impl Blocker {
 }
 
 /// Starts a thread that commits an event on `p` (so its callback runs there).
-fn trigger(p: pcstate_peer, t: pcstate_transport) -> thread::JoinHandle<u32> {
+fn trigger(p: pcstate_peer, t: pcstate_transport) -> thread::JoinHandle<ResultCode> {
     thread::spawn(move || pcstate_transport_set_gatherer_state(p, t, GATHERING))
 }
 
 /// Runs `call` on a new thread; returns a flag set when it returned and what it saw of `done`
 /// at that moment.
 fn watch(
-    call: impl FnOnce() -> u32 + Send + 'static,
+    call: impl FnOnce() -> ResultCode + Send + 'static,
     done: impl Fn() -> bool + Send + 'static,
-) -> (Arc<AtomicBool>, thread::JoinHandle<(u32, bool)>) {
+) -> (Arc<AtomicBool>, thread::JoinHandle<(ResultCode, bool)>) {
     let returned = Arc::new(AtomicBool::new(false));
     let r = returned.clone();
     let h = thread::spawn(move || {
@@ -112,7 +112,7 @@ fn set_callback_waits_for_the_old_callback_even_when_the_peer_is_freed() {
         let (returned, a) = watch(
             move || {
                 let code = pcstate_peer_set_callback(p, None, std::ptr::null_mut(), None);
-                assert!(code == OK || code == INVALID_HANDLE, "{code}");
+                assert!(code == OK || code == INVALID_HANDLE, "{code:?}");
                 OK
             },
             move || b2.done(),
@@ -233,7 +233,7 @@ fn released_waiter_is_not_a_deadlock() {
             p3,
             Box::new(move |_| {
                 if std::mem::take(&mut once) {
-                    br.store(pcstate_peer_free(p1), SeqCst);
+                    br.store(pcstate_peer_free(p1) as u32, SeqCst);
                 }
             }),
         );
@@ -245,8 +245,8 @@ fn released_waiter_is_not_a_deadlock() {
         b.join().unwrap();
         assert_eq!(a.join().unwrap(), OK);
         match b_result.load(SeqCst) {
-            OK => {}
-            WOULD_DEADLOCK => {
+            r if r == OK as u32 => {}
+            r if r == WOULD_DEADLOCK as u32 => {
                 deadlocks += 1;
                 assert_eq!(pcstate_peer_free(p1), OK);
             }
@@ -327,7 +327,7 @@ fn readable(fd: i32, timeout_ms: i32) -> bool {
     poll_fd(fd, timeout_ms) & libc::POLLIN != 0
 }
 
-fn poll(p: pcstate_peer) -> Result<pcstate_event, u32> {
+fn poll(p: pcstate_peer) -> Result<pcstate_event, ResultCode> {
     let mut e = std::mem::MaybeUninit::<pcstate_event>::zeroed();
     match pcstate_peer_poll_event(p, e.as_mut_ptr()) {
         OK => Ok(unsafe { e.assume_init() }),

@@ -6,19 +6,19 @@ use std::ffi::c_void;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 
-use pcstate::ResultCode;
+pub use pcstate::ResultCode;
 use pcstate::ffi::*;
 use pcstate::rules::{DtlsTransportState, EventKind, GathererState, IceTransportState};
 
-pub const OK: u32 = ResultCode::Ok as u32;
-pub const NULL_ARGUMENT: u32 = ResultCode::NullArgument as u32;
-pub const INVALID_HANDLE: u32 = ResultCode::InvalidHandle as u32;
-pub const UNKNOWN_TRANSPORT: u32 = ResultCode::UnknownTransport as u32;
-pub const INVALID_STATE: u32 = ResultCode::InvalidState as u32;
-pub const INVALID_ARGUMENT: u32 = ResultCode::InvalidArgument as u32;
-pub const CLOSED: u32 = ResultCode::Closed as u32;
-pub const EMPTY: u32 = ResultCode::Empty as u32;
-pub const WOULD_DEADLOCK: u32 = ResultCode::WouldDeadlock as u32;
+pub const OK: ResultCode = ResultCode::Ok;
+pub const NULL_ARGUMENT: ResultCode = ResultCode::NullArgument;
+pub const INVALID_HANDLE: ResultCode = ResultCode::InvalidHandle;
+pub const UNKNOWN_TRANSPORT: ResultCode = ResultCode::UnknownTransport;
+pub const INVALID_STATE: ResultCode = ResultCode::InvalidState;
+pub const INVALID_ARGUMENT: ResultCode = ResultCode::InvalidArgument;
+pub const CLOSED: ResultCode = ResultCode::Closed;
+pub const EMPTY: ResultCode = ResultCode::Empty;
+pub const WOULD_DEADLOCK: ResultCode = ResultCode::WouldDeadlock;
 
 // ICE transport, DTLS, gatherer values (C numbering).
 pub const ICE_CHECKING: u32 = IceTransportState::Checking as u32;

@@ -212,7 +212,7 @@ static void test_error_mapping() {
     CHECK(error_code([] { pcstate::detail::check(PCSTATE_RESULT_OK); }) == PCSTATE_RESULT_OK);
     for (uint32_t code = PCSTATE_RESULT_NULL_ARGUMENT; code <= PCSTATE_RESULT_NO_MEMORY; ++code) {
         try {
-            pcstate::detail::check(code);
+            pcstate::detail::check(static_cast<pcstate_result>(code));
             CHECK(false);
         } catch (const pcstate::Error &e) {
             CHECK(e.code() == static_cast<pcstate_result>(code));
@@ -549,6 +549,74 @@ static void test_liveness() {
     CHECK(next && *next > b && *next <= pcstate::now() + 10s);
     pc.close();
     CHECK(!pc.tick()); // after close: no deadline
+}
+
+/* Restart continuity, remote candidates and liveness presets. */
+static void test_restart_and_presets() {
+    using pcstate::IceAgent;
+    pcstate::PeerConnection pc;
+    std::vector<pcstate::ConnectionState> conn;
+    pc.on_event([&conn](const pcstate::Event &e) {
+        if (auto c = e.connection_state()) conn.push_back(c->new_state);
+    });
+    // libjuice's early CONNECTING reads new until a remote candidate is noted.
+    pcstate::Transport j = pc.add_transport();
+    j.set_agent_state(IceAgent::Libjuice, 1);
+    j.set_agent_state(IceAgent::Libjuice, 2);
+    CHECK(j.states().ice == IceTransportState::New);
+    j.note_remote_candidate();
+    CHECK(j.states().ice == IceTransportState::Checking);
+    j.set_gatherer_state(IceGathererState::Complete);
+    j.set_dtls_state(DtlsTransportState::Connected);
+    j.set_remote_end_of_candidates();
+    j.set_agent_state(IceAgent::Libjuice, 4);
+    CHECK(j.states().ice == IceTransportState::Completed);
+    CHECK(pc.connection_state() == pcstate::ConnectionState::Connected);
+    // A restart: connected throughout, completed again with the new end-of-candidates.
+    conn.clear();
+    j.restart_ice();
+    CHECK(j.states().ice == IceTransportState::Connected && j.reported_states().ice == IceTransportState::Connected);
+    for (uint32_t s : {1u, 2u, 3u, 4u}) { /* a new libjuice agent */
+        j.set_agent_state(IceAgent::Libjuice, s);
+        CHECK(j.states().ice == IceTransportState::Connected);
+    }
+    j.set_remote_end_of_candidates();
+    CHECK(j.states().ice == IceTransportState::Completed);
+    CHECK(conn.empty());
+    pcstate::Transport bogus(pc.handle(), 4242);
+    CHECK(error_code([&] { bogus.restart_ice(); }) == PCSTATE_RESULT_UNKNOWN_TRANSPORT);
+    CHECK(error_code([&] { bogus.note_remote_candidate(); }) == PCSTATE_RESULT_UNKNOWN_TRANSPORT);
+    bogus.release();
+
+    // Presets: the documented thresholds.
+    using TP = pcstate::Clock::time_point;
+    const TP T(100s);
+    CHECK(static_cast<uint32_t>(pcstate::LivenessPreset::Chromium) == 1 &&
+          static_cast<uint32_t>(pcstate::LivenessPreset::Firefox) == 2 &&
+          static_cast<uint32_t>(pcstate::LivenessPreset::Off) == 0);
+    pc.set_liveness_preset(pcstate::LivenessPreset::Chromium);
+    (void)pc.tick(T);
+    auto next = pc.tick(T);
+    CHECK(next && *next == T + 6500ms);
+    next = pc.tick(T + 6500ms);
+    CHECK(j.states().ice == IceTransportState::Disconnected && next && *next == T + 17600ms);
+    pc.set_liveness_preset(pcstate::LivenessPreset::Firefox);
+    (void)pc.tick(T);
+    next = pc.tick(T);
+    CHECK(next && *next == T + 7s);
+    next = pc.tick(T + 7s);
+    CHECK(next && *next == T + 27500ms);
+    (void)pc.tick(T + 27500ms);
+    CHECK(j.states().ice == IceTransportState::Failed);
+    CHECK(error_code([&] { pc.set_liveness_preset(static_cast<pcstate::LivenessPreset>(3)); }) ==
+          PCSTATE_RESULT_INVALID_ARGUMENT);
+    pc.set_liveness_preset(pcstate::LivenessPreset::Off);
+    CHECK(!pc.tick(T + 100s) && j.states().ice == IceTransportState::Completed);
+    pc.close();
+    CHECK(error_code([&] { j.restart_ice(); }) == PCSTATE_RESULT_CLOSED);
+    CHECK(error_code([&] { j.note_remote_candidate(); }) == PCSTATE_RESULT_CLOSED);
+    CHECK(error_code([&] { pc.set_liveness_preset(pcstate::LivenessPreset::Chromium); }) == PCSTATE_RESULT_CLOSED);
+    j.release();
 }
 
 static void test_close_options() {
@@ -1135,6 +1203,7 @@ int main() {
     test_ice_agent();
     test_set_states_keeps_unchanged();
     test_liveness();
+    test_restart_and_presets();
     test_close_options();
     test_handler_exceptions();
     test_thread_exit_in_handler();

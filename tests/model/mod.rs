@@ -36,13 +36,13 @@ pub enum Op {
     Callback(u8, bool),
 }
 
-const OK: u32 = ResultCode::Ok as u32;
-const INVALID_HANDLE: u32 = ResultCode::InvalidHandle as u32;
-const UNKNOWN_TRANSPORT: u32 = ResultCode::UnknownTransport as u32;
-const INVALID_STATE: u32 = ResultCode::InvalidState as u32;
-const INVALID_ARGUMENT: u32 = ResultCode::InvalidArgument as u32;
-const CLOSED: u32 = ResultCode::Closed as u32;
-const EMPTY: u32 = ResultCode::Empty as u32;
+const OK: ResultCode = ResultCode::Ok;
+const INVALID_HANDLE: ResultCode = ResultCode::InvalidHandle;
+const UNKNOWN_TRANSPORT: ResultCode = ResultCode::UnknownTransport;
+const INVALID_STATE: ResultCode = ResultCode::InvalidState;
+const INVALID_ARGUMENT: ResultCode = ResultCode::InvalidArgument;
+const CLOSED: ResultCode = ResultCode::Closed;
+const EMPTY: ResultCode = ResultCode::Empty;
 
 struct ModelPeer {
     profile: Profile,
@@ -62,7 +62,7 @@ struct ModelPeer {
 impl ModelPeer {
     /// What add/remove/set return on a closed peer: OK (nothing changes) with
     /// `PCSTATE_FLAG_IGNORE_AFTER_CLOSE`, else CLOSED.
-    fn after_close(&self) -> u32 {
+    fn after_close(&self) -> ResultCode {
         if self.flags & PCSTATE_FLAG_IGNORE_AFTER_CLOSE != 0 {
             OK
         } else {
@@ -171,12 +171,12 @@ impl Harness {
         i.filter(|&i| !self.model[i].freed)
     }
 
-    fn expect(&self, what: &Op, want: u32, got: u32) -> Result<(), String> {
+    fn expect(&self, what: &Op, want: ResultCode, got: ResultCode) -> Result<(), String> {
         if want == got {
             Ok(())
         } else {
             Err(format!(
-                "{what:?}: library returned {got}, the model expects {want}"
+                "{what:?}: library returned {got:?}, the model expects {want:?}"
             ))
         }
     }
@@ -458,7 +458,7 @@ impl Harness {
                 self.model[i].freed = true;
                 let r = pcstate_peer_free(self.handles[i]);
                 if r != OK {
-                    return Err(format!("final free of peer {i}: {r}"));
+                    return Err(format!("final free of peer {i}: {r:?}"));
                 }
             }
         }

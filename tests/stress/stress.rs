@@ -48,12 +48,12 @@ use pcstate::ResultCode;
 use pcstate::ffi::*;
 use pcstate::rules::{EventKind, GathererState};
 
-const OK: u32 = ResultCode::Ok as u32;
-const INVALID_HANDLE: u32 = ResultCode::InvalidHandle as u32;
-const UNKNOWN_TRANSPORT: u32 = ResultCode::UnknownTransport as u32;
-const CLOSED: u32 = ResultCode::Closed as u32;
-const EMPTY: u32 = ResultCode::Empty as u32;
-const WOULD_DEADLOCK: u32 = ResultCode::WouldDeadlock as u32;
+const OK: ResultCode = ResultCode::Ok;
+const INVALID_HANDLE: ResultCode = ResultCode::InvalidHandle;
+const UNKNOWN_TRANSPORT: ResultCode = ResultCode::UnknownTransport;
+const CLOSED: ResultCode = ResultCode::Closed;
+const EMPTY: ResultCode = ResultCode::Empty;
+const WOULD_DEADLOCK: ResultCode = ResultCode::WouldDeadlock;
 const OVERFLOW: u32 = EventKind::Overflow as u32;
 const GATHERING: u32 = GathererState::Gathering as u32;
 
@@ -101,9 +101,9 @@ fn violation(msg: String) {
     }
 }
 
-fn check(what: &str, r: u32, allowed: &[u32]) {
+fn check(what: &str, r: ResultCode, allowed: &[ResultCode]) {
     if !allowed.contains(&r) {
-        violation(format!("{what} returned {r} (allowed {allowed:?})"));
+        violation(format!("{what} returned {r:?} (allowed {allowed:?})"));
     }
 }
 
@@ -563,7 +563,7 @@ unsafe extern "C" fn on_event(user_data: *mut c_void, e: *const pcstate_event) {
 // ---- replacing calls ----------------------------------------------------------------------
 
 /// Runs a set_callback or free on `t`'s peer with the bookkeeping every such call needs.
-fn replacing(t: &Track, call: impl FnOnce() -> u32) -> u32 {
+fn replacing(t: &Track, call: impl FnOnce() -> ResultCode) -> ResultCode {
     let inside = in_callback_of(t.handle);
     let before = lock(&t.regs).accepted;
     t.calls.fetch_add(1, SeqCst);
@@ -636,7 +636,7 @@ fn retire(t: &Track, before: u64) {
 }
 
 /// set_callback on `t`'s peer: a new registration with `role`, or a clear (cb NULL).
-fn register(t: &Arc<Track>, role: Role, clear: bool) -> u32 {
+fn register(t: &Arc<Track>, role: Role, clear: bool) -> ResultCode {
     let reg = new_reg(t, role);
     if clear {
         t.clears.fetch_add(1, SeqCst);
@@ -676,7 +676,7 @@ fn register(t: &Arc<Track>, role: Role, clear: bool) -> u32 {
         // On error the library took nothing.
         if reg.state.swap(REG_RELEASED, SeqCst) != REG_LIVE {
             violation(format!(
-                "peer {:#x}: set_callback returned {r} but called user_data_free",
+                "peer {:#x}: set_callback returned {r:?} but called user_data_free",
                 t.handle
             ));
         }
@@ -689,7 +689,7 @@ fn register(t: &Arc<Track>, role: Role, clear: bool) -> u32 {
 }
 
 /// free on `t`'s peer.
-fn free(t: &Track) -> u32 {
+fn free(t: &Track) -> ResultCode {
     let own = in_callback_of(t.handle);
     let other = !own && in_callback();
     let r = replacing(t, || pcstate_peer_free(t.handle));
@@ -792,7 +792,7 @@ fn free_own(t: &Track) {
 
 fn storm_register(t: &Arc<Track>, clear: bool) {
     let r = register(t, Role::Storm, clear);
-    let allowed: &[u32] = if in_callback() {
+    let allowed: &[ResultCode] = if in_callback() {
         &[OK, INVALID_HANDLE, WOULD_DEADLOCK]
     } else {
         &[OK, INVALID_HANDLE]
@@ -1091,7 +1091,7 @@ fn ring_peer(role: Role) -> Arc<Track> {
     t
 }
 
-fn ring_cross(round: &Round, target: usize, how: Cross) -> u32 {
+fn ring_cross(round: &Round, target: usize, how: Cross) -> ResultCode {
     let t = round.peer(target);
     match how {
         Cross::Free => free(t),
@@ -1129,7 +1129,7 @@ fn ring_action(round: &Round, i: usize) {
         round.announced.arrive();
     }
     let r = ring_cross(round, (i + 1) % k, round.cross[i]);
-    round.results[i].store(r, SeqCst);
+    round.results[i].store(r as u32, SeqCst);
     round.returned[i].store(true, SeqCst);
 }
 
@@ -1152,7 +1152,7 @@ fn ring_last_action(round: &Round) {
         count(&STALE_WINDOWS);
     }
     let r = ring_cross(round, 0, round.cross[k - 1]);
-    round.results[k - 1].store(r, SeqCst);
+    round.results[k - 1].store(r as u32, SeqCst);
 }
 
 fn participate(round: &Arc<Round>, i: usize) {
@@ -1194,7 +1194,10 @@ fn participate(round: &Arc<Round>, i: usize) {
 /// The leader's check of a finished round, then frees what is left.
 fn verify(round: &Round) {
     let results: Vec<u32> = round.results.iter().map(|r| r.load(SeqCst)).collect();
-    let wd = results.iter().filter(|&&r| r == WOULD_DEADLOCK).count();
+    let wd = results
+        .iter()
+        .filter(|&&r| r == WOULD_DEADLOCK as u32)
+        .count();
     if round.closed && wd != 1 {
         violation(format!(
             "{}: {wd} WOULD_DEADLOCK, expected exactly 1 (results {results:?})",
@@ -1208,7 +1211,7 @@ fn verify(round: &Round) {
         ));
     }
     for (i, &r) in results.iter().enumerate() {
-        if r != OK && r != WOULD_DEADLOCK {
+        if r != OK as u32 && r != WOULD_DEADLOCK as u32 {
             violation(format!(
                 "{}: participant {i}'s cross call returned {r}",
                 round.describe()

@@ -12,13 +12,27 @@ What it exports, read at each scrape::
                                                    through this binding (below)
     pcstate_time_to_connected_seconds     histogram  creation to first connected, once per peer
                                                    created through this binding (below)
+    pcstate_observer_news_dropped_total   counter  freed peers whose last news was dropped,
+                                                   unread (below)
 
-The collector is an :class:`pcstate.Observer`: each scrape first calls
-:func:`pcstate.observe_peers`, which reads every live peer created through the binding (one C call
-each) plus the last reading of each peer freed since, and reports new failures (with the cause
-pcstate recorded) and first connects. So the by-cause counter and the histogram count what
-happened, while the collector was registered, to peers created through this binding; a peer that
-failed more than once between two scrapes has all those failures counted under its latest cause.
+The first three come from the C library's process-wide counters, whenever things happened. The
+by-cause counter and the histogram come from the collector being a :class:`pcstate.Observer`:
+each scrape calls :func:`pcstate.observe_peers`, which reads every live peer created through the
+binding (one C call each) and takes the last reading of each peer freed since, and reports each
+first connect and each failure once, at the first reading after it happened, to the observers
+registered at that reading. A peer that failed more than once between two readings has all those
+failures counted under its latest cause. So, for peers older than the collector:
+
+- a peer alive when it was registered is counted in full since its creation (its first connect,
+  every failure), less what a reading before the registration already reported to other
+  observers;
+- a peer freed before it was registered is counted only if it was freed while another observer
+  was registered and after that observer's last reading (its last news waited for the next
+  reading, which the collector gets too); one freed while no observer was registered is not.
+
+Every failure committed before a peer's ``free()`` returned is in its last reading. While no scrape
+comes, the last news of at most 65,536 freed peers waits (about 200 bytes each); the news of more
+is dropped and counted in ``pcstate_observer_news_dropped_total``.
 """
 import threading
 from typing import Dict, Iterable, List, Optional, Sequence
@@ -72,6 +86,7 @@ class Collector(pcstate.Observer):
         self._bucket_counts = [0] * (len(bounds) + 1)  # the last one: +Inf
         self._connected_sum = 0.0
         self._by_cause: Dict[pcstate.FailureCause, int] = {c: 0 for c in _CAUSES}
+        self._dropped = 0
         self._registry = registry
         pcstate.add_observer(self)
         if registry is not None:
@@ -100,6 +115,11 @@ class Collector(pcstate.Observer):
         with self._lock:
             self._by_cause[cause] = self._by_cause.get(cause, 0) + count
 
+    def news_dropped(self, count: int) -> None:
+        """Counts freed peers whose last news was dropped unread."""
+        with self._lock:
+            self._dropped += count
+
     # -- prometheus_client -------------------------------------------------------------------------
     def describe(self) -> Iterable[Metric]:
         """The metric families, without samples (so that registering reads nothing)."""
@@ -126,12 +146,17 @@ class Collector(pcstate.Observer):
             "Times a peer created through the Python binding failed, by the cause pcstate recorded.",
             labels=["cause"],
         )
+        dropped = CounterMetricFamily(
+            "pcstate_observer_news_dropped",
+            "Freed peers created through the Python binding whose last news was dropped unread "
+            "(more waited for a scrape than the binding keeps).",
+        )
         if g is None:
             histogram = HistogramMetricFamily(
                 "pcstate_time_to_connected_seconds",
                 "Seconds from a peer's creation to its first connected connectionState.",
             )
-            return [peers, events, failures, by_cause, histogram]
+            return [peers, events, failures, by_cause, histogram, dropped]
         for state, n in g.peers_in_state.items():
             peers.add_metric([state.value], n)
         events.add_metric([], g.events_committed)
@@ -140,6 +165,7 @@ class Collector(pcstate.Observer):
             causes = dict(self._by_cause)
             counts = list(self._bucket_counts)
             total = self._connected_sum
+            dropped.add_metric([], self._dropped)
         for cause, n in causes.items():
             by_cause.add_metric([cause.value], n)
         cumulative, running = [], 0
@@ -152,7 +178,7 @@ class Collector(pcstate.Observer):
             buckets=cumulative,
             sum_value=total,
         )
-        return [peers, events, failures, by_cause, histogram]
+        return [peers, events, failures, by_cause, histogram, dropped]
 
     def close(self) -> None:
         """Stops observing peers and unregisters from the registry it registered with."""

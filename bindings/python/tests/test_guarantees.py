@@ -95,11 +95,11 @@ def test_registrations_after_exit_began_are_inert():
                     pc2.on_event(seen.append)        # inert
                     t2 = pc2.add_transport()
                     t2.ice_state = "checking"
-                    print(len(seen), len(pcstate._HANDLERS), pc.ice_connection_state, flush=True)
+                    print(len(seen), len(pcstate._callbacks.HANDLERS), pc.ice_connection_state, flush=True)
                 # atexit runs the newest hook first: put pcstate's hook after ours so it runs first.
-                atexit.unregister(pcstate._stop_callbacks_at_exit)
+                atexit.unregister(pcstate._callbacks.stop_callbacks_at_exit)
                 atexit.register(after_pcstate)
-                atexit.register(pcstate._stop_callbacks_at_exit)
+                atexit.register(pcstate._callbacks.stop_callbacks_at_exit)
                 """
             ),
         ],

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 import pcstate
-from pcstate import _lib
+from pcstate import _bindings
 
 C = pcstate.ConnectionState
 REPO = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
@@ -34,11 +34,11 @@ def test_struct_layouts_are_the_compilers(tmp_path):
     if not shutil.which("gcc"):
         pytest.skip("gcc is needed to read the C layout")
     structs = {
-        "pcstate_peer_stats": _lib.PeerStats,
-        "pcstate_global_stats": _lib.GlobalStats,
-        "pcstate_event": _lib.Event,
-        "pcstate_snapshot": _lib.Snapshot,
-        "pcstate_transport_states": _lib.TransportStates,
+        "pcstate_peer_stats": _bindings.PeerStats,
+        "pcstate_global_stats": _bindings.GlobalStats,
+        "pcstate_event": _bindings.Event,
+        "pcstate_snapshot": _bindings.Snapshot,
+        "pcstate_transport_states": _bindings.TransportStates,
     }
     lines = []
     for name, cls in structs.items():
@@ -235,7 +235,7 @@ def test_history_is_the_last_events():
         t.ice_state = "disconnected" if i % 2 == 0 else "connected"
     assert len(seen) == 45
     h = pc.history()
-    assert len(h) == pcstate._constants.LIMITS["HISTORY_LEN"] == 32
+    assert len(h) == pcstate._bindings.LIMITS["HISTORY_LEN"] == 32
     assert h == seen[-32:] and [e.seq for e in h] == list(range(14, 46))
     pc.close()
     assert pc.history() == seen[-32:]  # close without close_events commits nothing
@@ -353,12 +353,12 @@ def test_observers_see_each_first_connect_once_and_every_failure():
 
 
 def test_observers_cost_nothing_when_absent():
-    assert pcstate._OBSERVERS == ()
+    assert pcstate._observe._OBSERVERS == ()
     pc = pcstate.PeerConnection()
-    assert pcstate._TRACKED[pc._handle] == [0, 0]
+    assert pcstate._observe._TRACKED[pc._handle] == [0, 0]
     pc.add_transport(ice="failed")
     pc.free()
-    assert pc._handle not in pcstate._TRACKED and pcstate._PENDING == []
+    assert pc._handle not in pcstate._observe._TRACKED and pcstate._observe._PENDING == []
 
 
 def test_the_observability_server_example_runs():

@@ -83,10 +83,11 @@ def test_collector_metric_lines():
             'pcstate_time_to_connected_seconds_bucket{le="5.0"} 4.0',
             'pcstate_time_to_connected_seconds_bucket{le="+Inf"} 4.0',
             "pcstate_time_to_connected_seconds_count 4.0",
-            f"pcstate_events_committed_total {float(g.events_committed)}",
-            f"pcstate_failures_total {float(g.failures)}",
         ]:
             assert line in lines, line
+        # Compared as numbers: prometheus_client writes 1e7 and more in exponent form.
+        assert _value(text, "pcstate_events_committed_total") == g.events_committed
+        assert _value(text, "pcstate_failures_total") == g.failures
         for state in pcstate.ConnectionState:
             assert f'pcstate_peers{{state="{state.value}"}} {float(g.peers_in_state[state])}' in lines
         assert _value(text, 'pcstate_peers{state="failed"}') - _value(before, 'pcstate_peers{state="failed"}') == 3
@@ -104,7 +105,7 @@ def test_collector_metric_lines():
     finally:
         collector.close()
     assert "pcstate_peers" not in _scrape(registry)
-    assert collector not in pcstate._OBSERVERS
+    assert collector not in pcstate._observe._OBSERVERS
 
 
 def test_collector_buckets_must_increase():
@@ -113,7 +114,7 @@ def test_collector_buckets_must_increase():
     for bad in ((), (1.0, 0.5), (1.0, 1.0), (1.0, float("inf"))):
         with pytest.raises(ValueError):
             Collector(registry=None, buckets=bad)
-    assert pcstate._OBSERVERS == ()
+    assert pcstate._observe._OBSERVERS == ()
 
 
 def test_collector_on_the_default_registry_and_a_duplicate():
@@ -124,7 +125,7 @@ def test_collector_on_the_default_registry_and_a_duplicate():
         assert "pcstate_peers" in _scrape(prometheus_client.REGISTRY)
         with pytest.raises(ValueError):  # prometheus_client refuses duplicated metric names
             Collector()
-        assert pcstate._OBSERVERS == (c,)  # the refused one is not left observing
+        assert pcstate._observe._OBSERVERS == (c,)  # the refused one is not left observing
     finally:
         c.close()
     assert "pcstate_peers" not in _scrape(prometheus_client.REGISTRY)
@@ -177,3 +178,70 @@ def test_every_public_item_of_the_module_has_a_docstring():
         missing += [n for n, o in items if not (o.__doc__ or "").strip()]
     assert not missing, missing
     assert {"describe", "collect", "close", "peer_connected", "peer_failed"} <= set(vars(module.Collector))
+
+
+def test_what_the_collector_counts_of_peers_older_than_itself():
+    """The module docstring says what a collector counts for peers alive, or freed, before it was
+    registered; this checks each case it names."""
+    from pcstate.prometheus import Collector
+    import pcstate.prometheus as module
+
+    doc = " ".join(module.__doc__.split())
+    assert "alive when it was registered" in doc and "freed before it was registered" in doc
+
+    class Early(pcstate.Observer):
+        pass
+
+    gc.collect()
+    pcstate.observe_peers()
+
+    def failed_peer():
+        pc = pcstate.PeerConnection()
+        pc.add_transport(ice="connected", dtls="connected").dtls_state = "failed"
+        return pc
+
+    # Freed while no observer was registered: not counted.
+    failed_peer().free()
+    # Another observer registered: a reading reports read_early to it; a peer freed after that
+    # reading leaves its last news waiting for the next reading, whoever is registered then.
+    early = Early()
+    pcstate.add_observer(early)
+    read_early = failed_peer()
+    pcstate.observe_peers()
+    failed_peer().free()
+    # Alive at registration, connected and failed before it, never read: counted in full.
+    alive_unread = failed_peer()
+
+    registry = prometheus_client.CollectorRegistry()
+    collector = Collector(registry=registry)
+    try:
+        text = _scrape(registry)
+        # alive_unread and the peer freed after early's reading; not read_early nor the first.
+        assert _value(text, 'pcstate_failures_by_cause_total{cause="dtls"}') == 2
+        assert _value(text, "pcstate_time_to_connected_seconds_count") == 2
+    finally:
+        collector.close()
+        pcstate.remove_observer(early)
+        alive_unread.free()
+        read_early.free()
+
+
+def test_the_collector_exports_the_news_it_dropped(monkeypatch):
+    from pcstate import _observe
+    from pcstate.prometheus import Collector
+
+    monkeypatch.setattr(_observe, "PENDING_LIMIT", 2)
+    gc.collect()
+    registry = prometheus_client.CollectorRegistry()
+    collector = Collector(registry=registry)
+    try:
+        assert _value(_scrape(registry), "pcstate_observer_news_dropped_total") == 0
+        for _ in range(5):
+            pc = pcstate.PeerConnection()
+            pc.add_transport(ice="failed")
+            pc.free()
+        text = _scrape(registry)
+        assert _value(text, 'pcstate_failures_by_cause_total{cause="ice"}') == 2
+        assert _value(text, "pcstate_observer_news_dropped_total") == 3
+    finally:
+        collector.close()

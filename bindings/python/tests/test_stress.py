@@ -89,7 +89,7 @@ def test_threads_raising_handlers_gc_and_dropped_peers(monkeypatch):
     assert counts["dropped"] > 50
     shared.free()
     # Every dropped peer was freed: its handler key released.
-    assert not pcstate._HANDLERS, f"{len(pcstate._HANDLERS)} handlers still registered"
+    assert not pcstate._callbacks.HANDLERS, f"{len(pcstate._callbacks.HANDLERS)} handlers still registered"
 
 
 def test_exit_during_delivery_on_another_thread():

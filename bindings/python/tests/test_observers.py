@@ -1,0 +1,273 @@
+"""Observers lose nothing and hold bounded memory: a failure committed while its peer is freed is
+counted, one observer's exception costs the others nothing (and is reported), freed peers' news
+waiting for a reading is bounded with an exact dropped count."""
+import ctypes
+import gc
+import shutil
+import subprocess
+import sys
+import threading
+import time
+
+import prometheus_client
+import pytest
+
+import pcstate
+from pcstate import _observe
+
+
+class Recorder(pcstate.Observer):
+    def __init__(self):
+        self.connected = 0
+        self.failed = 0
+        self.dropped = 0
+
+    def peer_connected(self, stats):
+        self.connected += 1
+
+    def peer_failed(self, stats, count):
+        self.failed += count
+
+    def news_dropped(self, count):
+        self.dropped += count
+
+
+class ScrapedCollector:
+    """The Prometheus collector as the observer: what a scrape says it counted."""
+
+    def __init__(self):
+        from pcstate.prometheus import Collector
+
+        self.registry = prometheus_client.CollectorRegistry()
+        self.collector = Collector(registry=self.registry)
+
+    @property
+    def failed(self):
+        text = prometheus_client.generate_latest(self.registry).decode()
+        return sum(
+            float(line.split()[-1])
+            for line in text.splitlines()
+            if line.startswith("pcstate_failures_by_cause_total{")
+        )
+
+    def close(self):
+        self.collector.close()
+
+
+@pytest.fixture
+def quiet():
+    """No peer of an earlier test is freed (and no observer left registered) during the test."""
+    gc.collect()
+    pcstate.observe_peers()
+    assert _observe._OBSERVERS == ()
+    yield
+
+
+# A C thread that keeps failing and repairing a transport's DTLS until a call is refused: it
+# commits without the GIL, so its commits land at any point of a free() on the Python side.
+_FLAPPER_C = r"""
+#include <stdint.h>
+typedef uint32_t (*set_fn)(uint64_t peer, uint32_t transport, uint32_t state);
+uint64_t flap(set_fn set, uint64_t peer, uint32_t transport, uint32_t failed, uint32_t connected,
+              volatile int *started) {
+    uint64_t n = 0;
+    for (;;) {
+        if (set(peer, transport, failed) != 0) return n;
+        n++;
+        *started = 1;
+        if (set(peer, transport, connected) != 0) return n;
+    }
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def flapper(tmp_path_factory):
+    if not shutil.which("gcc"):
+        pytest.skip("gcc is needed to build the C thread that races free()")
+    d = tmp_path_factory.mktemp("flapper")
+    (d / "flap.c").write_text(_FLAPPER_C)
+    out = str(d / "libflap.so")
+    subprocess.run(["gcc", "-O2", "-shared", "-fPIC", "-o", out, str(d / "flap.c")], check=True, timeout=60)
+    lib = ctypes.CDLL(out)
+    lib.flap.restype = ctypes.c_uint64
+    lib.flap.argtypes = [
+        ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint32, ctypes.c_uint32, ctypes.c_uint32,
+        ctypes.POINTER(ctypes.c_int),
+    ]
+    return lib.flap
+
+
+def _racing_failures(flap, peers: int) -> int:
+    """Frees peers while a C thread keeps failing and repairing them; returns how many times
+    their connectionState became failed (every commit, by the process-wide counter)."""
+    set_dtls = ctypes.cast(pcstate._c.pcstate_transport_set_dtls_state, ctypes.c_void_p)
+    failed, connected = (pcstate.DtlsTransportState(s)._to_c() for s in ("failed", "connected"))
+    before = pcstate.global_stats().failures
+    for _ in range(peers):
+        pc = pcstate.PeerConnection()
+        t = pc.add_transport(ice="connected", dtls="connected")
+        started = ctypes.c_int(0)
+        th = threading.Thread(
+            target=flap, args=(set_dtls, pc._handle, t.id, failed, connected, ctypes.byref(started))
+        )
+        th.start()
+        while not started.value:
+            time.sleep(0)
+        pc.free()
+        th.join(10)
+        assert not th.is_alive()
+    return pcstate.global_stats().failures - before
+
+
+@pytest.mark.parametrize("kind", ["observer", "prometheus"])
+def test_failures_committed_while_a_peer_is_freed_are_counted(quiet, flapper, kind):
+    """A C thread commits failures until the free: every failure committed before free()
+    returned is counted, by a plain observer and by the Prometheus collector."""
+    observer = Recorder() if kind == "observer" else ScrapedCollector()
+    if kind == "observer":
+        pcstate.add_observer(observer)
+    try:
+        committed = _racing_failures(flapper, 50)
+        pcstate.observe_peers()
+        assert committed >= 50
+        assert observer.failed == committed
+    finally:
+        pcstate.remove_observer(observer) if kind == "observer" else observer.close()
+
+
+def test_a_commit_just_before_the_c_free_is_counted(quiet, monkeypatch):
+    """The moment the old binding lost: a failure committed after the last reading, right before
+    the C free. Now the peer is closed before its last reading: such a commit is refused (it
+    would have been lost) or, if it came first, counted."""
+    rec = Recorder()
+    pcstate.add_observer(rec)
+    try:
+        pc = pcstate.PeerConnection()
+        t = pc.add_transport(ice="connected", dtls="connected")
+        c = pcstate._c
+        real_free = c.pcstate_peer_free
+        landed = []
+
+        def free_after_a_racing_commit(handle):
+            failed = pcstate.DtlsTransportState.FAILED._to_c()
+            landed.append(c.pcstate_transport_set_dtls_state(handle, t.id, failed) == 0)
+            return real_free(handle)
+
+        monkeypatch.setattr(c, "pcstate_peer_free", free_after_a_racing_commit)
+        pc.free()
+        monkeypatch.undo()
+        pcstate.observe_peers()
+        assert len(landed) == 1
+        assert rec.failed == sum(landed)
+    finally:
+        pcstate.remove_observer(rec)
+
+
+def test_one_observers_exception_costs_the_others_nothing(quiet, monkeypatch):
+    reported = []
+    monkeypatch.setattr(
+        sys, "unraisablehook", lambda u: reported.append((type(u.exc_value), f"{u.object!r} {u.err_msg}"))
+    )
+
+    class Raising(pcstate.Observer):
+        def peer_connected(self, stats):
+            raise RuntimeError("observer failure on purpose")
+
+        def peer_failed(self, stats, count):
+            raise RuntimeError("observer failure on purpose")
+
+    raising, rec = Raising(), Recorder()
+    pcstate.add_observer(raising)
+    pcstate.add_observer(rec)
+    try:
+        peers = []
+        for _ in range(10):
+            pc = pcstate.PeerConnection()
+            pc.add_transport(ice="connected", dtls="connected").dtls_state = "failed"
+            peers.append(pc)
+        peers.pop().free()  # one of them through the freed peers' news
+        pcstate.observe_peers()  # does not raise
+        assert (rec.connected, rec.failed) == (10, 10)
+        assert len(reported) == 20 and {r[0] for r in reported} == {RuntimeError}
+        assert all("Raising.peer_" in r[1] for r in reported), reported[0]  # names the observer
+        for pc in peers:
+            pc.free()
+    finally:
+        pcstate.remove_observer(raising)
+        pcstate.remove_observer(rec)
+
+
+def test_an_interrupt_in_an_observer_propagates_after_every_observer_had_the_news(quiet):
+    class Interrupting(pcstate.Observer):
+        def peer_failed(self, stats, count):
+            raise KeyboardInterrupt
+
+    first, rec = Interrupting(), Recorder()
+    pcstate.add_observer(first)
+    pcstate.add_observer(rec)
+    try:
+        peers = [pcstate.PeerConnection() for _ in range(3)]
+        for pc in peers:
+            pc.add_transport(ice="failed")
+        with pytest.raises(KeyboardInterrupt):
+            pcstate.observe_peers()
+        assert rec.failed == 3
+        for pc in peers:
+            pc.free()
+    finally:
+        pcstate.remove_observer(first)
+        pcstate.remove_observer(rec)
+
+
+def test_freed_peers_news_is_bounded_with_an_exact_dropped_count(quiet, monkeypatch):
+    """While nothing reads, each freed peer's last news waits; beyond PENDING_LIMIT of them, the
+    news is dropped and counted, and the count reaches every observer at the next reading."""
+    monkeypatch.setattr(_observe, "PENDING_LIMIT", 5)
+    rec = Recorder()
+    pcstate.add_observer(rec)
+    try:
+        for _ in range(12):
+            pc = pcstate.PeerConnection()
+            pc.add_transport(ice="connected", dtls="connected").ice_state = "failed"
+            pc.free()
+        quiet_peer = pcstate.PeerConnection()  # no news: takes no room
+        quiet_peer.free()
+        assert len(_observe._PENDING) == 5
+        pcstate.observe_peers()
+        assert (rec.connected, rec.failed, rec.dropped) == (5, 5, 7)
+        assert _observe._PENDING == []
+        pcstate.observe_peers()
+        assert (rec.connected, rec.failed, rec.dropped) == (5, 5, 7)  # once
+    finally:
+        pcstate.remove_observer(rec)
+
+
+def test_a_waiting_freed_peers_news_is_small(quiet):
+    """What a freed peer's news costs while it waits (the bound above is affordable): its raw
+    numbers, not a PeerStats with two dicts (about 1.1 KB before)."""
+    import tracemalloc
+
+    rec = Recorder()
+    pcstate.add_observer(rec)
+    try:
+        peers = []
+        for _ in range(2000):
+            pc = pcstate.PeerConnection()
+            pc.add_transport(ice="connected", dtls="connected").ice_state = "failed"
+            peers.append(pc)
+        tracemalloc.start()
+        try:
+            before = tracemalloc.take_snapshot()
+            for pc in peers:
+                pc.free()
+            after = tracemalloc.take_snapshot()
+        finally:
+            tracemalloc.stop()
+        grown = sum(s.size_diff for s in after.compare_to(before, "filename"))
+        assert len(_observe._PENDING) == 2000
+        assert grown / 2000 < 400, f"{grown / 2000:.0f} bytes per waiting freed peer"
+        pcstate.observe_peers()
+        assert rec.failed == 2000
+    finally:
+        pcstate.remove_observer(rec)
