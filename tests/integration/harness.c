@@ -314,12 +314,12 @@ void give_end_of_candidates(side *s) {
 
 void (*signal_step)(const side *x, const char *what, int n);
 
-/* Signalling, x receives y's description: y's current ICE credentials, all its candidates and its
- * fingerprint. */
+/* Signalling, x receives y's description: y's current ICE credentials, all its candidates (each one
+ * the agent took is noted to pcstate) and its fingerprint. */
 void signal_to(side *x, side *y) {
     gchar *ufrag = NULL, *pwd = NULL;
     GSList *cands;
-    int added;
+    int i, added;
     nice_agent_get_local_credentials(y->agent, y->stream, &ufrag, &pwd);
     if (signal_step)
         signal_step(x, "nice_agent_set_remote_credentials", 0);
@@ -330,6 +330,11 @@ void signal_to(side *x, side *y) {
     if (signal_step)
         signal_step(x, "nice_agent_set_remote_candidates", (int)g_slist_length(cands));
     added = nice_agent_set_remote_candidates(x->agent, x->stream, 1, cands);
+    if (signal_step)
+        signal_step(x, "pcstate_transport_note_remote_candidate", added);
+    for (i = 0; i < added; i++)
+        report(x, pcstate_transport_note_remote_candidate(x->pc, x->t),
+               "pcstate_transport_note_remote_candidate");
     x->remote_candidates += added > 0 ? added : 0;
     g_slist_free_full(cands, (GDestroyNotify)nice_candidate_free);
     g_strlcpy(x->remote_fingerprint, y->fingerprint, FP_LEN);

@@ -69,7 +69,7 @@ typedef struct side {
     int n_nice;
     uint32_t nice_state;
     int gathering_done_signals; /* candidate-gathering-done emissions seen */
-    int remote_candidates;      /* remote candidates the agent took */
+    int remote_candidates;      /* remote candidates given to the agent (and noted to pcstate) */
 
     SSL_CTX *ctx;
     SSL *ssl;
@@ -142,5 +142,10 @@ const char *nice_states(const side *s, int from);
 uint32_t failure_cause(const side *s);
 const char *cause_name(uint32_t c);
 void check_results(const side *s, const char *scenario);
+
+/* ---- scenarios in their own files -------------------------------------------------------------- */
+
+void scenario_restart_with_restart_ice(void);
+void scenario_restart_automatic(void);
 
 #endif

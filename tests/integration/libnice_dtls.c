@@ -1,6 +1,7 @@
 /* Integration test: two libnice agents with OpenSSL DTLS 1.2 on 127.0.0.1 drive pcstate through the
  * libnice adapter, end-of-candidates, liveness and the DTLS setters; each scenario asserts the events.
- * The harness (a side, a call, waiting, reading events) is harness.c and dtls.c. */
+ * The harness (a side, a call, waiting, reading events) is harness.c and dtls.c; ICE restarts on a
+ * live call are libnice_restart.c. */
 #define _GNU_SOURCE
 #include "harness.h"
 
@@ -370,6 +371,8 @@ int main(void) {
         {"remote vanishes (liveness 1 s / 3 s)", scenario_remote_vanishes, 12000},
         {"dropped packets then recovery", scenario_drop_burst, 10000},
         {"close with IGNORE_AFTER_CLOSE during teardown", scenario_close_ignore, 8000},
+        {"ICE restart on a live call, with pcstate_transport_restart_ice", scenario_restart_with_restart_ice, 8000},
+        {"ICE restart on a live call, told by libnice's states only", scenario_restart_automatic, 8000},
     };
     uint64_t start = pcstate_now_ns();
     size_t i;
