@@ -8,7 +8,12 @@
  *
  *   libnice component-state-changed   -> pcstate_transport_set_ice_agent_state(LIBNICE, state)
  *   libnice candidate-gathering-done  -> pcstate_transport_set_gatherer_state(complete)
+ *   remote candidates set in libnice  -> pcstate_transport_note_remote_candidate
  *   all remote candidates were given  -> pcstate_transport_set_remote_end_of_candidates
+ *   ICE restart (restartIce(), or a remote ICE-restart offer)
+ *                                     -> pcstate_transport_restart_ice, then nice_agent_restart;
+ *                                        then the new description as above (libnice keeps its
+ *                                        candidates and emits no candidate-gathering-done again)
  *   every datagram received           -> pcstate_transport_note_alive
  *   pcstate's next deadline           -> a GLib timer that calls pcstate_peer_tick
  *   DTLS handshake started / done and fingerprint ok / alert or mismatch / close_notify
@@ -35,6 +40,7 @@ typedef struct {
     NiceAgent *agent;
     guint stream;
     gboolean gathered;
+    gboolean ready; /* the component is READY now */
 
     SSL_CTX *ctx;
     SSL *ssl;
@@ -211,6 +217,7 @@ static void on_state(NiceAgent *agent, guint stream, guint component, guint stat
     ok(pcstate_transport_set_ice_agent_state(p->pc, p->t, PCSTATE_ICE_AGENT_LIBNICE, state),
        "set_ice_agent_state");
     schedule_tick(p);
+    p->ready = state == NICE_COMPONENT_STATE_READY;
     if (state == NICE_COMPONENT_STATE_READY) {
         g_object_get(agent, "controlling-mode", &controlling, NULL);
         dtls_start(p, controlling);
@@ -279,10 +286,13 @@ static void peer_init(peer *p, const char *name, gboolean controlling) {
 static void signal_to(peer *from, peer *to) {
     gchar *ufrag, *pwd;
     GSList *candidates;
+    int added;
     nice_agent_get_local_credentials(from->agent, from->stream, &ufrag, &pwd);
     nice_agent_set_remote_credentials(to->agent, to->stream, ufrag, pwd);
     candidates = nice_agent_get_local_candidates(from->agent, from->stream, 1);
-    nice_agent_set_remote_candidates(to->agent, to->stream, 1, candidates);
+    added = nice_agent_set_remote_candidates(to->agent, to->stream, 1, candidates);
+    if (added > 0) /* once per ICE session is enough */
+        ok(pcstate_transport_note_remote_candidate(to->pc, to->t), "note_remote_candidate");
     g_slist_free_full(candidates, (GDestroyNotify)nice_candidate_free);
     g_free(ufrag);
     g_free(pwd);
@@ -351,6 +361,22 @@ int main(void) {
     SSL_write(bob.ssl, "hello alice", 11);
     dtls_flush(&bob);
     run_until(&never, 200);
+
+    /* ICE restart on the live call: each side tells pcstate first (libnice reports GATHERING from
+     * inside nice_agent_restart), then the new credentials and candidates go both ways. The call
+     * stays "connected"; iceConnectionState reads "connected" until the agents are READY again
+     * with the remote's new end-of-candidates, then "completed". */
+    printf("-- ICE restart: alice restarts, bob takes her offer and answers\n");
+    ok(pcstate_transport_restart_ice(alice.pc, alice.t), "restart_ice");
+    nice_agent_restart(alice.agent);
+    ok(pcstate_transport_restart_ice(bob.pc, bob.t), "restart_ice");
+    nice_agent_restart(bob.agent);
+    signal_to(&alice, &bob);
+    signal_to(&bob, &alice);
+    if (!run_until(&alice.ready, 5000) || !run_until(&bob.ready, 5000))
+        return fprintf(stderr, "the restart did not complete\n"), 1;
+    print_state(&alice);
+    print_state(&bob);
 
     printf("-- alice hangs up: close(), then DTLS close_notify, then her agent goes\n");
     ok(pcstate_peer_close(alice.pc), "close");

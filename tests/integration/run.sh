@@ -12,7 +12,8 @@ mkdir -p target/c
 CC=${CC:-gcc}
 # shellcheck disable=SC2046  # pkg-config output is meant to be word-split
 "$CC" -std=gnu11 -g -O1 -Wall -Wextra -Werror -Iinclude $(pkg-config --cflags nice openssl) \
-    tests/integration/libnice_dtls.c -o target/c/integration_libnice \
+    tests/integration/libnice_dtls.c tests/integration/libnice_restart.c tests/integration/harness.c \
+    tests/integration/dtls.c -o target/c/integration_libnice \
     -L target/release -lpcstate -Wl,-rpath,'$ORIGIN/../release' $(pkg-config --libs nice openssl)
 
 # The program bounds each scenario and itself (60 s); this is the last resort.
