@@ -17,12 +17,11 @@
 //! would close a cycle gets `WouldDeadlock` instead. The thread that ends an outing removes
 //! the edges of its waiters before waking them, so no stale edge is ever seen as a cycle.
 
-use parking_lot::{Condvar, Mutex, MutexGuard};
-
 use crate::error::{Result, ResultCode};
 use crate::queue::{DEFAULT_LIMIT, EventBuffer, EventQueue, MAX_LIMIT};
 use crate::rules::Profile;
 use crate::state::{Batch, Event, FLAG_EVENT_QUEUE, FLAG_HISTORY, PeerState};
+use crate::sync::{self, Condvar, Mutex, thread_token};
 
 /// How many events `FLAG_HISTORY` keeps.
 pub(crate) const HISTORY_LEN: usize = 32;
@@ -212,14 +211,6 @@ enum Out {
     Retired,
 }
 
-/// An identifier of the calling thread, unique among live threads, never 0.
-fn thread_token() -> usize {
-    thread_local!(static TOKEN: u8 = const { 0 });
-    TOKEN.with(|t| t as *const u8 as usize)
-}
-
-thread_local!(static DELIVERING: std::cell::Cell<u32> = const { std::cell::Cell::new(0) });
-
 /// One waiting thread: it waits for outing `outing` of the cell at `cell`, held by `holder`.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 struct Wait {
@@ -231,7 +222,12 @@ struct Wait {
 
 /// Every thread waiting in `set_callback` or `free`. Touched only by those calls and by the end
 /// of an outing that has waiters, never on the update path.
-static WAITS: Mutex<Vec<Wait>> = parking_lot::const_mutex(Vec::new());
+#[cfg(not(loom))]
+static WAITS: Mutex<Vec<Wait>> = Mutex::new(Vec::new());
+#[cfg(loom)]
+loom::lazy_static! {
+    static ref WAITS: Mutex<Vec<Wait>> = Mutex::new(Vec::new());
+}
 
 /// Whether `me` waiting for `holder` closes a cycle of waiting threads. Each waiting thread has
 /// one edge, so a cycle through `me` is found within `waits.len()` steps; the walk is bounded by
@@ -251,12 +247,12 @@ fn closes_cycle(waits: &[Wait], me: usize, holder: usize) -> bool {
 }
 
 /// Records that this thread waits for `outing` of `cell` held by `holder`, unless that closes a
-/// cycle of threads each waiting inside a callback for the next: then `WouldDeadlock`.
+/// cycle of threads each waiting inside a callback for the next: then `WouldDeadlock`. (Only a
+/// thread inside a callback is waited for, so a cycle can close only through such a thread.)
 fn begin_wait(cell: &Cell, holder: usize, outing: u32) -> Result<()> {
     let me = thread_token();
     let mut waits = WAITS.lock();
-    // Only a thread inside a callback can be waited for, so only then can a cycle close here.
-    if DELIVERING.with(|d| d.get()) > 0 && closes_cycle(&waits, me, holder) {
+    if closes_cycle(&waits, me, holder) {
         return Err(ResultCode::WouldDeadlock);
     }
     waits.try_reserve(1).map_err(|_| ResultCode::NoMemory)?;
@@ -274,8 +270,6 @@ fn begin_wait(cell: &Cell, holder: usize, outing: u32) -> Result<()> {
 /// Cache-line aligned: threads updating neighbouring peers never write to a shared line.
 #[repr(align(64))]
 pub struct Cell {
-    /// The cell's index in the registry.
-    index: u32,
     inner: Mutex<CellInner>,
     cond: Condvar,
 }
@@ -293,15 +287,15 @@ struct CellInner {
     outings: u32,
     /// Threads waiting for the current outing to end.
     waiters: u32,
-    /// Freed during its last outing: the deliverer hands the cell back when the outing ends.
+    /// Freed during its last outing: the deliverer's call reports the cell reusable (see
+    /// `Cell::update`) when the outing ends.
     recycle: bool,
 }
 
 impl Cell {
-    /// An empty cell at `index` of the registry.
-    pub fn new(index: u32) -> Self {
+    /// An empty cell.
+    pub fn new() -> Self {
         Cell {
-            index,
             inner: Mutex::new(CellInner {
                 generation: 1,
                 peer: None,
@@ -316,15 +310,15 @@ impl Cell {
     }
 }
 
-type Guard<'a> = MutexGuard<'a, CellInner>;
+type Guard<'a> = sync::Guard<'a, CellInner>;
 
 /// What `free` leaves to its caller about the cell.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Reuse {
     /// The cell may be reused now.
     Now,
-    /// A callback of the freed peer is still running on this thread; the cell is handed back
-    /// (through `registry::recycle`) when it returns.
+    /// A callback of the freed peer is still running on this thread; the call that runs it
+    /// reports the cell reusable when it returns (see `Cell::update`).
     Later,
     /// The cell's generations are used up: it is retired.
     Never,
@@ -360,26 +354,32 @@ impl Cell {
     }
 
     /// Runs a mutating operation under the lock, commits its events (queue, then callback), and
-    /// delivers them when no other thread is delivering this peer's events.
+    /// delivers them when no other thread is delivering this peer's events. Also returns whether
+    /// the cell may be reused now: true when a callback run by this call freed its own peer
+    /// (`Reuse::Later`) and has returned; the owner of the cell (the registry) acts on it.
     #[inline(always)]
     pub fn update<T>(
         &self,
         generation: u32,
         op: impl FnOnce(&mut Peer) -> Result<(T, Batch)>,
-    ) -> Result<T> {
-        let mut g = self.lock_live(generation)?;
-        let (value, batch) = op(g.peer.as_mut().expect("checked live"))?;
-        if !batch.is_empty() {
-            self.publish(g, generation, batch);
+    ) -> (Result<T>, bool) {
+        let mut g = match self.lock_live(generation) {
+            Ok(g) => g,
+            Err(e) => return (Err(e), false),
+        };
+        match op(g.peer.as_mut().expect("checked live")) {
+            Ok((value, batch)) if batch.is_empty() => (Ok(value), false),
+            Ok((value, batch)) => (Ok(value), self.publish(g, generation, batch)),
+            Err(e) => (Err(e), false),
         }
-        Ok(value)
     }
 
     /// Queues a call's events and delivers them (the part of an update that runs only when an
-    /// aggregate changed; kept out of line so the no-change path stays short).
+    /// aggregate changed; kept out of line so the no-change path stays short). Returns whether
+    /// the cell may be reused now (see `update`).
     #[cold]
     #[inline(never)]
-    fn publish(&self, mut g: Guard<'_>, generation: u32, batch: Batch) {
+    fn publish(&self, mut g: Guard<'_>, generation: u32, batch: Batch) -> bool {
         let out = g.out;
         let peer = g.peer.as_mut().expect("checked live");
         if let Some(h) = peer.history.as_mut() {
@@ -393,55 +393,55 @@ impl Cell {
             // these after what it has, in order, to whatever registration is current then (and
             // drops them all if none is).
             batch.iter().for_each(|e| peer.defer(e));
-            return;
+            return false;
         }
         if peer.callback.is_none() && out != Out::Current {
-            return;
+            return false;
         }
-        self.deliver(g, generation, batch);
+        self.deliver(g, generation, &batch)
     }
 
-    /// The delivery loop; entered with the lock held and no deliverer; returns with it released.
-    fn deliver(&self, mut g: Guard<'_>, generation: u32, batch: Batch) {
+    /// The delivery loop; entered with the lock held and no deliverer; returns with it released,
+    /// and whether the cell may be reused now (its peer was freed by the last callback).
+    fn deliver(&self, mut g: Guard<'_>, generation: u32, batch: &Batch) -> bool {
         let me = thread_token();
         g.peer.as_mut().expect("live").deliverer = me;
-        DELIVERING.with(|d| d.set(d.get() + 1));
-        let mut local = batch;
+        let mut local = batch.iter();
         loop {
             let peer = g.peer.as_mut().expect("live while we deliver");
-            let Some(event) = local.pop_front().or_else(|| peer.next_deferred()) else {
+            let Some(event) = local.next().or_else(|| peer.next_deferred()) else {
                 peer.deliverer = 0;
-                break;
+                return false;
             };
             let Some(mut cb) = peer.callback.take() else {
                 // The callback was cleared: nothing is left to deliver to.
                 peer.clear_deferred();
-                local = Batch::default();
+                local.by_ref().for_each(drop);
                 continue;
             };
             g.out = Out::Current;
             g.out_holder = me;
             g.outings = g.outings.wrapping_add(1);
-            MutexGuard::unlocked(&mut g, || cb.on_event(&event));
+            sync::unlocked(&mut g, || cb.on_event(&event));
             if !self.end_outing(&mut g, generation, cb) {
-                break; // freed: the cell no longer holds this peer
+                // Freed: the cell no longer holds this peer.
+                return std::mem::take(&mut g.recycle);
             }
         }
-        DELIVERING.with(|d| d.set(d.get() - 1));
     }
 
     /// Back from a callback with the lock held: puts the registration back, or drops it when it
     /// was retired meanwhile, then releases the outing's waiters. Returns false when the peer
     /// was freed (delivery ends).
+    #[inline]
     fn end_outing(&self, g: &mut Guard<'_>, generation: u32, cb: Box<dyn EventSink>) -> bool {
         if g.generation == generation && g.out == Out::Current {
             g.peer.as_mut().expect("live").callback = Some(cb);
         } else {
             // Retired by set_callback or free: drop it (user_data_free) outside the lock; the
             // outing lasts until that returned (the peer may be freed meanwhile).
-            MutexGuard::unlocked(g, || drop(cb));
+            sync::unlocked(g, || drop(cb));
         }
-        let live = g.generation == generation;
         g.out = Out::Home;
         if g.waiters > 0 {
             let (cell, outing) = (self as *const Cell as usize, g.outings);
@@ -450,19 +450,13 @@ impl Cell {
                 .retain(|w| !(w.cell == cell && w.outing == outing));
             self.cond.notify_all();
         }
-        if live {
-            return true;
-        }
-        if std::mem::take(&mut g.recycle) {
-            crate::registry::recycle(self.index);
-        }
-        false
+        g.generation == generation
     }
 
     /// Waits (lock held) until outing `outing` is over; the edge was added by `begin_wait`.
     fn wait_for_outing(&self, g: &mut Guard<'_>, outing: u32) {
         while g.outings == outing && g.out != Out::Home {
-            self.cond.wait(g);
+            sync::wait(&self.cond, g);
         }
         g.waiters -= 1;
     }
@@ -517,7 +511,7 @@ impl Cell {
         if g.out == Out::Current {
             g.out = Out::Retired;
         }
-        MutexGuard::unlocked(&mut g, || drop(peer));
+        sync::unlocked(&mut g, || drop(peer));
         if let Some(outing) = wait {
             self.wait_for_outing(&mut g, outing);
         }

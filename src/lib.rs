@@ -4,8 +4,9 @@
 //! Layout, from the pure rules out to the C surface: [`enums`] the C enums and their names;
 //! [`rules`] the aggregation rules (no FFI,
 //! O(1) from counters); `agents` the ICE agent adapters' tables; `transports` a peer's transport
-//! table; `state` one peer's state machine; `queue` the bounded event buffers; `delivery`
-//! the cell, the deliverer and the wait graph; `registry` the handles; [`ffi`] the `extern "C"`
+//! table; `state` one peer's state machine; `queue` the bounded event buffers; `sync` the
+//! locks delivery uses (loom's when model-checked); `delivery` the cell, the deliverer and the
+//! wait graph; `registry` the handles; [`ffi`] the `extern "C"`
 //! surface, which only checks arguments, converts and calls in. The header `include/pcstate.h`
 //! is generated from [`ffi`] by build.rs.
 
@@ -22,6 +23,7 @@ mod registry;
 pub mod rules;
 mod state;
 mod stats;
+mod sync;
 mod transports;
 
 pub use error::ResultCode;

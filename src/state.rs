@@ -48,8 +48,6 @@ pub struct Batch {
     transport: u32,
     old: Packed,
     new: Packed,
-    /// How many of the events were taken by `pop_front`.
-    taken: u32,
 }
 
 const KINDS: [EventKind; 3] = [
@@ -59,12 +57,11 @@ const KINDS: [EventKind; 3] = [
 ];
 
 impl Batch {
-    /// The batch's events not yet taken, in commit order.
+    /// The batch's events, in commit order.
     pub fn iter(&self) -> impl Iterator<Item = Event> + '_ {
         (0..3u32)
             .filter(|&k| self.old.get(k) != self.new.get(k))
             .enumerate()
-            .skip(self.taken as usize)
             .map(|(i, k)| Event {
                 seq: self.first_seq + i as u64,
                 time_ns: self.time_ns,
@@ -73,13 +70,6 @@ impl Batch {
                 new_state: self.new.get(k).into(),
                 transport: self.transport,
             })
-    }
-
-    /// Takes the oldest event out of the batch.
-    pub(crate) fn pop_front(&mut self) -> Option<Event> {
-        let e = self.iter().next();
-        self.taken += u32::from(e.is_some());
-        e
     }
 
     /// Whether the call committed no event.
@@ -621,7 +611,6 @@ impl PeerState {
             transport,
             old,
             new,
-            taken: 0,
         };
         let n = (0..3).filter(|&k| old.get(k) != new.get(k)).count() as u64;
         self.seq += n;
