@@ -64,8 +64,6 @@ pub struct Peer {
     pub state: PeerState,
     /// The current registration while it is home (not out with the deliverer).
     callback: Option<Box<dyn EventSink>>,
-    /// Token of the thread delivering this peer's events, 0 when none.
-    deliverer: usize,
     /// Events committed while another outing ran, for the deliverer (bounded); allocated the
     /// first time it is needed. Boxed: 8 bytes in every peer for what most peers never use.
     backlog: Option<Box<EventBuffer>>,
@@ -106,7 +104,6 @@ impl Peer {
         Ok(Peer {
             state: PeerState::new(profile, flags),
             callback: None,
-            deliverer: 0,
             backlog: None,
             lost: 0,
             limit: DEFAULT_LIMIT,
@@ -183,6 +180,17 @@ impl Peer {
         })
     }
 
+    /// Appends a batch to the history and the queue, those the peer has.
+    #[inline(never)]
+    fn record(&mut self, batch: &Batch) {
+        if let Some(h) = self.history.as_mut() {
+            batch.iter().for_each(|e| h.push(e));
+        }
+        if let Some(q) = self.queue.as_mut() {
+            batch.iter().for_each(|e| q.push(e));
+        }
+    }
+
     /// Drops every deferred event (nobody is left to deliver them to).
     fn clear_deferred(&mut self) {
         self.backlog = None;
@@ -200,7 +208,18 @@ impl Peer {
     }
 }
 
-/// Which registration, if any, is out with a deliverer.
+/// How one outing ended.
+enum Delivered {
+    /// The callback ran and its peer lives on.
+    Yes,
+    /// There is no callback (any deferred events were dropped).
+    NoCallback,
+    /// The peer was freed meanwhile: delivery ends.
+    Freed,
+}
+
+/// Which registration, if any, is out with a deliverer. While one is (`Current` or `Retired`),
+/// a thread is delivering the peer's events, and events committed by others are deferred to it.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 enum Out {
     /// None: the current registration (if any) is home.
@@ -380,60 +399,73 @@ impl Cell {
     #[cold]
     #[inline(never)]
     fn publish(&self, mut g: Guard<'_>, generation: u32, batch: Batch) -> bool {
-        let out = g.out;
+        let delivering = g.out != Out::Home;
         let peer = g.peer.as_mut().expect("checked live");
-        if let Some(h) = peer.history.as_mut() {
-            batch.iter().for_each(|e| h.push(e));
+        if peer.history.is_some() || peer.queue.is_some() {
+            peer.record(&batch);
         }
-        if let Some(q) = peer.queue.as_mut() {
-            batch.iter().for_each(|e| q.push(e));
-        }
-        if peer.deliverer != 0 {
-            // Another thread, or this one further up the stack, is delivering: it will deliver
-            // these after what it has, in order, to whatever registration is current then (and
-            // drops them all if none is).
+        if delivering {
+            // A registration is out: its deliverer (another thread, or this one further up the
+            // stack) delivers these after what it has, in order, to whatever registration is
+            // current then (and drops them all if none is).
             batch.iter().for_each(|e| peer.defer(e));
             return false;
         }
-        if peer.callback.is_none() && out != Out::Current {
+        if peer.callback.is_none() {
             return false;
         }
         self.deliver(g, generation, &batch)
     }
 
-    /// The delivery loop; entered with the lock held and no deliverer; returns with it released,
-    /// and whether the cell may be reused now (its peer was freed by the last callback).
+    /// The delivery loop: the batch's events, then any deferred meanwhile. Entered with the lock
+    /// held and no registration out (so this thread becomes the deliverer: others defer to it);
+    /// returns with the lock released, and whether the cell may be reused now (its peer was
+    /// freed by the last callback).
     fn deliver(&self, mut g: Guard<'_>, generation: u32, batch: &Batch) -> bool {
-        let me = thread_token();
-        g.peer.as_mut().expect("live").deliverer = me;
-        let mut local = batch.iter();
+        for event in batch.iter() {
+            match self.deliver_one(&mut g, generation, &event) {
+                Delivered::Yes => {}
+                Delivered::NoCallback => return false,
+                Delivered::Freed => return std::mem::take(&mut g.recycle),
+            }
+        }
         loop {
-            let peer = g.peer.as_mut().expect("live while we deliver");
-            let Some(event) = local.next().or_else(|| peer.next_deferred()) else {
-                peer.deliverer = 0;
+            let Some(event) = g.peer.as_mut().expect("live").next_deferred() else {
                 return false;
             };
-            let Some(mut cb) = peer.callback.take() else {
-                // The callback was cleared: nothing is left to deliver to.
-                peer.clear_deferred();
-                local.by_ref().for_each(drop);
-                continue;
-            };
-            g.out = Out::Current;
-            g.out_holder = me;
-            g.outings = g.outings.wrapping_add(1);
-            sync::unlocked(&mut g, || cb.on_event(&event));
-            if !self.end_outing(&mut g, generation, cb) {
-                // Freed: the cell no longer holds this peer.
-                return std::mem::take(&mut g.recycle);
+            match self.deliver_one(&mut g, generation, &event) {
+                Delivered::Yes => {}
+                Delivered::NoCallback => return false,
+                Delivered::Freed => return std::mem::take(&mut g.recycle),
             }
+        }
+    }
+
+    /// One outing: takes the registration out, calls it with `event` with the lock released,
+    /// and brings it back (lock held before and after).
+    #[inline(always)]
+    fn deliver_one(&self, g: &mut Guard<'_>, generation: u32, event: &Event) -> Delivered {
+        let peer = g.peer.as_mut().expect("live while we deliver");
+        let Some(mut cb) = peer.callback.take() else {
+            // The callback was cleared: nothing is left to deliver to.
+            peer.clear_deferred();
+            return Delivered::NoCallback;
+        };
+        g.out = Out::Current;
+        g.out_holder = thread_token();
+        g.outings = g.outings.wrapping_add(1);
+        sync::unlocked(g, || cb.on_event(event));
+        if self.end_outing(g, generation, cb) {
+            Delivered::Yes
+        } else {
+            Delivered::Freed
         }
     }
 
     /// Back from a callback with the lock held: puts the registration back, or drops it when it
     /// was retired meanwhile, then releases the outing's waiters. Returns false when the peer
     /// was freed (delivery ends).
-    #[inline]
+    #[inline(always)]
     fn end_outing(&self, g: &mut Guard<'_>, generation: u32, cb: Box<dyn EventSink>) -> bool {
         if g.generation == generation && g.out == Out::Current {
             g.peer.as_mut().expect("live").callback = Some(cb);

@@ -105,8 +105,11 @@ pub struct TransportTable {
     /// `BUCKET` slots per bucket, a power-of-two number of buckets (or no slots at all).
     /// A table of one bucket may be full; larger ones are at most 3/4 full.
     slots: Box<[Entry]>,
-    len: u32,
-    /// Picks this table's two hash functions (see `buckets`); drawn when the table is built.
+    /// At most 65,535 (`rules::Count::MAX`, the most transports a peer has at once).
+    len: u16,
+    /// 32 - log2(buckets): the first bucket of `id` is `(id * seed) >> shift`.
+    shift: u8,
+    /// Odd; picks this table's two hash functions (see `bucket`); drawn when it is built.
     seed: u32,
 }
 
@@ -122,7 +125,7 @@ struct Node {
 impl TransportTable {
     /// How many transports are in the table.
     pub fn len(&self) -> u32 {
-        self.len
+        u32::from(self.len)
     }
 
     /// Whether the table holds no transport.
@@ -133,18 +136,17 @@ impl TransportTable {
 
     /// Bucket `which` (0 or 1) of `id` (the table has slots). The first is the top bits of
     /// `id * a`, the second differs from it in the lowest bit and elsewhere by the top bits of
-    /// `id * b` (`a`, `b` odd, from the seed), so the two are distinct when there are two buckets
-    /// or more. One bucket: both are 0.
+    /// `id * b` (`a`, `b` odd, from the seed: multiplicative hashing), so the two are distinct
+    /// when there are two buckets or more. One bucket: both are 0.
     #[inline(always)]
     fn bucket(&self, id: u32, which: u32) -> usize {
-        let bits = self.slots.len().trailing_zeros() - BUCKET.trailing_zeros();
-        let top = |x: u32| (u64::from(x) << bits >> 32) as usize;
-        let first = top(id.wrapping_mul(self.seed | 1));
+        let top = |x: u32| (u64::from(x) >> self.shift) as usize;
+        let first = top(id.wrapping_mul(self.seed));
         if which == 0 {
             return first;
         }
-        let b = self.seed.rotate_left(16) ^ 0x9E37_79B9;
-        (first ^ (top(id.wrapping_mul(b | 1)) | 1)) & ((1 << bits) - 1)
+        let b = self.seed.rotate_left(16) ^ 0x9E37_79B9 | 1;
+        (first ^ (top(id.wrapping_mul(b)) | 1)) & (self.slots.len() / BUCKET - 1)
     }
 
     /// The slot of `id` within `bucket`, if there (`id != 0`).
@@ -228,6 +230,9 @@ impl TransportTable {
             states: [s.ice as u8, s.dtls as u8, s.gatherer as u8],
             extra,
         };
+        if self.len == u16::MAX {
+            return Err(ResultCode::Limit); // callers stop at rules::Count::MAX first
+        }
         let cap = self.slots.len();
         let full = self.len as usize >= if cap <= BUCKET { cap } else { cap / 4 * 3 };
         if !full && self.place(e) {
@@ -254,14 +259,15 @@ impl TransportTable {
         let mut t = TransportTable {
             slots,
             len: 0,
-            seed: 0,
+            shift: (32 - (cap / BUCKET).trailing_zeros()) as u8,
+            seed: 1,
         };
         for _ in 0..SEEDS {
             // One bucket needs no hashing (and no random number).
-            t.seed = if cap > BUCKET { random_seed() } else { 0 };
+            t.seed = if cap > BUCKET { random_seed() | 1 } else { 1 };
             let mut all = self.slots.iter().filter(|e| e.id != 0).chain(extra.iter());
             if all.all(|e| t.place(*e)) {
-                t.len = self.len + u32::from(extra.is_some());
+                t.len = self.len + u16::from(extra.is_some());
                 return Ok(Some(t));
             }
             t.slots.fill(Entry::default());
