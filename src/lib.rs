@@ -18,6 +18,8 @@ mod error;
 pub mod fault;
 pub mod ffi;
 mod liveness;
+#[cfg(all(test, loom))]
+mod loom_models;
 mod queue;
 mod registry;
 pub mod rules;
