@@ -102,9 +102,9 @@ const DOUBLINGS: u32 = 4;
 /// The transport table of one peer (24 bytes, plus its slots on the heap).
 #[derive(Default)]
 pub struct TransportTable {
-    /// `BUCKET` slots per bucket, a power-of-two number of buckets (or no slots at all).
-    /// A table of one bucket may be full; larger ones are at most 3/4 full.
-    slots: Box<[Entry]>,
+    /// A power-of-two number of buckets (or none). A table of one bucket may be full; larger
+    /// ones are at most 3/4 full.
+    buckets: Box<[[Entry; BUCKET]]>,
     /// At most 65,535 (`rules::Count::MAX`, the most transports a peer has at once).
     len: u16,
     /// 32 - log2(buckets): the first bucket of `id` is `(id * seed) >> shift`.
@@ -134,6 +134,15 @@ impl TransportTable {
         self.len == 0
     }
 
+    /// Every slot; slot `i` is slot `i % BUCKET` of bucket `i / BUCKET`.
+    fn slots(&self) -> &[Entry] {
+        self.buckets.as_flattened()
+    }
+
+    fn slots_mut(&mut self) -> &mut [Entry] {
+        self.buckets.as_flattened_mut()
+    }
+
     /// Bucket `which` (0 or 1) of `id` (the table has slots). The first is the top bits of
     /// `id * a`, the second differs from it in the lowest bit and elsewhere by the top bits of
     /// `id * b` (`a`, `b` odd, from the seed: multiplicative hashing), so the two are distinct
@@ -146,72 +155,70 @@ impl TransportTable {
             return first;
         }
         let b = self.seed.rotate_left(16) ^ 0x9E37_79B9 | 1;
-        (first ^ (top(id.wrapping_mul(b)) | 1)) & (self.slots.len() / BUCKET - 1)
+        (first ^ (top(id.wrapping_mul(b)) | 1)) & (self.buckets.len() - 1)
     }
 
-    /// The slot of `id` within `bucket`, if there (`id != 0`).
+    /// The slot of `id` within `bucket`, if there. Buckets are compact (occupied slots first),
+    /// so the scan stops at the first empty slot, and id 0 is never found.
     #[inline(always)]
-    fn scan(&self, bucket: usize, id: u32) -> Option<usize> {
-        let base = bucket * BUCKET;
-        for (k, e) in self.slots[base..base + BUCKET].iter().enumerate() {
-            if e.id == id {
-                return Some(base + k);
-            }
+    fn scan(bucket: &[Entry; BUCKET], id: u32) -> Option<usize> {
+        for (k, e) in bucket.iter().enumerate() {
             if e.id == 0 {
-                return None; // buckets are compact
+                return None;
+            }
+            if e.id == id {
+                return Some(k);
             }
         }
         None
     }
 
-    /// The slot of `id`: at most two buckets of 4 slots are examined.
+    /// The bucket and slot of `id`: at most two buckets of 4 slots are examined.
     #[inline(always)]
-    fn find(&self, id: u32) -> Option<usize> {
-        if id == 0 || self.slots.is_empty() {
-            return None;
-        }
+    fn find(&self, id: u32) -> Option<(usize, usize)> {
+        // An empty table has no bucket: `get` fails.
         let first = self.bucket(id, 0);
-        if let Some(i) = self.scan(first, id) {
-            return Some(i);
+        if let Some(k) = Self::scan(self.buckets.get(first)?, id) {
+            return Some((first, k));
         }
         let second = self.bucket(id, 1);
         if second == first {
             return None;
         }
-        self.scan(second, id)
+        Self::scan(&self.buckets[second], id).map(|k| (second, k))
     }
 
     /// The states of transport `id`, if present.
     pub fn get(&self, id: u32) -> Option<TransportStates> {
-        self.find(id).map(|i| self.slots[i].states())
+        self.entry(id).map(Entry::states)
     }
 
     /// The raw states of transport `id`, to update in place (the update path: one lookup, no
     /// conversions). Callers store only in-range values.
     #[inline(always)]
     pub fn raw_mut(&mut self, id: u32) -> Option<&mut RawStates> {
-        let i = self.find(id)?;
-        Some(&mut self.slots[i].states)
+        self.entry_mut(id).map(|e| &mut e.states)
     }
 
     /// Transport `id`'s whole entry, to update in place.
     #[inline(always)]
     pub(crate) fn entry_mut(&mut self, id: u32) -> Option<&mut Entry> {
-        let i = self.find(id)?;
-        Some(&mut self.slots[i])
+        let (b, k) = self.find(id)?;
+        Some(&mut self.buckets[b][k % BUCKET])
     }
 
     /// Transport `id`'s whole entry.
     pub(crate) fn entry(&self, id: u32) -> Option<&Entry> {
-        self.find(id).map(|i| &self.slots[i])
+        let (b, k) = self.find(id)?;
+        Some(&self.buckets[b][k % BUCKET])
     }
 
     /// Replaces the states of transport `id`; returns the old states, or `None` if absent.
     #[cfg(test)]
     pub fn replace(&mut self, id: u32, s: TransportStates) -> Option<TransportStates> {
-        let i = self.find(id)?;
-        let old = self.slots[i].states();
-        self.slots[i].set_states(s);
+        let e = self.entry_mut(id)?;
+        let old = e.states();
+        e.set_states(s);
         Some(old)
     }
 
@@ -233,7 +240,7 @@ impl TransportTable {
         if self.len == u16::MAX {
             return Err(ResultCode::Limit); // callers stop at rules::Count::MAX first
         }
-        let cap = self.slots.len();
+        let cap = self.buckets.len() * BUCKET;
         let full = self.len as usize >= if cap <= BUCKET { cap } else { cap / 4 * 3 };
         if !full && self.place(e) {
             self.len += 1;
@@ -255,9 +262,10 @@ impl TransportTable {
     /// A table of `cap` slots with every entry of this one (and `extra`), or `None` when no seed
     /// tried places them all.
     fn rebuilt(&self, cap: usize, extra: Option<Entry>) -> Result<Option<TransportTable>> {
-        let slots = try_slice(cap, |_| Entry::default()).map_err(|_| ResultCode::NoMemory)?;
+        let buckets = try_slice(cap / BUCKET, |_| [Entry::default(); BUCKET])
+            .map_err(|_| ResultCode::NoMemory)?;
         let mut t = TransportTable {
-            slots,
+            buckets,
             len: 0,
             shift: (32 - (cap / BUCKET).trailing_zeros()) as u8,
             seed: 1,
@@ -265,12 +273,16 @@ impl TransportTable {
         for _ in 0..SEEDS {
             // One bucket needs no hashing (and no random number).
             t.seed = if cap > BUCKET { random_seed() | 1 } else { 1 };
-            let mut all = self.slots.iter().filter(|e| e.id != 0).chain(extra.iter());
+            let mut all = self
+                .slots()
+                .iter()
+                .filter(|e| e.id != 0)
+                .chain(extra.iter());
             if all.all(|e| t.place(*e)) {
                 t.len = self.len + u16::from(extra.is_some());
                 return Ok(Some(t));
             }
-            t.slots.fill(Entry::default());
+            t.buckets.fill([Entry::default(); BUCKET]);
         }
         Ok(None)
     }
@@ -279,7 +291,7 @@ impl TransportTable {
     #[inline]
     fn free_slot(&self, bucket: usize) -> Option<usize> {
         let base = bucket * BUCKET;
-        (base..base + BUCKET).find(|&i| self.slots[i].id == 0)
+        (base..base + BUCKET).find(|&i| self.slots()[i].id == 0)
     }
 
     /// Puts `e` (not present) into one of its buckets, moving entries to their other bucket along
@@ -291,7 +303,7 @@ impl TransportTable {
         for which in [0, 1] {
             let b = self.bucket(e.id, which);
             if let Some(i) = self.free_slot(b) {
-                self.slots[i] = e;
+                self.slots_mut()[i] = e;
                 return true;
             }
             if n == 0 || nodes[0].bucket as usize != b {
@@ -307,7 +319,7 @@ impl TransportTable {
         while at < n {
             let b = nodes[at].bucket as usize;
             for slot in 0..BUCKET {
-                let id = self.slots[b * BUCKET + slot].id;
+                let id = self.buckets[b][slot].id;
                 let (first, second) = (self.bucket(id, 0), self.bucket(id, 1));
                 let other = if first == b { second } else { first };
                 if other == b || nodes[..n].iter().any(|x| x.bucket as usize == other) {
@@ -338,11 +350,11 @@ impl TransportTable {
         loop {
             let node = nodes[last];
             if node.parent == u8::MAX {
-                self.slots[free] = e;
+                self.slots_mut()[free] = e;
                 return;
             }
             let from = nodes[node.parent as usize].bucket as usize * BUCKET + node.slot as usize;
-            self.slots[free] = self.slots[from];
+            self.slots_mut()[free] = self.slots()[from];
             free = from;
             last = node.parent as usize;
         }
@@ -350,22 +362,23 @@ impl TransportTable {
 
     /// Removes transport `id`; returns its states, or `None` if absent.
     pub fn remove(&mut self, id: u32) -> Option<TransportStates> {
-        let i = self.find(id)?;
-        let removed = self.slots[i].states();
+        let (b, k) = self.find(id)?;
+        let bucket = &mut self.buckets[b];
+        let removed = bucket[k].states();
         // Keep the bucket compact: its last entry fills the hole.
-        let base = i / BUCKET * BUCKET;
-        let last = (base..base + BUCKET)
+        let last = (0..BUCKET)
             .rev()
-            .find(|&k| self.slots[k].id != 0)
-            .expect("slot i is occupied");
-        self.slots[i] = self.slots[last];
-        self.slots[last] = Entry::default();
+            .find(|&j| bucket[j].id != 0)
+            .expect("slot k is occupied");
+        bucket[k] = bucket[last];
+        bucket[last] = Entry::default();
         self.len -= 1;
+        let cap = self.buckets.len() * BUCKET;
         if self.len == 0 {
-            self.slots = Box::default();
-        } else if self.slots.len() > 8 && (self.len as usize) * 8 < self.slots.len() {
+            self.buckets = Box::default();
+        } else if cap > 8 && (self.len as usize) * 8 < cap {
             // Shrinking is an optimisation: without memory (or a seed that fits), keep this one.
-            if let Ok(Some(t)) = self.rebuilt(self.slots.len() / 2, None) {
+            if let Ok(Some(t)) = self.rebuilt(cap / 2, None) {
                 *self = t;
             }
         }
@@ -374,13 +387,16 @@ impl TransportTable {
 
     /// Applies `f` to every entry (order unspecified).
     pub(crate) fn update_all(&mut self, mut f: impl FnMut(&mut Entry)) {
-        self.slots.iter_mut().filter(|e| e.id != 0).for_each(&mut f);
+        self.slots_mut()
+            .iter_mut()
+            .filter(|e| e.id != 0)
+            .for_each(&mut f);
     }
 
     /// Every (id, states) pair, ordered by id (O(n log n): for listing, not the update path).
     pub fn to_sorted_vec(&self) -> Vec<(u32, TransportStates)> {
         let mut v: Vec<_> = self
-            .slots
+            .slots()
             .iter()
             .filter(|e| e.id != 0)
             .map(|e| (e.id, e.states()))
@@ -493,7 +509,7 @@ mod tests {
                 assert_eq!(table.get(id), model.get(&id).copied());
             }
             if model.len() <= 4 {
-                assert!(table.slots.len() <= 4, "4 transports fit in 4 slots");
+                assert!(table.slots().len() <= 4, "4 transports fit in 4 slots");
             }
         }
     }
@@ -508,10 +524,10 @@ mod tests {
             t.remove(id);
         }
         assert_eq!(t.len(), 1);
-        assert!(t.slots.len() <= 4, "{}", t.slots.len());
+        assert!(t.slots().len() <= 4, "{}", t.slots().len());
         assert_eq!(t.remove(1), Some(st(0)));
         assert!(t.is_empty());
-        assert_eq!(t.slots.len(), 0);
+        assert_eq!(t.slots().len(), 0);
     }
 
     /// The table's invariants: every entry sits in one of its id's two buckets (so a lookup,
@@ -519,7 +535,7 @@ mod tests {
     /// entries, and the slots stay proportional to the live transports.
     fn check(t: &TransportTable) {
         let mut live = 0;
-        for (b, bucket) in t.slots.chunks(BUCKET).enumerate() {
+        for (b, bucket) in t.buckets.iter().enumerate() {
             let used = bucket.iter().take_while(|e| e.id != 0).count();
             assert!(
                 bucket[used..].iter().all(|e| e.id == 0),
@@ -531,12 +547,12 @@ mod tests {
                     "{} in bucket {b}",
                     e.id
                 );
-                assert_eq!(t.find(e.id).map(|i| i / BUCKET), Some(b));
+                assert_eq!(t.find(e.id).map(|(at, _)| at), Some(b));
             }
             live += used;
         }
         assert_eq!(live, t.len as usize);
-        let cap = t.slots.len();
+        let cap = t.slots().len();
         assert!(cap <= BUCKET || live * 4 <= cap * 3, "{live} in {cap}");
         assert!(
             cap <= 8 || live * 8 >= cap / 2,
