@@ -184,11 +184,19 @@ pub mod global {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
 
     /// This thread's shard: threads take shards in turn, so two threads share one only when more
-    /// than 16 are busy.
+    /// than 16 are busy. (A constant-initialised thread-local: no lazy-initialisation state to
+    /// check on each access.)
     #[inline]
     fn mine() -> &'static Shard {
-        thread_local!(static INDEX: usize = NEXT.fetch_add(1, Relaxed) % SHARDS);
-        &SHARD[INDEX.with(|i| *i)]
+        const UNSET: u8 = u8::MAX;
+        thread_local!(static INDEX: std::cell::Cell<u8> = const { std::cell::Cell::new(UNSET) });
+        let index = INDEX.with(|i| {
+            if i.get() == UNSET {
+                i.set((NEXT.fetch_add(1, Relaxed) % SHARDS) as u8);
+            }
+            i.get()
+        });
+        &SHARD[index as usize % SHARDS]
     }
 
     /// A peer was created (in state new).
