@@ -684,7 +684,7 @@ int main(int argc, char **argv) {
         {"no-change update <= 2.0x the mutex pair", nochange[0] / mutex <= 2.0},
         {"1024 transports <= 1.1x 2 transports", nochange[2] / nochange[0] <= 1.1},
         {"2 threads on different peers >= 1.8x one thread", two / one >= 1.8},
-        {"<= 512 bytes per peer with 4 transports", bytes <= 512},
+        {"<= 256 bytes per peer with 4 transports", bytes <= 256},
         {"strided ids: update <= 1.5x the 2-transport figure", stride_ns / nochange[0] <= 1.5},
         {"colliding ids: update <= 3x ids 1..N, same live count", col_ns / seq_ns <= 3.0},
         {"note_alive <= 1.5x the mutex pair", alive_ns / mutex <= 1.5},
