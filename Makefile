@@ -58,7 +58,7 @@ VALGRIND := valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-k
 .PHONY: all build demo install uninstall wheel docs test test-integration example-libnice test-gstreamer \
 	example-gstreamer test-conan test-publish test-rust test-header test-c \
 	test-cpp test-python test-packaging test-docs test-stress stress valgrind miri tsan fuzz build-stress bench \
-	bench-smoke lint clean browser-traces test-browser-replay test-rust-api test-pipe-wakeup
+	bench-smoke bench-instructions loom lint clean browser-traces test-browser-replay test-rust-api test-pipe-wakeup
 
 all: build
 
@@ -138,7 +138,7 @@ docs: build $(VENV_OK)
 	@echo "make docs: $(DOCS)/html/index.html ($$(grep -c -E 'warning|error' $(DOCS)/warnings.log) Doxygen warnings in $(DOCS)/warnings.log), $(DOCS)/python/index.html"
 
 # ---- tests ----------------------------------------------------------------------------------
-test: lint test-rust test-rust-api test-header test-c test-cpp test-python test-pipe-wakeup test-packaging \
+test: lint test-rust loom test-rust-api test-header test-c test-cpp test-python test-pipe-wakeup test-packaging \
 	test-conan test-publish test-docs test-integration test-gstreamer test-browser-replay test-stress valgrind \
 	bench-smoke
 	@echo "make test: all passed"
@@ -323,21 +323,45 @@ fuzz:
 		cd fuzz && cargo $(NIGHTLY) fuzz run api_sequence -- -max_total_time=$(SECONDS); \
 	else echo "make fuzz: SKIPPED: needs a nightly toolchain"; fi
 
+# The delivery protocol (outings, waiters, the wait graph) model-checked with loom
+# (src/loom_models.rs): every interleaving of each model's threads up to LOOM_MAX_PREEMPTIONS
+# preemptions; prints how many each model explored. 20 explores them all (a larger bound finds
+# no more) in about 2 s; 3 is a quick run. Its own build (--cfg loom swaps the locks for
+# loom's), in its own target directory; clippy-checked in that configuration too.
+LOOM_MAX_PREEMPTIONS ?= 20
+LOOM_ENV := RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom
+loom:
+	$(LOOM_ENV) $(CARGO) clippy --lib --tests -- -D warnings
+	$(LOOM_ENV) LOOM_MAX_PREEMPTIONS=$(LOOM_MAX_PREEMPTIONS) $(CARGO) test --lib loom_models -- --nocapture \
+		--test-threads=1
+
 # ---- performance ------------------------------------------------------------------------------
 $(BUILD)/bench: bench/bench.c build | $(BUILD)
 	$(CC) -O2 -std=c11 $(WARN) -Iinclude bench/bench.c -o $@ -L$(RELEASE) -lpcstate -lpthread \
 		-Wl,-rpath,'$$ORIGIN/../release'
 
-# The full suite: prints the table and writes bench/results.json.
+# valgrind (callgrind counts instructions), installed by scripts/deps.sh when missing.
+NEED_VALGRIND = @scripts/deps.sh valgrind
+
+# The full suite: prints the tables and writes bench/results.json (times, then instruction counts).
 bench: $(BUILD)/bench
 	./$(BUILD)/bench --json bench/results.json
 	PYTHONPATH=bindings/python $(PYTHON) bench/bench.py --json bench/results.json
+	$(MAKE) --no-print-directory bench-instructions
+
+# Instructions per operation under callgrind (repeatable on a busy machine), with their ratios to
+# an uncontended mutex pair beside the time ratios; merged into bench/results.json.
+bench-instructions: $(BUILD)/bench
+	$(NEED_VALGRIND)
+	$(PYTHON) bench/instructions.py --bench $(BUILD)/bench --json bench/results.json
 
 # A tiny run inside `make test` so the benchmarks cannot rot (figures not judged).
 bench-smoke: $(BUILD)/bench
 	./$(BUILD)/bench --scale 0.001 --json $(BUILD)/bench-smoke.json > /dev/null
 	PYTHONPATH=bindings/python $(PYTHON) bench/bench.py --scale 0.001 --json $(BUILD)/bench-smoke.json > /dev/null
-	$(PYTHON) -c "import json; d = json.load(open('$(BUILD)/bench-smoke.json')); assert d['mutex_pair_ns'] > 0 and d['python_bare_ctypes_ns'] > 0; print('bench smoke: ok,', len(d), 'figures')"
+	$(NEED_VALGRIND)
+	$(PYTHON) bench/instructions.py --quick --bench $(BUILD)/bench --json $(BUILD)/bench-smoke.json > /dev/null
+	$(PYTHON) -c "import json; d = json.load(open('$(BUILD)/bench-smoke.json')); assert d['mutex_pair_ns'] > 0 and d['python_bare_ctypes_ns'] > 0 and d['instructions_mutex_pair'] > 0; print('bench smoke: ok,', len(d), 'figures')"
 
 # Every build leftover: cargo's, the Python builds' (setuptools build/, egg-info, dist, a library
 # an editable install put into the package), caches, the consumers' programs.

@@ -3,7 +3,10 @@
  * store (taken after the process has started a second thread), and a naive implementation that
  * rescans all transports on every update. Each figure is the best of REPS repetitions.
  *
- *   bench [--scale S] [--json PATH]     S multiplies the iteration counts (default 1; 0.01 smoke) */
+ *   bench [--scale S] [--json PATH]     S multiplies the iteration counts (default 1; 0.01 smoke)
+ *   bench --op NAME --count N           runs one operation N times and nothing else, for
+ *                                       bench/instructions.py to count its instructions under
+ *                                       callgrind (NAME: see ops[] below) */
 #define _GNU_SOURCE
 #include "pcstate.h"
 
@@ -293,6 +296,51 @@ static pcstate_peer strided_peer(int live, int stride, pcstate_transport *first)
     return p;
 }
 
+/* The slots of the transport table that pcstate used before 0.1 had for `live` transports (powers
+ * of two from 4, at most 3/4 full above 4). */
+static uint32_t old_table_slots(int live) {
+    uint32_t cap = 4;
+    while ((uint32_t)live > cap || (cap > 4 && (uint32_t)live * 4 > cap * 3)) cap *= 2;
+    return cap;
+}
+
+/* Whether `id` has home slot 0 under that table's fixed, public Fibonacci hash (the top bits of
+ * id * 2^32/phi): ids an adversary keeps to pile every transport into one probe run. */
+static int old_hash_home_zero(uint32_t id, uint32_t slots) {
+    uint32_t bits = (uint32_t)__builtin_ctz(slots);
+    return ((id * 0x9E3779B9u) >> (32 - bits)) == 0;
+}
+
+/* A peer with `live` connected transports: ids 1..live (colliding == 0), or only ids that share
+ * one home slot under the old fixed hash (the others were added and removed). Their ids go to
+ * `ids`. */
+static pcstate_peer pattern_peer(int live, int colliding, pcstate_transport *ids) {
+    pcstate_peer p;
+    pcstate_transport_states up = {PCSTATE_ICE_TRANSPORT_STATE_CONNECTED,
+                                   PCSTATE_DTLS_TRANSPORT_STATE_CONNECTED,
+                                   PCSTATE_ICE_GATHERER_STATE_COMPLETE};
+    uint32_t slots = old_table_slots(live);
+    must(pcstate_peer_new(PCSTATE_PROFILE_W3C, 0, &p), "peer_new");
+    for (int n = 0; n < live;) {
+        pcstate_transport t;
+        must(pcstate_transport_add_with_states(p, &up, &t), "add");
+        if (!colliding || old_hash_home_zero(t, slots)) ids[n++] = t;
+        else must(pcstate_transport_remove(p, t), "remove");
+    }
+    return p;
+}
+
+/* No-change updates rotating over all `live` transports of a pattern peer (each set completed,
+ * then connected again: the aggregates stay connected). */
+static double bench_pattern(pcstate_peer p, const pcstate_transport *ids, int live) {
+    uint64_t n = iters(10000000), t0 = now_ns();
+    for (uint64_t i = 0; i < n; i++)
+        pcstate_transport_set_ice_state(p, ids[(i >> 1) % (uint64_t)live],
+                                        (i & 1) ? PCSTATE_ICE_TRANSPORT_STATE_CONNECTED
+                                                : PCSTATE_ICE_TRANSPORT_STATE_COMPLETED);
+    return (double)(now_ns() - t0) / (double)n;
+}
+
 /* No-change updates of one transport of a strided peer. */
 static double bench_strided(pcstate_peer p, pcstate_transport t) {
     uint64_t n = iters(10000000), t0 = now_ns();
@@ -376,19 +424,122 @@ static double bench_poll(void) {
     return ns;
 }
 
+/* Transport 1's gatherer toggles gathering <-> complete (the other's stays complete): one event
+ * (iceGatheringState) per update. */
+static uint32_t gatherer_toggle(uint64_t i) {
+    return (i & 1) ? PCSTATE_ICE_GATHERER_STATE_COMPLETE : PCSTATE_ICE_GATHERER_STATE_GATHERING;
+}
+
+/* A connected peer whose gatherers are complete. */
+static pcstate_peer gathered_peer(uint32_t flags) {
+    pcstate_peer p = connected_peer(2, flags);
+    for (pcstate_transport t = 1; t <= 2; t++)
+        must(pcstate_transport_set_gatherer_state(p, t, PCSTATE_ICE_GATHERER_STATE_COMPLETE), "gatherer");
+    pcstate_event e;
+    while (pcstate_peer_poll_event(p, &e) == PCSTATE_RESULT_OK) {
+    }
+    return p;
+}
+
+/* An update committing 1 event to a callback, rotating over PEERS peers. */
+static double bench_event1(const pcstate_peer *p) {
+    uint64_t n = iters(2000000) / PEERS, t0 = now_ns();
+    for (uint64_t i = 0; i < n; i++)
+        for (int j = 0; j < PEERS; j++) pcstate_transport_set_gatherer_state(p[j], 1, gatherer_toggle(i));
+    return (double)(now_ns() - t0) / (double)(n * PEERS);
+}
+
+/* An update committing 1 event to the queue, then the poll that takes it. */
+static double bench_queue(void) {
+    pcstate_peer p = gathered_peer(PCSTATE_FLAG_EVENT_QUEUE);
+    pcstate_event e;
+    uint64_t n = iters(2000000), t0 = now_ns();
+    for (uint64_t i = 0; i < n; i++) {
+        pcstate_transport_set_gatherer_state(p, 1, gatherer_toggle(i));
+        while (pcstate_peer_poll_event(p, &e) == PCSTATE_RESULT_OK) events_seen += e.seq;
+    }
+    double ns = (double)(now_ns() - t0) / (double)n;
+    pcstate_peer_free(p);
+    return ns;
+}
+
+/* ---- one operation, for counting instructions (bench/instructions.py) ----------------------------- */
+typedef struct {
+    const char *name, *what;
+} op_info;
+
+static const op_info ops[] = {
+    {"mutex", "baseline: pthread mutex lock+unlock around a store"},
+    {"nochange", "update, no aggregate change"},
+    {"event", "update committing 1 event to a callback"},
+    {"event2", "update committing 2 events to a callback"},
+    {"queue", "update committing 1 event to the queue + its poll"},
+    {"note_alive", "note_alive per packet (liveness on)"},
+};
+
+/* Runs operation `name` `n` times after a set-up that does not depend on `n`, so that the
+ * difference of two runs' instruction counts is n2 - n1 operations. */
+static int run_op(const char *name, uint64_t n) {
+    pcstate_peer p;
+    pcstate_event e;
+    if (!strcmp(name, "mutex")) {
+        for (uint64_t i = 0; i < n; i++) {
+            pthread_mutex_lock(&mu);
+            sink = (uint32_t)i;
+            pthread_mutex_unlock(&mu);
+        }
+    } else if (!strcmp(name, "nochange")) {
+        p = connected_peer(2, 0);
+        for (uint64_t i = 0; i < n; i++)
+            pcstate_transport_set_ice_state(p, 1, (i & 1) ? PCSTATE_ICE_TRANSPORT_STATE_COMPLETED
+                                                           : PCSTATE_ICE_TRANSPORT_STATE_CONNECTED);
+    } else if (!strcmp(name, "event")) {
+        p = gathered_peer(0);
+        must(pcstate_peer_set_callback(p, count_event, NULL, NULL), "set_callback");
+        for (uint64_t i = 0; i < n; i++) pcstate_transport_set_gatherer_state(p, 1, gatherer_toggle(i));
+    } else if (!strcmp(name, "event2")) {
+        p = connected_peer(2, 0);
+        must(pcstate_peer_set_callback(p, count_event, NULL, NULL), "set_callback");
+        for (uint64_t i = 0; i < n; i++)
+            pcstate_transport_set_ice_state(p, 1, (i & 1) ? PCSTATE_ICE_TRANSPORT_STATE_CONNECTED
+                                                           : PCSTATE_ICE_TRANSPORT_STATE_DISCONNECTED);
+    } else if (!strcmp(name, "queue")) {
+        p = gathered_peer(PCSTATE_FLAG_EVENT_QUEUE);
+        for (uint64_t i = 0; i < n; i++) {
+            pcstate_transport_set_gatherer_state(p, 1, gatherer_toggle(i));
+            must(pcstate_peer_poll_event(p, &e), "poll");
+        }
+    } else if (!strcmp(name, "note_alive")) {
+        p = live_peer(2);
+        for (uint64_t i = 0; i < n; i++) pcstate_transport_note_alive(p, 1, 1000000000u + i);
+    } else {
+        fprintf(stderr, "unknown --op %s\n", name);
+        return 2;
+    }
+    return 0;
+}
+
 static double min2(double a, double b) { return a < b ? a : b; }
 static double max2(double a, double b) { return a > b ? a : b; }
 
 int main(int argc, char **argv) {
-    const char *json = NULL;
+    const char *json = NULL, *op = NULL;
+    uint64_t count = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--scale") && i + 1 < argc) scale = atof(argv[++i]);
         else if (!strcmp(argv[i], "--json") && i + 1 < argc) json = argv[++i];
+        else if (!strcmp(argv[i], "--op") && i + 1 < argc) op = argv[++i];
+        else if (!strcmp(argv[i], "--count") && i + 1 < argc) count = strtoull(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "--list-ops")) {
+            for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++) printf("%s\t%s\n", ops[k].name, ops[k].what);
+            return 0;
+        }
     }
     /* glibc takes the lock fast path without atomics until a process has had a second thread. */
     pthread_t t;
     pthread_create(&t, NULL, nothing, NULL);
     pthread_join(t, NULL);
+    if (op) return run_op(op, count);
 
     const int sizes[3] = {2, 64, 1024};
     pcstate_peer quiet[3][PEERS], loud[3][PEERS];
@@ -401,10 +552,16 @@ int main(int argc, char **argv) {
         }
         naive[i] = naive_new(sizes[i]);
     }
-    double mutex = 1e18, nochange[3], event[3], rescan[3];
+    pcstate_peer gathered[PEERS];
+    for (int j = 0; j < PEERS; j++) {
+        gathered[j] = gathered_peer(0);
+        must(pcstate_peer_set_callback(gathered[j], count_event, NULL, NULL), "set_callback");
+    }
+    double mutex = 1e18, nochange[3], event[3], rescan[3], event1 = 1e18;
     for (int i = 0; i < 3; i++) nochange[i] = event[i] = rescan[i] = 1e18;
     for (int r = 0; r < REPS; r++) {
         mutex = min2(mutex, bench_mutex());
+        event1 = min2(event1, bench_event1(gathered));
         for (int i = 0; i < 3; i++) {
             nochange[i] = min2(nochange[i], bench_nochange(quiet[i]));
             event[i] = min2(event[i], bench_event(loud[i]));
@@ -427,6 +584,22 @@ int main(int argc, char **argv) {
     int stride_live = scale < 1 ? 300 : 3000;
     pcstate_transport strided_t;
     pcstate_peer strided = strided_peer(stride_live, 4096, &strided_t);
+    /* The same number of live transports: ids 1..N, and ids that all collide under the old hash. */
+    int pattern_live = scale < 1 ? 300 : 3000;
+    pcstate_transport *seq_ids = malloc(sizeof *seq_ids * (size_t)pattern_live);
+    pcstate_transport *col_ids = malloc(sizeof *col_ids * (size_t)pattern_live);
+    pcstate_peer sequential = pattern_peer(pattern_live, 0, seq_ids);
+    pcstate_peer colliding = pattern_peer(pattern_live, 1, col_ids);
+    double seq_ns = 1e18, col_ns = 1e18, queue_ns = 1e18;
+    for (int r = 0; r < REPS; r++) {
+        seq_ns = min2(seq_ns, bench_pattern(sequential, seq_ids, pattern_live));
+        col_ns = min2(col_ns, bench_pattern(colliding, col_ids, pattern_live));
+        queue_ns = min2(queue_ns, bench_queue());
+    }
+    pcstate_peer_free(sequential);
+    pcstate_peer_free(colliding);
+    free(seq_ids);
+    free(col_ids);
     pcstate_peer alive[PEERS], ticking[2];
     for (int j = 0; j < PEERS; j++) alive[j] = live_peer(2);
     ticking[0] = live_peer(2);
@@ -448,6 +621,7 @@ int main(int argc, char **argv) {
         hist_two = max2(hist_two, bench_threads_mode(2, 0, 1, PCSTATE_FLAG_HISTORY));
     }
     pcstate_peer_free(strided);
+    for (int j = 0; j < PEERS; j++) pcstate_peer_free(gathered[j]);
     for (int j = 0; j < PEERS; j++) pcstate_peer_free(alive[j]);
     for (int i = 0; i < 2; i++) pcstate_peer_free(ticking[i]);
     int mem_peers = scale < 1 ? 1000 : 100000;
@@ -468,6 +642,8 @@ int main(int argc, char **argv) {
         snprintf(label, sizeof label, "set_ice_state committing 2 events to a callback, %d tr.", sizes[i]);
         printf("%-58s %8.1f ns %9.2fx mutex\n", label, event[i], event[i] / mutex);
     }
+    printf("%-58s %8.1f ns %9.2fx mutex\n", "update committing 1 event to a callback, 2 transports", event1,
+           event1 / mutex);
     for (int i = 0; i < 3; i++) {
         char label[96];
         snprintf(label, sizeof label, "naive rescan update, %d transports", sizes[i]);
@@ -487,6 +663,12 @@ int main(int argc, char **argv) {
            hist_two / hist_one);
     snprintf(label, sizeof label, "no-change update, %d live transports, every 4096th id", stride_live);
     printf("%-58s %8.1f ns %9.2fx 2 tr.\n", label, stride_ns, stride_ns / nochange[0]);
+    snprintf(label, sizeof label, "no-change updates over %d live transports, ids 1..%d", pattern_live, pattern_live);
+    printf("%-58s %8.1f ns %9.2fx 2 tr.\n", label, seq_ns, seq_ns / nochange[0]);
+    snprintf(label, sizeof label, "the same, %d ids colliding under the old fixed hash", pattern_live);
+    printf("%-58s %8.1f ns %9.2fx ids 1..N\n", label, col_ns, col_ns / seq_ns);
+    printf("%-58s %8.1f ns %9.2fx mutex\n", "update committing 1 event to the queue + its poll", queue_ns,
+           queue_ns / mutex);
     printf("%-58s %8.1f ns %9.2fx mutex\n", "note_alive per packet (liveness on)", alive_ns, alive_ns / mutex);
     printf("%-58s %8.1f ns %9.2fx mutex\n", "tick, nothing due, 2 watched transports", tick_ns[0], tick_ns[0] / mutex);
     printf("%-58s %8.1f ns %9.2fx mutex\n", "tick, nothing due, 1024 watched transports", tick_ns[1],
@@ -502,8 +684,9 @@ int main(int argc, char **argv) {
         {"no-change update <= 2.0x the mutex pair", nochange[0] / mutex <= 2.0},
         {"1024 transports <= 1.1x 2 transports", nochange[2] / nochange[0] <= 1.1},
         {"2 threads on different peers >= 1.8x one thread", two / one >= 1.8},
-        {"<= 512 bytes per peer with 4 transports", bytes <= 512},
+        {"<= 256 bytes per peer with 4 transports", bytes <= 256},
         {"strided ids: update <= 1.5x the 2-transport figure", stride_ns / nochange[0] <= 1.5},
+        {"colliding ids: update <= 3x ids 1..N, same live count", col_ns / seq_ns <= 3.0},
         {"note_alive <= 1.5x the mutex pair", alive_ns / mutex <= 1.5},
         {"tick with 1024 transports <= 1.5x with 2", tick_ns[1] / tick_ns[0] <= 1.5},
         {"changing updates, 2 threads >= 1.8x one (no shared counters)", ev_two / ev_one >= 1.8},
@@ -546,6 +729,11 @@ int main(int argc, char **argv) {
         fprintf(f, "  \"changing_updates_history_scaling_2_threads\": %.3f,\n", hist_two / hist_one);
         fprintf(f, "  \"strided_%d_live_nochange_ns\": %.2f,\n", stride_live, stride_ns);
         fprintf(f, "  \"strided_over_2_transports\": %.3f,\n", stride_ns / nochange[0]);
+        fprintf(f, "  \"sequential_%d_live_nochange_ns\": %.2f,\n", pattern_live, seq_ns);
+        fprintf(f, "  \"colliding_%d_live_nochange_ns\": %.2f,\n", pattern_live, col_ns);
+        fprintf(f, "  \"colliding_over_sequential\": %.3f,\n", col_ns / seq_ns);
+        fprintf(f, "  \"event_1_callback_ns\": %.2f,\n", event1);
+        fprintf(f, "  \"event_1_queue_and_poll_ns\": %.2f,\n", queue_ns);
         fprintf(f, "  \"note_alive_ns\": %.2f,\n", alive_ns);
         fprintf(f, "  \"note_alive_ratio_to_mutex\": %.3f,\n", alive_ns / mutex);
         fprintf(f, "  \"tick_nothing_due_2_ns\": %.2f,\n", tick_ns[0]);

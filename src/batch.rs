@@ -27,32 +27,19 @@ pub struct Batch {
     transport: u32,
     old: Packed,
     new: Packed,
-    /// How many of the events were taken by `pop_front`.
-    taken: u32,
 }
 
 impl Batch {
-    /// The batch's events not yet taken, in commit order.
+    /// The batch's events, in commit order.
     pub fn iter(&self) -> impl Iterator<Item = Event> + '_ {
-        self.old
-            .changed(self.new)
-            .enumerate()
-            .skip(self.taken as usize)
-            .map(|(i, a)| Event {
-                seq: self.first_seq + i as u64,
-                time_ns: self.time_ns,
-                kind: a.event_kind(),
-                old_state: self.old.get(a).into(),
-                new_state: self.new.get(a).into(),
-                transport: self.transport,
-            })
-    }
-
-    /// Takes the oldest event out of the batch.
-    pub(crate) fn pop_front(&mut self) -> Option<Event> {
-        let e = self.iter().next();
-        self.taken += u32::from(e.is_some());
-        e
+        self.old.changed(self.new).enumerate().map(|(i, a)| Event {
+            seq: self.first_seq + i as u64,
+            time_ns: self.time_ns,
+            kind: a.event_kind(),
+            old_state: self.old.get(a).into(),
+            new_state: self.new.get(a).into(),
+            transport: self.transport,
+        })
     }
 
     /// The events of a commit at `time_ns` that changed the aggregates from `old` to `new`,
@@ -70,7 +57,6 @@ impl Batch {
             transport,
             old,
             new,
-            taken: 0,
         }
     }
 

@@ -17,12 +17,11 @@
 //! would close a cycle gets `WouldDeadlock` instead. The thread that ends an outing removes
 //! the edges of its waiters before waking them, so no stale edge is ever seen as a cycle.
 
-use parking_lot::{Condvar, Mutex, MutexGuard};
-
 use crate::error::{Result, ResultCode};
 use crate::queue::{DEFAULT_LIMIT, EventBuffer, EventQueue, MAX_LIMIT};
 use crate::rules::Profile;
 use crate::state::{Batch, Event, FLAG_EVENT_QUEUE, FLAG_HISTORY, PeerState};
+use crate::sync::{self, Condvar, Mutex, thread_token};
 
 /// How many events `FLAG_HISTORY` keeps.
 pub(crate) const HISTORY_LEN: usize = crate::constants::PCSTATE_HISTORY_LEN as usize;
@@ -65,8 +64,6 @@ pub struct Peer {
     pub state: PeerState,
     /// The current registration while it is home (not out with the deliverer).
     callback: Option<Box<dyn EventSink>>,
-    /// Token of the thread delivering this peer's events, 0 when none.
-    deliverer: usize,
     /// Events committed while another outing ran, for the deliverer (bounded); allocated the
     /// first time it is needed. Boxed: 8 bytes in every peer for what most peers never use.
     backlog: Option<Box<EventBuffer>>,
@@ -107,7 +104,6 @@ impl Peer {
         Ok(Peer {
             state: PeerState::new(profile, flags),
             callback: None,
-            deliverer: 0,
             backlog: None,
             lost: 0,
             limit: DEFAULT_LIMIT,
@@ -184,6 +180,17 @@ impl Peer {
         })
     }
 
+    /// Appends a batch to the history and the queue, those the peer has.
+    #[inline(never)]
+    fn record(&mut self, batch: &Batch) {
+        if let Some(h) = self.history.as_mut() {
+            batch.iter().for_each(|e| h.push(e));
+        }
+        if let Some(q) = self.queue.as_mut() {
+            batch.iter().for_each(|e| q.push(e));
+        }
+    }
+
     /// Drops every deferred event (nobody is left to deliver them to).
     fn clear_deferred(&mut self) {
         self.backlog = None;
@@ -201,7 +208,18 @@ impl Peer {
     }
 }
 
-/// Which registration, if any, is out with a deliverer.
+/// How one outing ended.
+enum Delivered {
+    /// The callback ran and its peer lives on.
+    Yes,
+    /// There is no callback (any deferred events were dropped).
+    NoCallback,
+    /// The peer was freed meanwhile: delivery ends.
+    Freed,
+}
+
+/// Which registration, if any, is out with a deliverer. While one is (`Current` or `Retired`),
+/// a thread is delivering the peer's events, and events committed by others are deferred to it.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 enum Out {
     /// None: the current registration (if any) is home.
@@ -211,14 +229,6 @@ enum Out {
     /// A registration replaced or freed during its outing is out; the deliverer drops it.
     Retired,
 }
-
-/// An identifier of the calling thread, unique among live threads, never 0.
-fn thread_token() -> usize {
-    thread_local!(static TOKEN: u8 = const { 0 });
-    TOKEN.with(|t| t as *const u8 as usize)
-}
-
-thread_local!(static DELIVERING: std::cell::Cell<u32> = const { std::cell::Cell::new(0) });
 
 /// One waiting thread: it waits for outing `outing` of the cell at `cell`, held by `holder`.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -231,7 +241,12 @@ struct Wait {
 
 /// Every thread waiting in `set_callback` or `free`. Touched only by those calls and by the end
 /// of an outing that has waiters, never on the update path.
-static WAITS: Mutex<Vec<Wait>> = parking_lot::const_mutex(Vec::new());
+#[cfg(not(loom))]
+static WAITS: Mutex<Vec<Wait>> = Mutex::new(Vec::new());
+#[cfg(loom)]
+loom::lazy_static! {
+    static ref WAITS: Mutex<Vec<Wait>> = Mutex::new(Vec::new());
+}
 
 /// Whether `me` waiting for `holder` closes a cycle of waiting threads. Each waiting thread has
 /// one edge, so a cycle through `me` is found within `waits.len()` steps; the walk is bounded by
@@ -251,12 +266,12 @@ fn closes_cycle(waits: &[Wait], me: usize, holder: usize) -> bool {
 }
 
 /// Records that this thread waits for `outing` of `cell` held by `holder`, unless that closes a
-/// cycle of threads each waiting inside a callback for the next: then `WouldDeadlock`.
+/// cycle of threads each waiting inside a callback for the next: then `WouldDeadlock`. (Only a
+/// thread inside a callback is waited for, so a cycle can close only through such a thread.)
 fn begin_wait(cell: &Cell, holder: usize, outing: u32) -> Result<()> {
     let me = thread_token();
     let mut waits = WAITS.lock();
-    // Only a thread inside a callback can be waited for, so only then can a cycle close here.
-    if DELIVERING.with(|d| d.get()) > 0 && closes_cycle(&waits, me, holder) {
+    if closes_cycle(&waits, me, holder) {
         return Err(ResultCode::WouldDeadlock);
     }
     waits.try_reserve(1).map_err(|_| ResultCode::NoMemory)?;
@@ -274,8 +289,6 @@ fn begin_wait(cell: &Cell, holder: usize, outing: u32) -> Result<()> {
 /// Cache-line aligned: threads updating neighbouring peers never write to a shared line.
 #[repr(align(64))]
 pub struct Cell {
-    /// The cell's index in the registry.
-    index: u32,
     inner: Mutex<CellInner>,
     cond: Condvar,
 }
@@ -293,15 +306,15 @@ struct CellInner {
     outings: u32,
     /// Threads waiting for the current outing to end.
     waiters: u32,
-    /// Freed during its last outing: the deliverer hands the cell back when the outing ends.
+    /// Freed during its last outing: the deliverer's call reports the cell reusable (see
+    /// `Cell::update`) when the outing ends.
     recycle: bool,
 }
 
 impl Cell {
-    /// An empty cell at `index` of the registry.
-    pub fn new(index: u32) -> Self {
+    /// An empty cell.
+    pub fn new() -> Self {
         Cell {
-            index,
             inner: Mutex::new(CellInner {
                 generation: 1,
                 peer: None,
@@ -316,15 +329,15 @@ impl Cell {
     }
 }
 
-type Guard<'a> = MutexGuard<'a, CellInner>;
+type Guard<'a> = sync::Guard<'a, CellInner>;
 
 /// What `free` leaves to its caller about the cell.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Reuse {
     /// The cell may be reused now.
     Now,
-    /// A callback of the freed peer is still running on this thread; the cell is handed back
-    /// (through `registry::recycle`) when it returns.
+    /// A callback of the freed peer is still running on this thread; the call that runs it
+    /// reports the cell reusable when it returns (see `Cell::update`).
     Later,
     /// The cell's generations are used up: it is retired.
     Never,
@@ -360,88 +373,107 @@ impl Cell {
     }
 
     /// Runs a mutating operation under the lock, commits its events (queue, then callback), and
-    /// delivers them when no other thread is delivering this peer's events.
+    /// delivers them when no other thread is delivering this peer's events. Also returns whether
+    /// the cell may be reused now: true when a callback run by this call freed its own peer
+    /// (`Reuse::Later`) and has returned; the owner of the cell (the registry) acts on it.
     #[inline(always)]
     pub fn update<T>(
         &self,
         generation: u32,
         op: impl FnOnce(&mut Peer) -> Result<(T, Batch)>,
-    ) -> Result<T> {
-        let mut g = self.lock_live(generation)?;
-        let (value, batch) = op(g.peer.as_mut().expect("checked live"))?;
-        if !batch.is_empty() {
-            self.publish(g, generation, batch);
+    ) -> (Result<T>, bool) {
+        let mut g = match self.lock_live(generation) {
+            Ok(g) => g,
+            Err(e) => return (Err(e), false),
+        };
+        match op(g.peer.as_mut().expect("checked live")) {
+            Ok((value, batch)) if batch.is_empty() => (Ok(value), false),
+            Ok((value, batch)) => (Ok(value), self.publish(g, generation, batch)),
+            Err(e) => (Err(e), false),
         }
-        Ok(value)
     }
 
     /// Queues a call's events and delivers them (the part of an update that runs only when an
-    /// aggregate changed; kept out of line so the no-change path stays short).
+    /// aggregate changed; kept out of line so the no-change path stays short). Returns whether
+    /// the cell may be reused now (see `update`).
     #[cold]
     #[inline(never)]
-    fn publish(&self, mut g: Guard<'_>, generation: u32, batch: Batch) {
-        let out = g.out;
+    fn publish(&self, mut g: Guard<'_>, generation: u32, batch: Batch) -> bool {
+        let delivering = g.out != Out::Home;
         let peer = g.peer.as_mut().expect("checked live");
-        if let Some(h) = peer.history.as_mut() {
-            batch.iter().for_each(|e| h.push(e));
+        if peer.history.is_some() || peer.queue.is_some() {
+            peer.record(&batch);
         }
-        if let Some(q) = peer.queue.as_mut() {
-            batch.iter().for_each(|e| q.push(e));
-        }
-        if peer.deliverer != 0 {
-            // Another thread, or this one further up the stack, is delivering: it will deliver
-            // these after what it has, in order, to whatever registration is current then (and
-            // drops them all if none is).
+        if delivering {
+            // A registration is out: its deliverer (another thread, or this one further up the
+            // stack) delivers these after what it has, in order, to whatever registration is
+            // current then (and drops them all if none is).
             batch.iter().for_each(|e| peer.defer(e));
-            return;
+            return false;
         }
-        if peer.callback.is_none() && out != Out::Current {
-            return;
+        if peer.callback.is_none() {
+            return false;
         }
-        self.deliver(g, generation, batch);
+        self.deliver(g, generation, &batch)
     }
 
-    /// The delivery loop; entered with the lock held and no deliverer; returns with it released.
-    fn deliver(&self, mut g: Guard<'_>, generation: u32, batch: Batch) {
-        let me = thread_token();
-        g.peer.as_mut().expect("live").deliverer = me;
-        DELIVERING.with(|d| d.set(d.get() + 1));
-        let mut local = batch;
-        loop {
-            let peer = g.peer.as_mut().expect("live while we deliver");
-            let Some(event) = local.pop_front().or_else(|| peer.next_deferred()) else {
-                peer.deliverer = 0;
-                break;
-            };
-            let Some(mut cb) = peer.callback.take() else {
-                // The callback was cleared: nothing is left to deliver to.
-                peer.clear_deferred();
-                local = Batch::default();
-                continue;
-            };
-            g.out = Out::Current;
-            g.out_holder = me;
-            g.outings = g.outings.wrapping_add(1);
-            MutexGuard::unlocked(&mut g, || cb.on_event(&event));
-            if !self.end_outing(&mut g, generation, cb) {
-                break; // freed: the cell no longer holds this peer
+    /// The delivery loop: the batch's events, then any deferred meanwhile. Entered with the lock
+    /// held and no registration out (so this thread becomes the deliverer: others defer to it);
+    /// returns with the lock released, and whether the cell may be reused now (its peer was
+    /// freed by the last callback).
+    fn deliver(&self, mut g: Guard<'_>, generation: u32, batch: &Batch) -> bool {
+        for event in batch.iter() {
+            match self.deliver_one(&mut g, generation, &event) {
+                Delivered::Yes => {}
+                Delivered::NoCallback => return false,
+                Delivered::Freed => return std::mem::take(&mut g.recycle),
             }
         }
-        DELIVERING.with(|d| d.set(d.get() - 1));
+        loop {
+            let Some(event) = g.peer.as_mut().expect("live").next_deferred() else {
+                return false;
+            };
+            match self.deliver_one(&mut g, generation, &event) {
+                Delivered::Yes => {}
+                Delivered::NoCallback => return false,
+                Delivered::Freed => return std::mem::take(&mut g.recycle),
+            }
+        }
+    }
+
+    /// One outing: takes the registration out, calls it with `event` with the lock released,
+    /// and brings it back (lock held before and after).
+    #[inline(always)]
+    fn deliver_one(&self, g: &mut Guard<'_>, generation: u32, event: &Event) -> Delivered {
+        let peer = g.peer.as_mut().expect("live while we deliver");
+        let Some(mut cb) = peer.callback.take() else {
+            // The callback was cleared: nothing is left to deliver to.
+            peer.clear_deferred();
+            return Delivered::NoCallback;
+        };
+        g.out = Out::Current;
+        g.out_holder = thread_token();
+        g.outings = g.outings.wrapping_add(1);
+        sync::unlocked(g, || cb.on_event(event));
+        if self.end_outing(g, generation, cb) {
+            Delivered::Yes
+        } else {
+            Delivered::Freed
+        }
     }
 
     /// Back from a callback with the lock held: puts the registration back, or drops it when it
     /// was retired meanwhile, then releases the outing's waiters. Returns false when the peer
     /// was freed (delivery ends).
+    #[inline(always)]
     fn end_outing(&self, g: &mut Guard<'_>, generation: u32, cb: Box<dyn EventSink>) -> bool {
         if g.generation == generation && g.out == Out::Current {
             g.peer.as_mut().expect("live").callback = Some(cb);
         } else {
             // Retired by set_callback or free: drop it (user_data_free) outside the lock; the
             // outing lasts until that returned (the peer may be freed meanwhile).
-            MutexGuard::unlocked(g, || drop(cb));
+            sync::unlocked(g, || drop(cb));
         }
-        let live = g.generation == generation;
         g.out = Out::Home;
         if g.waiters > 0 {
             let (cell, outing) = (self as *const Cell as usize, g.outings);
@@ -450,19 +482,13 @@ impl Cell {
                 .retain(|w| !(w.cell == cell && w.outing == outing));
             self.cond.notify_all();
         }
-        if live {
-            return true;
-        }
-        if std::mem::take(&mut g.recycle) {
-            crate::registry::recycle(self.index);
-        }
-        false
+        g.generation == generation
     }
 
     /// Waits (lock held) until outing `outing` is over; the edge was added by `begin_wait`.
     fn wait_for_outing(&self, g: &mut Guard<'_>, outing: u32) {
         while g.outings == outing && g.out != Out::Home {
-            self.cond.wait(g);
+            sync::wait(&self.cond, g);
         }
         g.waiters -= 1;
     }
@@ -517,7 +543,7 @@ impl Cell {
         if g.out == Out::Current {
             g.out = Out::Retired;
         }
-        MutexGuard::unlocked(&mut g, || drop(peer));
+        sync::unlocked(&mut g, || drop(peer));
         if let Some(outing) = wait {
             self.wait_for_outing(&mut g, outing);
         }
@@ -545,12 +571,14 @@ mod tests {
         edges.iter().map(wait).collect()
     }
 
-    /// A peer's cell stays five cache lines (three for the state machine and delivery, two for
-    /// the stats); a transport takes 24 bytes. The memory figure of `make bench` depends on both.
+    /// A peer's cell stays within four cache lines (the state machine with its 64 bytes of
+    /// stats, delivery); a transport takes 24 bytes, and the table that holds them 24 more. The
+    /// memory figure of `make bench` depends on all three.
     #[test]
     fn sizes() {
-        assert!(size_of::<Cell>() <= 320, "{}", size_of::<Cell>());
+        assert!(size_of::<Cell>() <= 256, "{}", size_of::<Cell>());
         assert!(size_of::<crate::transports::Entry>() <= 24);
+        assert!(size_of::<crate::transports::TransportTable>() <= 24);
     }
 
     #[test]

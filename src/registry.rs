@@ -5,6 +5,10 @@
 //! and never freed, so a cell's address stays valid forever; a cell freed by one peer is reused by
 //! a later one with the next generation, so every stale handle fails its generation check. Only
 //! creating and freeing a peer take the global allocation lock.
+//!
+//! The registry owns the cells; the delivery protocol only reports when a cell may be reused
+//! (`Reuse` from `free`, the flag `Cell::update` returns), and the registry acts on that: the
+//! protocol never calls up into the registry.
 
 use std::sync::atomic::{AtomicPtr, Ordering};
 
@@ -62,23 +66,55 @@ fn allocate_index() -> Result<u32> {
     a.free.try_reserve(more).map_err(|_| ResultCode::NoMemory)?;
     let slot = &DIRECTORY[i as usize >> SEGMENT_BITS];
     if slot.load(Ordering::Relaxed).is_null() {
-        let base = i & !(SEGMENT_LEN as u32 - 1);
-        let segment = try_slice(SEGMENT_LEN, |k| Cell::new(base + k as u32))?;
+        let segment = try_slice(SEGMENT_LEN, |_| Cell::new())?;
         slot.store(Box::leak(segment).as_mut_ptr(), Ordering::Release);
     }
     a.next += 1;
     Ok(i)
 }
 
+/// A registered cell: the delivery protocol's [`Cell`] (its `read`, `set_callback`, ...), with
+/// `update` acting on what the protocol reports about reuse.
+#[derive(Copy, Clone)]
+pub struct Slot {
+    cell: &'static Cell,
+    index: u32,
+}
+
+impl std::ops::Deref for Slot {
+    type Target = Cell;
+    fn deref(&self) -> &Cell {
+        self.cell
+    }
+}
+
+impl Slot {
+    /// `Cell::update`; hands the cell back for reuse when a callback the update ran freed its own
+    /// peer and has returned.
+    #[inline(always)]
+    pub fn update<T>(
+        &self,
+        generation: u32,
+        op: impl FnOnce(&mut Peer) -> Result<(T, crate::state::Batch)>,
+    ) -> Result<T> {
+        let (value, reusable) = self.cell.update(generation, op);
+        if reusable {
+            recycle(self.index);
+        }
+        value
+    }
+}
+
 /// Splits a handle into its cell and generation; `None` for a handle that was never issued.
 #[inline(always)]
-pub fn lookup(handle: u64) -> Result<(&'static Cell, u32)> {
+pub fn lookup(handle: u64) -> Result<(Slot, u32)> {
     let generation = (handle >> 32) as u32;
     if generation == 0 {
         return Err(ResultCode::InvalidHandle);
     }
-    let cell = cell(handle as u32).ok_or(ResultCode::InvalidHandle)?;
-    Ok((cell, generation))
+    let index = handle as u32;
+    let cell = cell(index).ok_or(ResultCode::InvalidHandle)?;
+    Ok((Slot { cell, index }, generation))
 }
 
 /// Registers a new peer and returns its handle.
@@ -100,7 +136,7 @@ pub fn remove(handle: u64) -> Result<()> {
 }
 
 /// Hands cell `index` back for reuse (its peer is freed and no callback of it is running).
-pub(crate) fn recycle(index: u32) {
+fn recycle(index: u32) {
     // Never allocates: `allocate_index` reserved room for every cell ever handed out.
     ALLOCATOR.lock().free.push(index);
 }

@@ -11,7 +11,7 @@ use crate::rules::{
     self, Aggregates, Counts, DtlsTransportState, GathererState, IceTransportState, Input, Packed,
     Profile, TransportStates,
 };
-use crate::stats::{FailureCause, PeerStats, global};
+use crate::stats::{FailureCause, PeerStats, StatsReport, global};
 use crate::transports::TransportTable;
 use crate::update::{Update, reported};
 
@@ -505,10 +505,8 @@ impl PeerState {
     }
 
     /// The peer's numbers, times up to `now`.
-    pub fn stats(&self, now: u64) -> PeerStats {
-        let mut s = self.stats.clone();
-        s.time_in_state_ns = s.time_in_state_until(now, self.aggregates().connection);
-        s
+    pub fn stats(&self, now: u64) -> StatsReport {
+        self.stats.report(now, self.aggregates().connection)
     }
 
     /// The peer's connectionState (for the process-wide gauges when it is freed).

@@ -66,8 +66,8 @@ impl PeerStats {
     }
 }
 
-impl From<crate::stats::PeerStats> for PeerStats {
-    fn from(s: crate::stats::PeerStats) -> Self {
+impl From<crate::stats::StatsReport> for PeerStats {
+    fn from(s: crate::stats::StatsReport) -> Self {
         PeerStats {
             created_ns: s.created_ns,
             first_connected_ns: (s.first_connected_ns != 0).then_some(s.first_connected_ns),

@@ -98,17 +98,19 @@ def test_stats_of_a_scripted_call_are_exact():
     assert [str(e.new) for e in changes] == ["connecting", "connected", "disconnected", "connected", "failed"]
     assert s.entered == {C.NEW: 1, C.CONNECTING: 1, C.CONNECTED: 2, C.DISCONNECTED: 1, C.FAILED: 1, C.CLOSED: 0}
     assert s.failure_cause is pcstate.FailureCause.DTLS and s.failure_transport == video.id
-    # The times are the events' commit times.
+    # The times are the events' commit times; past stays are kept in whole milliseconds (rounded
+    # at each change), so each is within 1 ms per stay, and the six still sum to the read's moment.
     t = [s.created_ns] + [e.time_ns for e in changes]
+    ms = 1_000_000
     assert s.first_connected_ns == t[2]
     assert s.time_to_connected == (t[2] - t[0]) / 1e9
     ns = s.time_in_state_ns
-    assert ns[C.NEW] == t[1] - t[0]
-    assert ns[C.CONNECTING] == t[2] - t[1]
-    assert ns[C.CONNECTED] == (t[3] - t[2]) + (t[5] - t[4])
-    assert ns[C.DISCONNECTED] == t[4] - t[3]
+    assert abs(ns[C.NEW] - (t[1] - t[0])) <= ms
+    assert abs(ns[C.CONNECTING] - (t[2] - t[1])) <= ms
+    assert abs(ns[C.CONNECTED] - ((t[3] - t[2]) + (t[5] - t[4]))) <= 2 * ms
+    assert abs(ns[C.DISCONNECTED] - (t[4] - t[3])) <= ms
     assert ns[C.CLOSED] == 0
-    assert before_read - t[5] <= ns[C.FAILED] <= after_read - t[5]  # the current stay, to the read
+    assert before_read - t[5] <= ns[C.FAILED] <= after_read - t[5] + ms  # the current stay, to the read
     assert before_read <= s.created_ns + sum(ns.values()) <= after_read
     assert s.time_in_state == {state: v / 1e9 for state, v in ns.items()}
 
@@ -116,7 +118,7 @@ def test_stats_of_a_scripted_call_are_exact():
     s2 = pc.stats()
     assert s2.entered[C.CLOSED] == 1 and s2.entered[C.FAILED] == 1
     assert s2.first_connected_ns == s.first_connected_ns  # the first connect stays
-    assert s2.time_in_state_ns[C.FAILED] == _connection_events(seen)[-1].time_ns - t[5]
+    assert abs(s2.time_in_state_ns[C.FAILED] - (_connection_events(seen)[-1].time_ns - t[5])) <= ms
     with pytest.raises(dataclass_frozen_error()):
         s2.created_ns = 0  # type: ignore[misc]
     pc.on_event(None)
