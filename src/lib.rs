@@ -54,8 +54,8 @@ mod update;
 mod wakeup;
 
 pub use api::{
-    Change, Error, Event, GlobalStats, IceAgent, PeerConnection, PeerConnectionBuilder, PeerStats,
-    Snapshot, StateUpdate, Transport, global_stats, now_ns,
+    Change, Error, Event, GlobalStats, IceAgent, LivenessPreset, PeerConnection,
+    PeerConnectionBuilder, PeerStats, Snapshot, StateUpdate, Transport, global_stats, now_ns,
 };
 pub use enums::{
     ConnectionState, DtlsTransportState, EventKind, GathererState, IceConnectionState,

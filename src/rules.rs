@@ -378,7 +378,7 @@ pub const fn aggregate_by_rules(profile: Profile, c: &Counts, peer_closed: bool)
 const ICE_MASKS: usize = 1 << IceTransportState::COUNT;
 const DTLS_MASKS: usize = 1 << DtlsTransportState::COUNT;
 
-/// The aggregates packed as their C numbers in one word, one byte each at [`Aggregate::shift`]:
+/// The aggregates packed as their C numbers in one word, one byte each at `Aggregate::shift`:
 /// one compare tells whether anything changed.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
 pub struct Packed(u32);

@@ -8,7 +8,7 @@ use std::time::Duration;
 use pcstate::{
     Change, ConnectionState, DtlsTransportState, Error, Event, EventKind, FailureCause,
     GathererState, IceAgent, IceConnectionState, IceGatheringState, IceTransportState,
-    PeerConnection, Profile, ResultCode, StateUpdate, TransportStates,
+    LivenessPreset, PeerConnection, Profile, ResultCode, StateUpdate, TransportStates,
 };
 
 /// The program, written with exactly the pinned names (and nothing else of the crate).
@@ -85,6 +85,19 @@ fn root_enums_are_the_c_enums_with_the_c_values() {
     assert_eq!(IceGatheringState::Gathering as u32, 1);
     assert_eq!(EventKind::Overflow as u32, 4);
     assert_eq!(FailureCause::Liveness as u32, 3);
+    use pcstate::ffi::{
+        PCSTATE_LIVENESS_PRESET_CHROMIUM, PCSTATE_LIVENESS_PRESET_FIREFOX,
+        PCSTATE_LIVENESS_PRESET_OFF,
+    };
+    assert_eq!(LivenessPreset::Off as u32, PCSTATE_LIVENESS_PRESET_OFF);
+    assert_eq!(
+        LivenessPreset::Chromium as u32,
+        PCSTATE_LIVENESS_PRESET_CHROMIUM
+    );
+    assert_eq!(
+        LivenessPreset::Firefox as u32,
+        PCSTATE_LIVENESS_PRESET_FIREFOX
+    );
 }
 
 #[test]
@@ -104,7 +117,11 @@ fn after_close_setters_fail_as_in_c_or_are_ignored_with_the_flag() {
             t.set_states(StateUpdate::default()),
             t.set_ice_agent_state(IceAgent::Libnice, 4),
             t.set_remote_end_of_candidates(),
+            t.note_remote_candidate(),
+            t.restart_ice(),
             t.note_alive(1),
+            pc.set_liveness_preset(LivenessPreset::Firefox),
+            pc.set_liveness_preset(LivenessPreset::Off),
             pc.add_transport().map(|t| assert_eq!(t.id(), 0)),
             pc.remove_transport(t.id()),
         ];
@@ -212,6 +229,121 @@ fn ice_agent_states_derive_the_ice_state() {
         IceTransportState::Completed,
         "nothing changed"
     );
+}
+
+/// A restart on a healthy call: `restart_ice`, then libnice's own restart (GATHERING,
+/// CONNECTING, READY): the transport reads connected throughout and connectionState never leaves
+/// connected; completed needs the new session's end-of-candidates.
+#[test]
+fn a_restart_holds_a_completed_transport_at_connected() {
+    let pc = PeerConnection::new(Profile::W3c).unwrap();
+    let t = pc
+        .add_transport_with_states(TransportStates {
+            dtls: DtlsTransportState::Connected,
+            gatherer: GathererState::Complete,
+            ..Default::default()
+        })
+        .unwrap();
+    t.set_ice_agent_state(IceAgent::Libnice, 2).unwrap();
+    t.set_remote_end_of_candidates().unwrap();
+    t.set_ice_agent_state(IceAgent::Libnice, 4).unwrap();
+    assert_eq!(t.states().unwrap().ice, IceTransportState::Completed);
+    let events = record(&pc);
+    t.restart_ice().unwrap();
+    assert_eq!(t.states().unwrap().ice, IceTransportState::Connected);
+    for gathering_then_connecting in [1, 2] {
+        t.set_ice_agent_state(IceAgent::Libnice, gathering_then_connecting)
+            .unwrap();
+        assert_eq!(t.states().unwrap().ice, IceTransportState::Connected);
+    }
+    t.set_ice_agent_state(IceAgent::Libnice, 4).unwrap();
+    assert_eq!(t.states().unwrap().ice, IceTransportState::Connected);
+    t.set_remote_end_of_candidates().unwrap();
+    assert_eq!(t.states().unwrap().ice, IceTransportState::Completed);
+    let changes: Vec<Change> = events.lock().unwrap().iter().map(|e| e.change()).collect();
+    assert_eq!(
+        changes,
+        [
+            Change::IceConnectionState {
+                old: IceConnectionState::Completed,
+                new: IceConnectionState::Connected
+            },
+            Change::IceConnectionState {
+                old: IceConnectionState::Connected,
+                new: IceConnectionState::Completed
+            },
+        ],
+        "connectionState stays connected"
+    );
+}
+
+/// libjuice CONNECTING reads new until a remote candidate is noted, and again after a restart,
+/// which ends the noted candidates (a transport that does not read connected is not held).
+#[test]
+fn libjuice_connecting_reads_checking_once_a_remote_candidate_is_noted() {
+    let pc = PeerConnection::new(Profile::W3c).unwrap();
+    let t = pc.add_transport().unwrap();
+    t.set_ice_agent_state(IceAgent::Libjuice, 2).unwrap();
+    assert_eq!(t.states().unwrap().ice, IceTransportState::New);
+    t.note_remote_candidate().unwrap();
+    assert_eq!(t.states().unwrap().ice, IceTransportState::Checking);
+    t.note_remote_candidate().unwrap(); // idempotent
+    assert_eq!(pc.ice_connection_state(), IceConnectionState::Checking);
+    t.restart_ice().unwrap();
+    assert_eq!(t.states().unwrap().ice, IceTransportState::New);
+    t.note_remote_candidate().unwrap();
+    assert_eq!(t.states().unwrap().ice, IceTransportState::Checking);
+    // libnice CONNECTING means a pair exists: checking without a noted candidate.
+    let n = pc.add_transport().unwrap();
+    n.set_ice_agent_state(IceAgent::Libnice, 2).unwrap();
+    assert_eq!(n.states().unwrap().ice, IceTransportState::Checking);
+    // On a removed transport, as every setter.
+    n.remove().unwrap();
+    for r in [n.note_remote_candidate(), n.restart_ice()] {
+        assert_eq!(r.unwrap_err().code(), ResultCode::UnknownTransport);
+    }
+}
+
+/// Each preset sets the measured browser thresholds (the numbers in docs/feeding.md, which
+/// `durations` returns); `Off` turns liveness off.
+#[test]
+fn liveness_presets_set_the_browsers_thresholds() {
+    let sec = 1_000_000_000u64;
+    let ms = 1_000_000u64;
+    for (preset, d, f) in [
+        (LivenessPreset::Chromium, 6_500 * ms, 17_600 * ms),
+        (LivenessPreset::Firefox, 7 * sec, 27_500 * ms),
+    ] {
+        assert_eq!(
+            preset.durations(),
+            Some((Duration::from_nanos(d), Duration::from_nanos(f)))
+        );
+        let pc = PeerConnection::new(Profile::W3c).unwrap();
+        let t = pc
+            .add_transport_with_states(TransportStates {
+                ice: IceTransportState::Connected,
+                dtls: DtlsTransportState::Connected,
+                gatherer: GathererState::Complete,
+            })
+            .unwrap();
+        pc.set_liveness_preset(preset).unwrap();
+        assert_eq!(pc.tick(0).unwrap(), Some(d));
+        assert_eq!(pc.tick(d - 1).unwrap(), Some(d), "{preset:?}");
+        assert_eq!(pc.connection_state(), ConnectionState::Connected);
+        assert_eq!(pc.tick(d).unwrap(), Some(f));
+        assert_eq!(pc.connection_state(), ConnectionState::Disconnected);
+        assert_eq!(pc.tick(f).unwrap(), None);
+        assert_eq!(pc.connection_state(), ConnectionState::Failed);
+        // The same as set_liveness with the durations.
+        t.set_ice_state(IceTransportState::Connected).unwrap();
+        let (dd, ff) = preset.durations().unwrap();
+        pc.set_liveness(dd, Some(ff)).unwrap();
+        assert_eq!(pc.tick(100 * sec).unwrap(), Some(100 * sec + d));
+        pc.set_liveness_preset(LivenessPreset::Off).unwrap();
+        assert_eq!(pc.tick(200 * sec).unwrap(), None);
+        assert_eq!(pc.connection_state(), ConnectionState::Connected);
+    }
+    assert_eq!(LivenessPreset::Off.durations(), None);
 }
 
 #[test]

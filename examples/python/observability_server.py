@@ -18,7 +18,7 @@ from typing import Dict, List, Optional, Set, Tuple
 
 import pcstate
 
-# Liveness, scaled from the browser-like 5 s / 30 s.
+# Liveness, scaled from Firefox's (pcstate.LivenessPreset.FIREFOX: 7 s / 27.5 s).
 DISCONNECTED_AFTER = 0.15
 FAILED_AFTER = 0.6
 PACKET_INTERVAL = 0.02  # the pump notes every flowing transport alive this often

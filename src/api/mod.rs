@@ -10,6 +10,6 @@ mod transport;
 
 pub use error::Error;
 pub use event::{Change, Event};
-pub use peer::{PeerConnection, PeerConnectionBuilder};
+pub use peer::{LivenessPreset, PeerConnection, PeerConnectionBuilder};
 pub use stats::{GlobalStats, PeerStats, Snapshot, global_stats, now_ns};
 pub use transport::{IceAgent, StateUpdate, Transport};

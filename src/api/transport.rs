@@ -130,8 +130,12 @@ impl<'a> Transport<'a> {
     }
 
     /// Reports the state of the ICE agent driving the transport (`agent_state` is the agent's
-    /// own state number); the ICE state is then derived from it, the gatherer state and the
-    /// remote's end-of-candidates. [`set_ice_state`](Self::set_ice_state) detaches it again.
+    /// own state number); the ICE state is then derived from it, the gatherer state, the
+    /// remote's end-of-candidates and whether a remote candidate was noted (libjuice CONNECTING
+    /// reads checking only once [`note_remote_candidate`](Self::note_remote_candidate) was
+    /// called, new before). An agent going back to an earlier state is an ICE restart, held as
+    /// [`restart_ice`](Self::restart_ice) holds it. [`set_ice_state`](Self::set_ice_state)
+    /// detaches the agent again, ending its run's facts. The tables are in `docs/feeding.md`.
     ///
     /// Errors: [`InvalidState`](crate::ResultCode::InvalidState) (number out of the agent's
     /// range); [`UnknownTransport`](crate::ResultCode::UnknownTransport);
@@ -144,7 +148,8 @@ impl<'a> Transport<'a> {
     }
 
     /// Records that the remote signalled the end of its candidates for this transport (kept
-    /// until its ICE agent restarts). Idempotent.
+    /// until the ICE session ends: [`restart_ice`](Self::restart_ice), a restart seen in the
+    /// agent's states, or the agent detached). Idempotent.
     ///
     /// Errors: [`UnknownTransport`](crate::ResultCode::UnknownTransport);
     /// [`Closed`](crate::ResultCode::Closed); [`NoMemory`](crate::ResultCode::NoMemory).
@@ -152,6 +157,37 @@ impl<'a> Transport<'a> {
         let id = self.id;
         self.pc
             .update(|p| Ok(((), p.state.set_remote_end_of_candidates(id)?)))
+    }
+
+    /// Records that a remote candidate was given to the transport's ICE agent
+    /// (`nice_agent_set_remote_candidates`, `juice_add_remote_candidate`, `addIceCandidate`): an
+    /// agent state that runs checks before any pair exists (libjuice CONNECTING) reads checking
+    /// from then on, new before; libnice CONNECTING reads checking either way. Kept until the ICE
+    /// session ends (as [`set_remote_end_of_candidates`](Self::set_remote_end_of_candidates)).
+    /// Idempotent.
+    ///
+    /// Errors: [`UnknownTransport`](crate::ResultCode::UnknownTransport);
+    /// [`Closed`](crate::ResultCode::Closed); [`NoMemory`](crate::ResultCode::NoMemory).
+    pub fn note_remote_candidate(&self) -> Result<(), Error> {
+        let id = self.id;
+        self.pc
+            .update(|p| Ok(((), p.state.note_remote_candidate(id)?)))
+    }
+
+    /// Says that an ICE restart began on the transport (`restartIce()`, an ICE-restart offer or
+    /// answer applied); call it before restarting the agent and before the new session's remote
+    /// candidates. The session's facts end. A transport that reads connected or completed then
+    /// reads connected while its agent gathers and checks again, until the agent reports a state
+    /// that reads connected, completed, disconnected or failed (for an ICE state set directly:
+    /// until one of those is set), as browsers keep a transport connected through
+    /// `restartIce()`. With liveness on, silence still makes it disconnected and failed. The
+    /// steps per agent are in `docs/feeding.md`.
+    ///
+    /// Errors: [`UnknownTransport`](crate::ResultCode::UnknownTransport);
+    /// [`Closed`](crate::ResultCode::Closed); [`NoMemory`](crate::ResultCode::NoMemory).
+    pub fn restart_ice(&self) -> Result<(), Error> {
+        let id = self.id;
+        self.pc.update(|p| Ok(((), p.state.restart_ice(id)?)))
     }
 
     /// Notes that something arrived on the transport at `now_ns` (call it per received packet;

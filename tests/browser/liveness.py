@@ -1,20 +1,13 @@
 """The loss recordings' timings (disconnected, failed and recovered after the UDP path went silent),
-and the check that pcstate's liveness, with each browser's thresholds, falls within their spread."""
+and the check that pcstate's liveness, with each browser's preset, falls within their spread."""
 import json
 import os
 from typing import Dict, List, Optional, Tuple
 
 import pcstate
 
-# Per browser: (disconnected_after, failed_after) in seconds, the thresholds that reproduce the
-# recorded timings (docs/browser-parity.md explains the choice).
-# TODO(liveness preset): once pcstate_peer_set_liveness_preset is on this branch, set the peer
-# with its preset (PCSTATE_LIVENESS_PRESET_CHROMIUM = 1, PCSTATE_LIVENESS_PRESET_FIREFOX = 2)
-# instead of these numbers, so that this check measures the shipped presets.
-THRESHOLDS: Dict[str, Tuple[float, float]] = {
-    "chromium": (6.5, 17.6),
-    "firefox": (7.0, 27.5),
-}
+# Each recording's browser ("chromium", "firefox") names its preset: the check measures the
+# shipped thresholds (set_liveness_preset), not numbers of its own (docs/browser-parity.md).
 
 NOTE_MS = 20.0  # note_alive + tick cadence while packets flow
 TICK_MS = 10.0  # tick cadence while the path is silent
@@ -60,14 +53,27 @@ def measure(trace: dict) -> Dict[str, Dict[str, Optional[float]]]:
     return out
 
 
+def thresholds(browser: str) -> Tuple[float, float]:
+    """The browser's preset as (disconnected_after, failed_after) in seconds, read from pcstate:
+    the deadlines a peer with the preset returns for a transport connected at 0."""
+    pc = pcstate.PeerConnection("w3c")
+    pc.set_liveness_preset(browser)
+    pc.add_transport("connected", "connected", "complete")
+    d = pc.tick(0)
+    assert d is not None
+    f = pc.tick(d)
+    assert f is not None
+    pc.free()
+    return d / 1e9, f / 1e9
+
+
 def simulate(trace: dict, browser: str) -> Dict[str, Optional[float]]:
     """pcstate fed as the recording's call: connected with packets noted until the loss, then only
     ticks until the loss ends, then packets again. Seconds from loss start to each event."""
     m = _marks(trace)
     start, end = m["loss-start"], m["loss-end"]
     pc = pcstate.PeerConnection("w3c")
-    d, f = THRESHOLDS[browser]
-    pc.set_liveness(d, f)
+    pc.set_liveness_preset(browser)
     now = [0.0]
     seen: Dict[str, Optional[float]] = {"disconnected": None, "failed": None, "recovered": None}
 
@@ -129,7 +135,7 @@ def check(paths: List[str]) -> List[Tuple[bool, str]]:
             ok = ok and inside
             o = "never" if ours_spread is None else f"{ours_spread[0]:.2f}-{ours_spread[1]:.2f} s"
             parts.append(f"{what}: browser {spread[0]:.2f}-{spread[1]:.2f} s, pcstate {o}")
-        d, f = THRESHOLDS[browser]
-        results.append((ok, f"liveness {browser} ({d} s, {f} s; {len(traces)} loss recordings): "
+        d, f = thresholds(browser)
+        results.append((ok, f"liveness {browser} (preset {d:g} s, {f:g} s; {len(traces)} loss recordings): "
                             + "; ".join(parts)))
     return results

@@ -3,7 +3,9 @@
 Report each transport's ICE, DTLS and gathering state (directly, or as an ICE agent's own states
 with :meth:`Transport.set_agent_state`); read ``connection_state``, ``ice_connection_state`` and
 ``ice_gathering_state``; get an :class:`Event` for every change. Liveness
-(:meth:`PeerConnection.set_liveness`) gives browser-like disconnected/failed on the caller's clock.
+(:meth:`PeerConnection.set_liveness`, or a browser's measured timings with
+:meth:`PeerConnection.set_liveness_preset`) gives browser-like disconnected/failed on the caller's
+clock.
 :meth:`PeerConnection.stats`, :func:`global_stats` and ``pcstate.prometheus`` say why calls failed
 and how long they took to connect.
 
@@ -50,6 +52,7 @@ from ._states import (
     IceGathererState,
     IceGatheringState,
     IceTransportState,
+    LivenessPreset,
     Profile,
 )
 from ._events import Event, Snapshot, TransportStates
@@ -83,6 +86,7 @@ __all__ = [
     "observe_peers",
     "Profile",
     "IceAgent",
+    "LivenessPreset",
     "ConnectionState",
     "IceConnectionState",
     "IceGatheringState",

@@ -82,6 +82,9 @@ FLAGS: Dict[str, int] = {"CLOSE_EVENTS": 1, "EVENT_QUEUE": 2, "IGNORE_AFTER_CLOS
 #: ``PCSTATE_ICE_AGENT_<name>`` -> value: the agents of ``pcstate_transport_set_ice_agent_state``.
 ICE_AGENTS: Dict[str, int] = {"LIBNICE": 1, "LIBJUICE": 2}
 
+#: ``PCSTATE_LIVENESS_PRESET_<name>`` -> value: the presets of ``pcstate_peer_set_liveness_preset``.
+LIVENESS_PRESETS: Dict[str, int] = {"OFF": 0, "CHROMIUM": 1, "FIREFOX": 2}
+
 #: ``PCSTATE_<name>`` -> value: the bounds of ``pcstate_peer_set_event_limit`` and the length of
 #: ``pcstate_peer_history``.
 LIMITS: Dict[str, int] = {"DEFAULT_EVENT_LIMIT": 1024, "MAX_EVENT_LIMIT": 1 << 20, "HISTORY_LEN": 32}
@@ -108,6 +111,7 @@ def constants() -> Dict[str, int]:
     out = {c_name(enum, name): value for enum, members in ENUMS.items() for name, value in members.items()}
     out.update({f"PCSTATE_FLAG_{k}": v for k, v in FLAGS.items()})
     out.update({f"PCSTATE_ICE_AGENT_{k}": v for k, v in ICE_AGENTS.items()})
+    out.update({f"PCSTATE_LIVENESS_PRESET_{k}": v for k, v in LIVENESS_PRESETS.items()})
     out.update({f"PCSTATE_{k}": v for k, v in LIMITS.items()})
     out["PCSTATE_STATE_UNCHANGED"] = STATE_UNCHANGED
     return out
@@ -233,8 +237,11 @@ FUNCTIONS: Dict[str, Tuple[object, List[object]]] = {
     "pcstate_transport_add_with_states": (_R, [_P, _ptr(TransportStates), _ptr(_T)]),
     "pcstate_transport_set_ice_agent_state": (_R, [_P, _T, _u32, _u32]),
     "pcstate_transport_set_remote_end_of_candidates": (_R, [_P, _T]),
+    "pcstate_transport_restart_ice": (_R, [_P, _T]),
+    "pcstate_transport_note_remote_candidate": (_R, [_P, _T]),
     "pcstate_now_ns": (_u64, []),
     "pcstate_peer_set_liveness": (_R, [_P, _u64, _u64]),
+    "pcstate_peer_set_liveness_preset": (_R, [_P, _u32]),
     "pcstate_transport_note_alive": (_R, [_P, _T, _u64]),
     "pcstate_peer_tick": (_R, [_P, _u64, _ptr(_u64)]),
     "pcstate_transport_get_reported_states": (_R, [_P, _T, _ptr(TransportStates)]),

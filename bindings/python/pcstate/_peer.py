@@ -21,6 +21,7 @@ from ._states import (
     IceGathererState,
     IceGatheringState,
     IceTransportState,
+    LivenessPreset,
     Profile,
     _CEnum,
     c_of,
@@ -141,12 +142,17 @@ class Transport(NoCopy):
         """Reports the state of the ICE agent that drives this transport: ``agent`` is an
         :class:`IceAgent` or its string (``"libnice"``, ``"libjuice"``), ``state`` the agent's own
         number (libnice ``NiceComponentState``, libjuice ``juice_state_t``; see
-        :class:`IceAgent`). The ICE state is then derived from it, from the gatherer state and
-        from :meth:`set_remote_end_of_candidates`, and recomputed whenever one of them changes:
-        "completed" needs the agent's checks concluded (libnice READY, libjuice COMPLETED), the
-        gatherer complete and the remote's end-of-candidates; otherwise it reads "connected". An
-        agent going back to an earlier state (an ICE restart) clears the end-of-candidates.
-        Setting :attr:`ice_state` or :meth:`set_states` with ``ice`` detaches the agent.
+        :class:`IceAgent`). The ICE state is then derived from it, from the gatherer state, from
+        :meth:`set_remote_end_of_candidates` and from :meth:`note_remote_candidate`, and
+        recomputed whenever one of them changes: "completed" needs the agent's checks concluded
+        (libnice READY, libjuice COMPLETED), the gatherer complete and the remote's
+        end-of-candidates; otherwise it reads "connected". libjuice CONNECTING reads "checking"
+        only once a remote candidate was noted, "new" before (libnice CONNECTING means a pair
+        exists: "checking" either way). An agent going back to an earlier state (an ICE restart)
+        ends the session's facts and, as :meth:`restart_ice` does, holds a connected or completed
+        transport at "connected" while the agent gathers and checks again. Setting
+        :attr:`ice_state` or :meth:`set_states` with ``ice`` detaches the agent (ending its run's
+        facts). The tables are in docs/feeding.md.
 
         An unknown agent raises :class:`InvalidArgumentError`, a number outside the agent's
         states :class:`InvalidStateError`; either way nothing changes."""
@@ -162,9 +168,35 @@ class Transport(NoCopy):
     def set_remote_end_of_candidates(self) -> None:
         """Records that the remote signalled the end of its candidates for this transport (an
         ``a=end-of-candidates`` line, an empty candidate, or a remote that does not trickle). Kept
-        until the transport's ICE agent restarts ICE; idempotent. Only an agent-driven ICE state
-        (:meth:`set_agent_state`) uses it."""
+        until the ICE session ends (:meth:`restart_ice`, a restart seen in the agent's states, or
+        the agent detached by setting :attr:`ice_state`); idempotent. Only an agent-driven ICE
+        state (:meth:`set_agent_state`) uses it."""
         _after_call(_c.pcstate_transport_set_remote_end_of_candidates(self._pc._handle, self._id))
+
+    def note_remote_candidate(self) -> None:
+        """Records that a remote candidate was given to the transport's ICE agent
+        (``nice_agent_set_remote_candidates``, ``juice_add_remote_candidate``, a remote
+        description with candidates, ``addIceCandidate``). An agent state that runs checks before
+        any candidate pair exists (libjuice CONNECTING) reads "checking" only once this was
+        called, "new" before, as W3C "checking" needs a remote candidate; libnice CONNECTING
+        reads "checking" either way. Kept until the ICE session ends (as
+        :meth:`set_remote_end_of_candidates`); idempotent. Only an agent-driven ICE state uses
+        it."""
+        _after_call(_c.pcstate_transport_note_remote_candidate(self._pc._handle, self._id))
+
+    def restart_ice(self) -> None:
+        """Says that an ICE restart began on the transport: ``restartIce()``, or an ICE-restart
+        offer or answer applied (new ICE credentials). Call it before restarting the agent
+        (``nice_agent_restart_stream``, a new libjuice agent) and before the new session's remote
+        candidates and end-of-candidates. It ends the session's facts (remote end-of-candidates
+        and remote candidates). A transport that reads connected or completed then reads
+        "connected" while its agent gathers and checks again, until the agent reports a state
+        that reads connected, completed, disconnected or failed (for an ICE state set directly:
+        until one of those is set; new and checking read connected meanwhile), as browsers keep a
+        transport connected through ``restartIce()``. A restart seen in the agent's states gets
+        the same hold. With liveness on, silence still makes it disconnected and failed. The
+        steps per agent are in docs/feeding.md."""
+        _after_call(_c.pcstate_transport_restart_ice(self._pc._handle, self._id))
 
     def note_alive(self, now_ns: Optional[int] = None) -> None:
         """Notes that something arrived on the transport (call it per received packet) at
@@ -421,8 +453,10 @@ class PeerConnection(Managed):
         """Turns liveness on: a transport whose ICE state is connected or completed and on which
         nothing was noted alive (:meth:`Transport.note_alive`) for ``disconnected_after`` seconds
         reads disconnected; for ``failed_after`` seconds, failed, until its ICE state is set
-        again (as after an ICE restart). The defaults, 5 s and 30 s, are about what browsers do
-        without traffic; libnice and libjuice report neither promptly. ``failed_after`` None (or
+        again (as after an ICE restart). The defaults, 5 s and 30 s, are round numbers, not a
+        browser's: measured, Chromium reads disconnected 6-7 s after traffic stops and failed
+        after about 17.6 s, Firefox 5-8 s and about 27.5 s; :meth:`set_liveness_preset` sets
+        those. libnice and libjuice report neither promptly. ``failed_after`` None (or
         0): never failed. Both None (or 0): liveness off, the default of a new peer; otherwise
         ``failed_after`` must exceed ``disconnected_after`` (:class:`InvalidArgumentError`), as
         given. Both are then rounded to whole nanoseconds (at least 1 ns), ``failed_after`` kept
@@ -435,12 +469,22 @@ class PeerConnection(Managed):
         d, f = liveness_ns(disconnected_after, failed_after)
         _after_call(_c.pcstate_peer_set_liveness(self._handle, d, f))
 
+    def set_liveness_preset(self, preset: Union[LivenessPreset, str]) -> None:
+        """Turns liveness on with the thresholds that reproduce a browser's timings for a path
+        that goes silent during media, as :meth:`set_liveness` with them: ``preset`` is a
+        :class:`LivenessPreset` or its string, ``"chromium"`` (disconnected after 6.5 s, failed
+        after 17.6 s), ``"firefox"`` (7 s, 27.5 s) or ``"off"`` (liveness off). The numbers come
+        from the project's own browser recordings (docs/feeding.md, "Presets"). Another value
+        raises :class:`InvalidArgumentError` and changes nothing."""
+        _after_call(_c.pcstate_peer_set_liveness_preset(self._handle, c_of(LivenessPreset, preset)))
+
     def tick(self, now_ns: Optional[int] = None) -> Optional[int]:
         """Applies the liveness deadlines that passed by ``now_ns`` (default :func:`now_ns`; any
         monotonic nanosecond clock, the same for every call on this peer), delivers the events,
         and returns the next deadline on that clock in nanoseconds, or None when there is none
         (liveness off, nothing connected, or the peer closed): one timer per peer. Cheap when
-        nothing is due."""
+        nothing is due. Times are read modulo 2**64 (only differences count): a deadline past
+        2**64 - 1 wraps around, and one that falls on 2**64 - 1 itself is returned 1 ns early."""
         out = ctypes.c_uint64(0)
         at = now() if now_ns is None else clock(now_ns)
         _after_call(_c.pcstate_peer_tick(self._handle, at, ctypes.byref(out)))

@@ -2,7 +2,7 @@
 import enum
 from typing import Any, Dict, Type, TypeVar
 
-from ._bindings import ENUMS, ICE_AGENTS, RESULT
+from ._bindings import ENUMS, ICE_AGENTS, LIVENESS_PRESETS, RESULT
 from ._errors import InvalidStateError, PcstateError, argument_error
 from ._lib import C as _c
 from ._lib import library_path
@@ -134,6 +134,23 @@ class IceAgent(_ArgumentEnum):
     LIBJUICE = "libjuice"
 
 
+class LivenessPreset(_ArgumentEnum):
+    """A browser's liveness timings for :meth:`PeerConnection.set_liveness_preset`: the
+    thresholds that reproduce that browser's recorded disconnected and failed times for a path
+    that goes silent during media (silence counted from the last packet noted).
+
+    ``"chromium"``: disconnected after 6.5 s, failed after 17.6 s (Chromium 156 recorded
+    disconnected 6.1-7.2 s and connectionState failed 17.5-17.8 s after the loss; libwebrtc's 5 s
+    unwritable and 15 s inactive timeouts). ``"firefox"``: disconnected after 7 s, failed after
+    27.5 s (Firefox ESR 153 recorded 5.4-8.3 s and 26.9-29.3 s; nICEr's consent checks every 4-6 s
+    and RFC 7675's 30 s consent expiry). ``"off"``: liveness off. Sources: docs/feeding.md
+    ("Presets") and docs/browser-parity.md."""
+
+    OFF = "off"
+    CHROMIUM = "chromium"
+    FIREFOX = "firefox"
+
+
 class FailureCause(_CEnum):
     """Why a peer's ``connectionState`` last became failed (:attr:`PeerStats.failure_cause`):
     ``"none"`` (it never failed), ``"ice"`` (an ICE transport failed, as reported or as derived
@@ -170,7 +187,8 @@ def _number(cls: Type[_CEnum], table: Dict[str, int]) -> None:
 
 for _cls, _enum in ENUM_OF.items():
     _number(_cls, ENUMS[_enum])
-_number(IceAgent, ICE_AGENTS)  # agents are #defines, not a C enum
+_number(IceAgent, ICE_AGENTS)  # agents and presets are #defines, not C enums
+_number(LivenessPreset, LIVENESS_PRESETS)
 
 
 def c_of(cls: Any, value: Any) -> int:

@@ -407,6 +407,7 @@ def test_a_handler_closing_the_peer_inside_a_rescan_detaches_the_watcher() -> No
         # Detached before addTransceiver returned: every hook removed.
         assert not {"addTrack", "addTransceiver", "createDataChannel", "createOffer"} & set(vars(a))
         assert not any("addRemoteCandidate" in vars(t.receiver.transport.transport) for t in a.getTransceivers())
+        pa.free()  # the handler refers to its peer: freed here, not left to other tests
         await a.close()
         await b.close()
 

@@ -67,6 +67,7 @@ def test_flags_and_limits_tables_are_the_header():
     table = {f"PCSTATE_FLAG_{k}": v for k, v in _bindings.FLAGS.items()}
     table.update({f"PCSTATE_{k}": v for k, v in _bindings.LIMITS.items()})
     table.update({f"PCSTATE_ICE_AGENT_{k}": v for k, v in _bindings.ICE_AGENTS.items()})
+    table.update({f"PCSTATE_LIVENESS_PRESET_{k}": v for k, v in _bindings.LIVENESS_PRESETS.items()})
     table["PCSTATE_STATE_UNCHANGED"] = _bindings.STATE_UNCHANGED
     assert table == defines
     assert len(_bindings.FLAGS) >= 2
