@@ -1,4 +1,4 @@
-//! Issue 10 through the C ABI: ICE agent adapters and end-of-candidates, liveness on a fake clock,
+//! Through the C ABI: ICE agent adapters and end-of-candidates, liveness on a fake clock,
 //! several states in one commit, and calls after close with `PCSTATE_FLAG_IGNORE_AFTER_CLOSE`.
 
 mod common;

@@ -1,4 +1,4 @@
-//! Issue 12: the process-wide gauges under 4 threads creating, updating and freeing peers; at
+//! the process-wide gauges under 4 threads creating, updating and freeing peers; at
 //! every quiescent point the per-state gauges sum to the live peers and match what the threads
 //! left. A test binary of its own: no other test may run peers in this process meanwhile.
 

@@ -89,7 +89,7 @@ fn settle() {
     thread::sleep(Duration::from_millis(60));
 }
 
-/// Issue 9.1: set_callback waiting for a callback running on another thread must not return when
+/// `set_callback` waiting for a callback running on another thread must not return when
 /// the peer is freed meanwhile, by a third thread or by the running callback itself.
 #[test]
 fn set_callback_waits_for_the_old_callback_even_when_the_peer_is_freed() {
@@ -142,7 +142,7 @@ fn set_callback_waits_for_the_old_callback_even_when_the_peer_is_freed() {
     }
 }
 
-/// Issue 9.1: a callback that replaced itself from inside keeps running; another thread's
+/// A callback that replaced itself from inside keeps running; another thread's
 /// set_callback must still wait for it, and so must free.
 #[test]
 fn replaced_from_inside_and_still_running_is_waited_for() {
@@ -187,7 +187,7 @@ fn replaced_from_inside_and_still_running_is_waited_for() {
     }
 }
 
-/// Issue 9.2: a wait edge whose waiter was released but has not run yet must not count as a
+/// A wait edge whose waiter was released but has not run yet must not count as a
 /// cycle. A, inside P1's callback, frees P2 and waits for B's P2 callback; B's callback returns
 /// (releasing A); B then, inside P3's callback, frees P1 (whose callback A is still in).
 #[test]
@@ -257,7 +257,7 @@ fn released_waiter_is_not_a_deadlock() {
     assert_eq!(deadlocks, 0, "WOULD_DEADLOCK without a cycle");
 }
 
-/// Issue 9.2: real cycles of 2 to 8 threads, each inside a callback of its own peer and freeing
+/// Real cycles of 2 to 8 threads, each inside a callback of its own peer and freeing
 /// the next one's, are detected every time: at least one call gets WOULD_DEADLOCK and nobody hangs.
 #[test]
 fn wait_cycles_of_2_to_8_threads_are_detected() {
@@ -393,7 +393,7 @@ fn free_wakes_a_thread_polling_the_fd() {
     assert_eq!(poll(p).unwrap_err(), INVALID_HANDLE);
 }
 
-/// Issue 9.6: a queue that is never polled keeps at most the peer's event limit; the rest is
+/// a queue that is never polled keeps at most the peer's event limit; the rest is
 /// reported by one overflow event, after which the stream goes on; the state is never refused.
 #[test]
 fn unpolled_queue_is_bounded_and_reports_the_overflow() {
@@ -432,7 +432,7 @@ fn unpolled_queue_is_bounded_and_reports_the_overflow() {
     assert_eq!(pcstate_peer_free(p), OK);
 }
 
-/// Issue 9.6: events committed while a slow callback runs wait in a backlog bounded by the
+/// events committed while a slow callback runs wait in a backlog bounded by the
 /// same limit; the callback gets what fit, then one overflow event.
 #[test]
 fn slow_callback_backlog_is_bounded() {

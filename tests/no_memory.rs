@@ -1,4 +1,4 @@
-//! Issue 9.6: running out of memory is never an abort. A global allocator that fails on demand
+//! Running out of memory is never an abort. A global allocator that fails on demand
 //! shows each call that needs memory return NO_MEMORY with nothing changed, and an event that
 //! cannot be stored turn into an overflow event rather than a lost one.
 

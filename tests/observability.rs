@@ -1,4 +1,4 @@
-//! Issue 12 through the C ABI: a peer's numbers (times, entries, failure causes) and history.
+//! Through the C ABI: a peer's numbers (times, entries, failure causes) and history.
 
 mod common;
 use common::*;

@@ -1,4 +1,4 @@
-"""Tests of the binding's design (issues 11 and 13): one constants table checked against the
+"""Tests of the binding's design: one constants table checked against the
 header, the loader's order and errors, run-time checks that survive `python -O`, docstrings."""
 import ast
 import ctypes

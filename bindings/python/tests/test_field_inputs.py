@@ -1,4 +1,4 @@
-"""Tests of the field inputs (issue 10) in Python: set_states/add_transport in one commit, ICE
+"""Tests of the field inputs in Python: set_states/add_transport in one commit, ICE
 agents and end-of-candidates, caller-clocked liveness on a fake clock, ignore_after_close, closed."""
 import asyncio
 import math

@@ -1,4 +1,4 @@
-"""Regression tests of the binding's guarantees (issue 9): clean interpreter exit under churn,
+"""Regression tests of the binding's guarantees: clean interpreter exit under churn,
 events() ending and owning its fd, no reference cycles, no copies, handler interrupts, loader errors."""
 import asyncio
 import copy

@@ -1,4 +1,4 @@
-"""Tests of observability (issue 12) in Python: pc.stats() and pc.history() with exact values,
+"""Tests of observability in Python: pc.stats() and pc.history() with exact values,
 failure causes (ICE, DTLS, liveness), global_stats(), the observers, the structs against gcc."""
 import ctypes
 import gc
