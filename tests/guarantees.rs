@@ -393,7 +393,7 @@ fn free_wakes_a_thread_polling_the_fd() {
     assert_eq!(poll(p).unwrap_err(), INVALID_HANDLE);
 }
 
-/// a queue that is never polled keeps at most the peer's event limit; the rest is
+/// A queue that is never polled keeps at most the peer's event limit; the rest is
 /// reported by one overflow event, after which the stream goes on; the state is never refused.
 #[test]
 fn unpolled_queue_is_bounded_and_reports_the_overflow() {
@@ -432,7 +432,7 @@ fn unpolled_queue_is_bounded_and_reports_the_overflow() {
     assert_eq!(pcstate_peer_free(p), OK);
 }
 
-/// events committed while a slow callback runs wait in a backlog bounded by the
+/// Events committed while a slow callback runs wait in a backlog bounded by the
 /// same limit; the callback gets what fit, then one overflow event.
 #[test]
 fn slow_callback_backlog_is_bounded() {
