@@ -258,8 +258,9 @@ mod tests {
     #[test]
     fn the_pipe_backend_gives_a_fifo() {
         let w = Wakeup::new().unwrap();
-        // SAFETY: fstat into a zeroed stat of our own fd.
+        // SAFETY: a zeroed `stat` is a valid value of that plain C struct.
         let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        // SAFETY: fstat writes into `st`, ours, about our own open fd.
         assert_eq!(unsafe { libc::fstat(w.fd(), &mut st) }, 0);
         assert_eq!(st.st_mode & libc::S_IFMT, libc::S_IFIFO);
     }
