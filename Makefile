@@ -153,10 +153,12 @@ lint:
 test-rust:
 	$(CARGO) test --features fault-injection
 
-# The safe Rust API (its tests run in test-rust): the rustdoc is warning-free and the example runs.
+# The safe Rust API (its tests run in test-rust): the rustdoc is warning-free, the example runs, and
+# a program outside the crate using the pinned names builds by path and runs, without cbindgen.
 test-rust-api:
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps
 	$(CARGO) run -q --example rust_demo > /dev/null
+	CARGO=$(CARGO) tests/rust_consumer.sh
 
 # The committed header and ABI manifest are what the sources generate (tests/header.rs; rewrite
 # both with `PCSTATE_BLESS=1 cargo test --test header`), the manifest agrees with the library's
