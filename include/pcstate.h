@@ -41,7 +41,7 @@
  *   Running out of memory returns PCSTATE_RESULT_NO_MEMORY; an event that cannot be stored
  *   becomes part of an overflow event; nothing aborts.
  * - Handles are generation-checked: a freed or forged handle returns INVALID_HANDLE. A freed
- *   peer's cell (320 bytes) is kept for reuse by later peers; at most 16M peers live at once.
+ *   peer's cell (256 bytes) is kept for reuse by later peers; at most 16M peers live at once.
  *   Transport ids run out after 2^32 - 1 adds on one peer (LIMIT).
  *
  * \section fork fork()
@@ -694,7 +694,7 @@ pcstate_result pcstate_peer_close(pcstate_peer peer);
  * run, and their `user_data_free` calls have returned. Called from inside the peer's callback,
  * that registration is dropped as soon as the callback returns. Undelivered events are dropped;
  * the event fd is made readable (waking a poll() on a dup of it) and closed. The peer's cell
- * (320 bytes) is kept for reuse by a later peer.
+ * (256 bytes) is kept for reuse by a later peer.
  *
  * Results: OK; INVALID_HANDLE; WOULD_DEADLOCK (called from inside a callback, waiting would
  * close a cycle of threads each waiting for the other's callback; nothing changed).
@@ -915,8 +915,11 @@ pcstate_result pcstate_transport_set_remote_end_of_candidates(pcstate_peer peer,
  * completed, disconnected or failed (for an ICE state set directly: until such a state is set;
  * new and checking read connected meanwhile), as browsers keep a transport connected through
  * `restartIce()`. A restart seen in the agent's states (a move back to an earlier state) gets
- * the same hold. With liveness on, silence still makes the transport disconnected and failed; a
- * failed liveness reading lasts until a new ICE state is reported.
+ * the same hold, and it is one restart with an announced one: facts noted between the two
+ * belong to the new session. An agent that never restarts (the restart rolled back) and reports
+ * CONNECTING or later without passing through GATHERING ends the hold. With liveness on,
+ * silence still makes the transport disconnected and failed; a failed liveness reading lasts
+ * until a new ICE state is reported.
  *
  * Results: OK; INVALID_HANDLE; UNKNOWN_TRANSPORT; CLOSED.
  */
@@ -947,7 +950,7 @@ uint64_t pcstate_now_ns(void);
  * Turns liveness on for the peer: a transport whose ICE state is connected or completed and on
  * which nothing was noted alive (`pcstate_transport_note_alive`) for `disconnected_after_ns`
  * reads disconnected; for `failed_after_ns`, failed, until its ICE state is set again (as after
- * an ICE restart). Browsers report disconnected 6-8 s after traffic stops and failed after
+ * an ICE restart). Browsers report disconnected 5-8 s after traffic stops and failed after
  * about 17.6 s (Chromium) or 27.5 s (Firefox): `pcstate_peer_set_liveness_preset` sets their
  * measured numbers; libnice and libjuice report neither promptly. A transport's alive clock
  * starts at the first tick or note after it became connected. (0, 0) turns liveness off (the

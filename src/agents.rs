@@ -199,6 +199,31 @@ pub(crate) const fn is_restart(old: AgentState, new: AgentState) -> bool {
     old.agent.restarts()[old.state as usize] & (1 << new.state) != 0
 }
 
+/// The state an agent in `a` is put in when the application announces an ICE restart
+/// (`pcstate_transport_restart_ice`): its first state (DISCONNECTED), from which no move counts as
+/// a restart, unless it already went back to gathering (the restart is under way: it stays).
+#[inline]
+pub(crate) const fn announced_restart(a: AgentState) -> AgentState {
+    if a.state <= GATHERING {
+        a
+    } else {
+        AgentState::known(a.agent, 0)
+    }
+}
+
+/// Whether `new` skips the restart that an announced restart left the agent waiting for in its
+/// first state: an agent that really restarts reports GATHERING (libnice from inside
+/// `nice_agent_restart`; a new libjuice agent from inside `juice_gather_candidates`); one that
+/// goes on to CONNECTING or beyond without it never restarted (the restart was rolled back), and
+/// the hold ends.
+#[inline]
+pub(crate) const fn skips_restart(old: AgentState, new: AgentState) -> bool {
+    old.agent as u32 == new.agent as u32 && old.state == 0 && new.state > GATHERING
+}
+
+/// GATHERING's number in both agents' tables.
+const GATHERING: u8 = 1;
+
 use IceTransportState as I;
 
 /// A row whose reading does not depend on whether a remote candidate was added: the reading by

@@ -257,7 +257,7 @@ impl PeerState {
         let Some(mut t) = self.lookup(id)? else {
             return Ok(Batch::default());
         };
-        t.restart();
+        t.restart(true);
         t.settle(false);
         Ok(self.commit(id))
     }

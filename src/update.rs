@@ -60,26 +60,36 @@ impl Update<'_> {
 
     /// Its agent reports state `new` (not the same as before).
     pub(crate) fn set_agent(&mut self, new: AgentState) {
-        if let Some(old) = self.e.source.agent_state()
+        let old = self.e.source.agent_state();
+        if let Some(old) = old
             && agents::is_restart(old, new)
         {
-            self.restart();
+            self.restart(false);
         }
         let mut facts = self.e.source.facts();
-        if ice_source::ends_hold(agents::derive(new, gathering_complete(self.e), facts)) {
+        if ice_source::ends_hold(agents::derive(new, gathering_complete(self.e), facts))
+            || old.is_some_and(|old| agents::skips_restart(old, new))
+        {
             facts = facts.without(Facts::RESTARTING);
         }
         self.e.source = Source::agent(new, facts);
         self.settle(true);
     }
 
-    /// An ICE restart began (announced, or seen in the agent's states): the session's facts end,
-    /// and a transport that read connected or completed is held at connected until its new
-    /// checks conclude (see `ice_source::held`).
-    pub(crate) fn restart(&mut self) {
+    /// An ICE restart began (`announced` by the application, or seen in the agent's states): the
+    /// session's facts end, and a transport that read connected or completed is held at
+    /// connected until its new checks conclude (see `ice_source::held`). An announced restart
+    /// that holds the transport puts an agent that has not begun restarting back to its first
+    /// state, so that the agent's
+    /// own move back is the same restart (facts noted meanwhile stay) and a report that skips
+    /// the restart ends the hold (`agents::skips_restart`).
+    pub(crate) fn restart(&mut self, announced: bool) {
         let source = self.e.source;
         let facts = ice_source::restarted(source.facts(), self.effective());
         self.e.source = match source.agent_state() {
+            Some(a) if announced && facts.has(Facts::RESTARTING) => {
+                Source::agent(agents::announced_restart(a), facts)
+            }
             Some(a) => Source::agent(a, facts),
             None => {
                 // Completed no longer holds: its gathering and end-of-candidates were the old

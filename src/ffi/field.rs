@@ -57,8 +57,11 @@ pub extern "C" fn pcstate_transport_set_remote_end_of_candidates(
 /// completed, disconnected or failed (for an ICE state set directly: until such a state is set;
 /// new and checking read connected meanwhile), as browsers keep a transport connected through
 /// `restartIce()`. A restart seen in the agent's states (a move back to an earlier state) gets
-/// the same hold. With liveness on, silence still makes the transport disconnected and failed; a
-/// failed liveness reading lasts until a new ICE state is reported.
+/// the same hold, and it is one restart with an announced one: facts noted between the two
+/// belong to the new session. An agent that never restarts (the restart rolled back) and reports
+/// CONNECTING or later without passing through GATHERING ends the hold. With liveness on,
+/// silence still makes the transport disconnected and failed; a failed liveness reading lasts
+/// until a new ICE state is reported.
 ///
 /// Results: OK; INVALID_HANDLE; UNKNOWN_TRANSPORT; CLOSED.
 #[unsafe(no_mangle)]
@@ -97,7 +100,7 @@ pub extern "C" fn pcstate_now_ns() -> u64 {
 /// Turns liveness on for the peer: a transport whose ICE state is connected or completed and on
 /// which nothing was noted alive (`pcstate_transport_note_alive`) for `disconnected_after_ns`
 /// reads disconnected; for `failed_after_ns`, failed, until its ICE state is set again (as after
-/// an ICE restart). Browsers report disconnected 6-8 s after traffic stops and failed after
+/// an ICE restart). Browsers report disconnected 5-8 s after traffic stops and failed after
 /// about 17.6 s (Chromium) or 27.5 s (Firefox): `pcstate_peer_set_liveness_preset` sets their
 /// measured numbers; libnice and libjuice report neither promptly. A transport's alive clock
 /// starts at the first tick or note after it became connected. (0, 0) turns liveness off (the
