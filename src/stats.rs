@@ -29,7 +29,7 @@ const STATES: usize = ConnectionState::COUNT;
 const LEFT: usize = STATES - 1;
 const NS_PER_MS: u64 = 1_000_000;
 
-/// One peer's numbers, in the smallest fields that hold them (64 bytes, in every peer):
+/// One peer's numbers, in the smallest fields that hold them (80 bytes, in every peer):
 /// - times of day are CLOCK_MONOTONIC nanoseconds, exact: creation, the start of the current
 ///   stay, the first connection;
 /// - the time spent in each state before the current stay is kept in whole milliseconds (32
@@ -37,7 +37,8 @@ const NS_PER_MS: u64 = 1_000_000;
 ///   1 ms per stay of the exact sum and the six reported times still sum exactly to the peer's
 ///   age. One state's total saturates at 2^32 - 1 ms (49.7 days): it then reads that value (and
 ///   the six no longer sum to the age). The current stay is exact, however long;
-/// - how often each state was entered is 16 bits, saturating at 65,535 (then reads 65,535).
+/// - how often each state was entered is 32 bits, as the C struct reports it (saturating at
+///   2^32 - 1; a binding that counts failures from it loses none to a flapping peer).
 #[derive(Clone, Debug, Default)]
 pub struct PeerStats {
     created_ns: u64,
@@ -48,7 +49,7 @@ pub struct PeerStats {
     /// Milliseconds spent in each state but closed before the current stay (saturating).
     past_ms: [u32; LEFT],
     /// How many times each state but closed was entered (saturating); closed: once, if closed.
-    entered: [u16; LEFT],
+    entered: [u32; LEFT],
     failure_transport: u32,
     /// The transport of the input that started the current run of failed inputs (ICE or DTLS
     /// states failed): what a failure of connectionState is blamed on.
@@ -322,8 +323,8 @@ mod tests {
         global::connection_changed(state, C::New);
     }
 
-    /// Saturation is documented and visible: a count stops at 65,535, a past time at 2^32 - 1
-    /// ms; the current stay stays exact however long.
+    /// Counts do not stop at 16 bits (70,000 entries are 70,000); a past time saturates at
+    /// 2^32 - 1 ms; the current stay stays exact however long.
     #[test]
     fn counters_and_times_saturate() {
         let t0 = 0;
@@ -338,8 +339,8 @@ mod tests {
         s.connection_changed(C::New, C::Connected, t);
         s.connection_changed(C::Connected, C::Disconnected, t + 60 * day);
         let r = s.report(t + 160 * day, C::Disconnected);
-        assert_eq!(r.entered_state[C::Connecting as usize], 65_535);
-        assert_eq!(r.entered_state[C::New as usize], 65_535);
+        assert_eq!(r.entered_state[C::Connecting as usize], 70_000);
+        assert_eq!(r.entered_state[C::New as usize], 70_001);
         assert_eq!(
             r.time_in_state_ns[C::Connected as usize],
             u64::from(u32::MAX) * MS
@@ -353,8 +354,8 @@ mod tests {
     }
 
     #[test]
-    fn a_peer_pays_64_bytes_for_its_numbers() {
-        assert!(size_of::<PeerStats>() <= 64, "{}", size_of::<PeerStats>());
+    fn a_peer_pays_80_bytes_for_its_numbers() {
+        assert!(size_of::<PeerStats>() <= 80, "{}", size_of::<PeerStats>());
     }
 
     /// Closed is final, so its past time needs no field: no open peer's aggregates are closed,
