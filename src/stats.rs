@@ -143,7 +143,7 @@ impl PeerStats {
             (now - self.created_ns) - self.offset_ms(self.since_ns) * NS_PER_MS;
         let mut entered_state = [0; STATES];
         for (e, n) in entered_state.iter_mut().zip(self.entered) {
-            *e = u32::from(n);
+            *e = n;
         }
         entered_state[ConnectionState::Closed as usize] =
             u32::from(current == ConnectionState::Closed);
