@@ -234,7 +234,9 @@ impl TransportTable {
     #[inline(always)]
     pub(crate) fn entry_mut(&mut self, id: u32) -> Option<&mut Entry> {
         let (b, k) = self.find(id)?;
-        Some(&mut self.buckets[b][k % BUCKET])
+        debug_assert!(b < self.buckets.len() && k < BUCKET);
+        // SAFETY: `find` returns a bucket it has just examined and a slot of it.
+        Some(unsafe { self.buckets.get_unchecked_mut(b).get_unchecked_mut(k) })
     }
 
     /// Transport `id`'s whole entry.
