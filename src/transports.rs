@@ -286,7 +286,9 @@ impl TransportTable {
     /// when there are two buckets or more. One bucket: both are 0.
     #[inline(always)]
     fn bucket(&self, id: u32, which: u32) -> usize {
-        let top = |x: u32| (u64::from(x) >> self.shift) as usize;
+        debug_assert!(self.shift <= 32);
+        // SAFETY: `shift` is 32 - log2(buckets), at most 32, below u64's 64 bits.
+        let top = |x: u32| unsafe { u64::from(x).unchecked_shr(u32::from(self.shift)) } as usize;
         let first = top(id.wrapping_mul(self.seed));
         if which == 0 {
             return first;
