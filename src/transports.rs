@@ -287,8 +287,9 @@ impl TransportTable {
     #[inline(always)]
     fn bucket(&self, id: u32, which: u32) -> usize {
         debug_assert!(self.shift <= 32);
-        // SAFETY: `shift` is 32 - log2(buckets), at most 32, below u64's 64 bits.
-        let top = |x: u32| unsafe { u64::from(x).unchecked_shr(u32::from(self.shift)) } as usize;
+        // SAFETY: `shift` is 32 - log2(buckets), at most 32 (so the shift needs no masking).
+        unsafe { std::hint::assert_unchecked(self.shift <= 32) };
+        let top = |x: u32| (u64::from(x) >> self.shift) as usize;
         let first = top(id.wrapping_mul(self.seed));
         if which == 0 {
             return first;
