@@ -20,10 +20,10 @@ mod imp {
     /// An identifier of the calling thread, unique among live threads, never 0: the address of
     /// its thread control block, which `%fs:0` holds on x86_64 Linux (glibc and musl: the
     /// pointer `pthread_self` returns), read in one instruction; elsewhere `pthread_self`. (A
-    /// thread-local would cost a `__tls_get_addr` call in a cdylib.)
+    /// thread-local would cost a `__tls_get_addr` call in a cdylib.) Miri: `pthread_self`.
     #[inline]
     pub(crate) fn thread_token() -> usize {
-        #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+        #[cfg(all(target_arch = "x86_64", target_os = "linux", not(miri)))]
         {
             let tcb: usize;
             // SAFETY: on x86_64 Linux `%fs` is the thread pointer and `%fs:0` the thread control
@@ -34,7 +34,7 @@ mod imp {
             }
             tcb
         }
-        #[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
+        #[cfg(not(all(target_arch = "x86_64", target_os = "linux", not(miri))))]
         // SAFETY: pthread_self has no preconditions and cannot fail.
         unsafe {
             libc::pthread_self() as usize
