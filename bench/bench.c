@@ -6,7 +6,9 @@
  *   bench [--scale S] [--json PATH]     S multiplies the iteration counts (default 1; 0.01 smoke)
  *   bench --op NAME --count N           runs one operation N times and nothing else, for
  *                                       bench/instructions.py to count its instructions under
- *                                       callgrind (NAME: see ops[] below) */
+ *                                       callgrind (NAME: see ops[] below)
+ *   bench --memory                      only the memory figure (bytes per peer with 4 transports,
+ *                                       100,000 peers) */
 #define _GNU_SOURCE
 #include "pcstate.h"
 
@@ -530,6 +532,10 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--json") && i + 1 < argc) json = argv[++i];
         else if (!strcmp(argv[i], "--op") && i + 1 < argc) op = argv[++i];
         else if (!strcmp(argv[i], "--count") && i + 1 < argc) count = strtoull(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "--memory")) {
+            printf("memory per peer with 4 transports: %.0f B\n", bench_memory(100000, 4));
+            return 0;
+        }
         else if (!strcmp(argv[i], "--list-ops")) {
             for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++) printf("%s\t%s\n", ops[k].name, ops[k].what);
             return 0;

@@ -378,16 +378,25 @@ impl Liveness {
     #[inline(always)]
     pub(crate) fn note(&mut self, slot: Slot, now: u64) -> bool {
         let r = self.record(slot);
+        if r.phase == Phase::Alive {
+            // The per-packet path: one compare, one store.
+            if later(now, r.alive) {
+                r.alive = now;
+            }
+            return false;
+        }
+        self.note_other(slot, now)
+    }
+
+    /// `note` on a transport not in phase `Alive` (out of line: the per-packet path is `Alive`).
+    #[cold]
+    #[inline(never)]
+    fn note_other(&mut self, slot: Slot, now: u64) -> bool {
+        let r = self.record(slot);
         match r.phase {
-            Phase::Off | Phase::Dead => false,
+            Phase::Off | Phase::Dead | Phase::Alive => false,
             Phase::Waiting => {
                 (r.alive, r.phase) = (now, Phase::Alive); // the alive clock starts
-                false
-            }
-            Phase::Alive => {
-                if later(now, r.alive) {
-                    r.alive = now; // the per-packet path: one store
-                }
                 false
             }
             Phase::Stale if !later(now, r.alive) => false,
@@ -398,6 +407,7 @@ impl Liveness {
     /// A newer note on a transport read disconnected: back when the last tick would have read
     /// it alive; its next look moves either way.
     #[cold]
+    #[inline(never)]
     fn note_stale(&mut self, slot: Slot, now: u64) -> bool {
         debug_assert!(self.ticked, "stale only after a tick");
         let (last_tick, thresholds) = (self.last_tick, self.thresholds);

@@ -403,11 +403,50 @@ impl Packed {
 
     /// The aggregates whose values differ between `self` and `other`, in commit order.
     #[inline]
-    pub fn changed(self, other: Packed) -> impl Iterator<Item = Aggregate> {
-        Aggregate::ALL
-            .iter()
-            .copied()
-            .filter(move |&a| self.get(a) != other.get(a))
+    pub fn changed(self, other: Packed) -> Changed {
+        Changed(self.0 ^ other.0)
+    }
+
+    /// Whether connectionState differs between `self` and `other`.
+    #[inline(always)]
+    pub fn connection_changed(self, other: Packed) -> bool {
+        self.get(Aggregate::Connection) != other.get(Aggregate::Connection)
+    }
+}
+
+/// The aggregates that changed, in commit order: the bytes of `old ^ new` that are not zero (the
+/// byte order of [`Packed`] is the commit order), taken lowest first.
+#[derive(Copy, Clone, Debug)]
+pub struct Changed(u32);
+
+impl Iterator for Changed {
+    type Item = Aggregate;
+
+    #[inline(always)]
+    fn next(&mut self) -> Option<Aggregate> {
+        if self.0 == 0 {
+            return None;
+        }
+        let byte = self.0.trailing_zeros() / 8;
+        self.0 &= !(0xFF << (8 * byte));
+        Some(Aggregate::ALL[byte as usize])
+    }
+
+    #[inline(always)]
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.len();
+        (n, Some(n))
+    }
+}
+
+impl ExactSizeIterator for Changed {
+    /// How many aggregates changed: the number of non-zero bytes.
+    #[inline(always)]
+    fn len(&self) -> usize {
+        let x = self.0;
+        // A byte's high bit set when the byte is not zero.
+        let nonzero = ((x & 0x7F7F_7F7F).wrapping_add(0x7F7F_7F7F) | x) & 0x8080_8080;
+        nonzero.count_ones() as usize
     }
 }
 
@@ -608,5 +647,36 @@ mod tests {
         c.remove(t(I::Checking, D::New));
         assert_eq!(c.total(), 1);
         assert_eq!(c, Counts::of([t(I::Connected, D::Connected)]));
+    }
+
+    /// The changed aggregates of every pair of packed values (each byte from a few values,
+    /// including 0 and 255): exactly those whose bytes differ, in commit order, and `len` agrees.
+    #[test]
+    fn changed_aggregates_in_commit_order() {
+        let bytes = [0u32, 1, 2, 7, 128, 255];
+        let words: Vec<u32> = (0..bytes.len().pow(3))
+            .map(|k| {
+                (0..3).fold(0, |w, a| {
+                    w | bytes[k / bytes.len().pow(a as u32) % bytes.len()] << (8 * a)
+                })
+            })
+            .collect();
+        for &x in &words {
+            for &y in &words {
+                let (old, new) = (Packed(x), Packed(y));
+                let expected: Vec<Aggregate> = Aggregate::ALL
+                    .iter()
+                    .copied()
+                    .filter(|&a| old.get(a) != new.get(a))
+                    .collect();
+                let changed = old.changed(new);
+                assert_eq!(changed.len(), expected.len(), "{x:#x} {y:#x}");
+                assert_eq!(changed.collect::<Vec<_>>(), expected, "{x:#x} {y:#x}");
+                assert_eq!(
+                    old.connection_changed(new),
+                    expected.contains(&Aggregate::Connection)
+                );
+            }
+        }
     }
 }

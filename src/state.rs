@@ -373,9 +373,24 @@ impl PeerState {
         if !l.note(t.e.live, now) {
             return Ok(Batch::default()); // the per-packet path
         }
+        Ok(self.back_alive(id))
+    }
+
+    /// Transport `id` (present), read disconnected by liveness, was noted alive again: it reads
+    /// its reported state. Out of line: the per-packet path stays short.
+    #[cold]
+    #[inline(never)]
+    fn back_alive(&mut self, id: u32) -> Batch {
+        let PeerState { table, counts, .. } = self;
+        let e = table.entry_mut(id).expect("noted alive");
+        let mut t = Update {
+            e,
+            counts,
+            live: None,
+        };
         let reported = t.reported();
         t.store_ice(reported);
-        Ok(self.commit(id))
+        self.commit(id)
     }
 
     /// Applies the liveness deadlines that passed by `now`: one commit for all of them (the
@@ -490,18 +505,25 @@ impl PeerState {
         let time_ns = monotonic_ns();
         self.account(old, new, time_ns);
         let batch = Batch::new(time_ns, self.seq + 1, transport, old, new);
-        let n = old.changed(new).count() as u64;
+        let n = old.changed(new).len() as u64;
         self.seq += n;
         global::events_committed(n);
         batch
     }
 
     /// Keeps the numbers of a change of the aggregates from `old` to `new` at `now`.
+    #[inline(always)]
     fn account(&mut self, old: Packed, new: Packed, now: u64) {
-        let (was, is) = (old.unpack().connection, new.unpack().connection);
-        if was != is {
-            self.stats.connection_changed(was, is, now);
+        if old.connection_changed(new) {
+            self.connection_changed(old, new, now);
         }
+    }
+
+    /// `account` when connectionState changed (out of line: most commits leave it).
+    #[inline(never)]
+    fn connection_changed(&mut self, old: Packed, new: Packed, now: u64) {
+        let (was, is) = (old.unpack().connection, new.unpack().connection);
+        self.stats.connection_changed(was, is, now);
     }
 
     /// The peer's numbers, times up to `now`.

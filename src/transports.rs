@@ -17,6 +17,8 @@
 //! added. A table of up to 4 transports is one bucket of 4 slots: no hashing, no seed.
 //! The table keeps its buckets compact (occupied slots first), so a scan stops at an empty slot.
 
+use std::ptr::NonNull;
+
 use crate::alloc::try_slice;
 use crate::error::{Result, ResultCode};
 use crate::ice_source::Source;
@@ -39,6 +41,7 @@ pub(crate) struct Entry {
 }
 
 const _: () = assert!(std::mem::size_of::<Entry>() == 8);
+const _: () = assert!(std::mem::size_of::<TransportTable>() == 16);
 
 /// Bits needed for the C numbers `0..count`.
 const fn width(count: usize) -> u32 {
@@ -136,18 +139,49 @@ const SEEDS: u32 = 8;
 /// load or less, 8 seeds in a row would all have to fail).
 const DOUBLINGS: u32 = 4;
 
-/// The transport table of one peer (24 bytes, plus its slots on the heap).
-#[derive(Default)]
+/// The bucket an empty table points to: its first slot is empty, so every lookup fails there.
+/// Never written (only found entries are, and inserts go to a table's own slots).
+static EMPTY: [Entry; BUCKET] = [Entry {
+    id: 0,
+    live: 0,
+    states: 0,
+    source: Source::direct(IceTransportState::New, crate::agents::Facts::NONE),
+}; BUCKET];
+
+/// The transport table of one peer (16 bytes, plus its slots on the heap).
 pub struct TransportTable {
-    /// A power-of-two number of buckets (or none). A table of one bucket may be full; larger
-    /// ones are at most 3/4 full.
-    buckets: Box<[[Entry; BUCKET]]>,
+    /// `1 << (32 - shift)` buckets, a power of two: the table's own (a leaked `Box<[_]>`, thin:
+    /// its length follows from `shift`), or, while it has none, [`EMPTY`] with `shift` 32. A
+    /// table of one bucket may be full; larger ones are at most 3/4 full.
+    buckets: NonNull<[Entry; BUCKET]>,
     /// At most 65,535 (`rules::Count::MAX`, the most transports a peer has at once).
     len: u16,
     /// 32 - log2(buckets): the first bucket of `id` is `(id * seed) >> shift`.
     shift: u8,
     /// Odd; picks this table's two hash functions (see `bucket`); drawn when it is built.
     seed: u32,
+}
+
+// SAFETY: the table owns its buckets as a `Box<[_]>` would (EMPTY is never written).
+unsafe impl Send for TransportTable {}
+// SAFETY: as `Box<[_]>`: shared access only reads.
+unsafe impl Sync for TransportTable {}
+
+impl Default for TransportTable {
+    fn default() -> Self {
+        TransportTable {
+            buckets: NonNull::from(&EMPTY),
+            len: 0,
+            shift: 32,
+            seed: 1,
+        }
+    }
+}
+
+impl Drop for TransportTable {
+    fn drop(&mut self) {
+        drop(self.take_buckets());
+    }
 }
 
 /// A breadth-first search node: `bucket`, reached from node `parent` by moving the entry in
@@ -171,13 +205,79 @@ impl TransportTable {
         self.len == 0
     }
 
+    /// Whether the table has buckets of its own (else it points to [`EMPTY`]).
+    fn owns_buckets(&self) -> bool {
+        !std::ptr::eq(self.buckets.as_ptr(), &EMPTY)
+    }
+
+    /// Its own buckets (none while it points to [`EMPTY`]).
+    fn buckets(&self) -> &[[Entry; BUCKET]] {
+        let n = if self.owns_buckets() {
+            self.mask() + 1
+        } else {
+            0
+        };
+        // SAFETY: an owned pointer is a leaked `Box<[_]>` of `mask() + 1` buckets.
+        unsafe { std::slice::from_raw_parts(self.buckets.as_ptr(), n) }
+    }
+
+    fn buckets_mut(&mut self) -> &mut [[Entry; BUCKET]] {
+        let n = if self.owns_buckets() {
+            self.mask() + 1
+        } else {
+            0
+        };
+        // SAFETY: as `buckets`, borrowed mutably with the table.
+        unsafe { std::slice::from_raw_parts_mut(self.buckets.as_ptr(), n) }
+    }
+
+    /// Takes its own buckets back as the box they were (the table is left pointing to
+    /// [`EMPTY`]).
+    fn take_buckets(&mut self) -> Box<[[Entry; BUCKET]]> {
+        let n = if self.owns_buckets() {
+            self.mask() + 1
+        } else {
+            0
+        };
+        let ptr = std::mem::replace(&mut self.buckets, NonNull::from(&EMPTY));
+        self.shift = 32;
+        if n == 0 {
+            return Box::default();
+        }
+        // SAFETY: an owned pointer is a leaked `Box<[_]>` of `n` buckets, now no longer the
+        // table's.
+        unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(ptr.as_ptr(), n)) }
+    }
+
+    /// Makes `buckets` (a power of two of them, at least one) the table's own.
+    fn set_buckets(&mut self, buckets: Box<[[Entry; BUCKET]]>) {
+        debug_assert!(buckets.len().is_power_of_two());
+        drop(self.take_buckets());
+        self.shift = (32 - buckets.len().trailing_zeros()) as u8;
+        self.buckets = NonNull::from(Box::leak(buckets)).cast();
+    }
+
+    /// The number of buckets minus 1 (as addressed: [`EMPTY`] is one bucket).
+    #[inline(always)]
+    fn mask(&self) -> usize {
+        (1usize << (32 - u32::from(self.shift))) - 1
+    }
+
     /// Every slot; slot `i` is slot `i % BUCKET` of bucket `i / BUCKET`.
     fn slots(&self) -> &[Entry] {
-        self.buckets.as_flattened()
+        self.buckets().as_flattened()
     }
 
     fn slots_mut(&mut self) -> &mut [Entry] {
-        self.buckets.as_flattened_mut()
+        self.buckets_mut().as_flattened_mut()
+    }
+
+    /// Bucket `b` (`b <= mask()`, as `bucket` returns), by reference.
+    #[inline(always)]
+    fn bucket_at(&self, b: usize) -> &[Entry; BUCKET] {
+        debug_assert!(b <= self.mask());
+        // SAFETY: `buckets` points to `mask() + 1` buckets (EMPTY is one).
+        unsafe { &*self.buckets.as_ptr().add(b) }
     }
 
     /// Bucket `which` (0 or 1) of `id` (the table has slots). The first is the top bits of
@@ -186,13 +286,16 @@ impl TransportTable {
     /// when there are two buckets or more. One bucket: both are 0.
     #[inline(always)]
     fn bucket(&self, id: u32, which: u32) -> usize {
+        debug_assert!(self.shift <= 32);
+        // SAFETY: `shift` is 32 - log2(buckets), at most 32 (so the shift needs no masking).
+        unsafe { std::hint::assert_unchecked(self.shift <= 32) };
         let top = |x: u32| (u64::from(x) >> self.shift) as usize;
         let first = top(id.wrapping_mul(self.seed));
         if which == 0 {
             return first;
         }
         let b = self.seed.rotate_left(16) ^ 0x9E37_79B9 | 1;
-        (first ^ (top(id.wrapping_mul(b)) | 1)) & (self.buckets.len() - 1)
+        (first ^ (top(id.wrapping_mul(b)) | 1)) & self.mask()
     }
 
     /// The slot of `id` within `bucket`, if there. Buckets are compact (occupied slots first),
@@ -213,16 +316,16 @@ impl TransportTable {
     /// The bucket and slot of `id`: at most two buckets of 4 slots are examined.
     #[inline(always)]
     fn find(&self, id: u32) -> Option<(usize, usize)> {
-        // An empty table has no bucket: `get` fails.
+        // An empty table points to EMPTY, whose first slot ends the scan.
         let first = self.bucket(id, 0);
-        if let Some(k) = Self::scan(self.buckets.get(first)?, id) {
+        if let Some(k) = Self::scan(self.bucket_at(first), id) {
             return Some((first, k));
         }
         let second = self.bucket(id, 1);
         if second == first {
             return None;
         }
-        Self::scan(&self.buckets[second], id).map(|k| (second, k))
+        Self::scan(self.bucket_at(second), id).map(|k| (second, k))
     }
 
     /// The states of transport `id`, if present.
@@ -234,13 +337,16 @@ impl TransportTable {
     #[inline(always)]
     pub(crate) fn entry_mut(&mut self, id: u32) -> Option<&mut Entry> {
         let (b, k) = self.find(id)?;
-        Some(&mut self.buckets[b][k % BUCKET])
+        debug_assert!(self.owns_buckets() && b <= self.mask() && k < BUCKET);
+        // SAFETY: `find` found `id` (not 0, so not in EMPTY) in slot `k` of bucket `b`, one of
+        // the table's own `mask() + 1` buckets, borrowed mutably with the table.
+        Some(unsafe { &mut (*self.buckets.as_ptr().add(b))[k] })
     }
 
     /// Transport `id`'s whole entry.
     pub(crate) fn entry(&self, id: u32) -> Option<&Entry> {
         let (b, k) = self.find(id)?;
-        Some(&self.buckets[b][k % BUCKET])
+        Some(&self.bucket_at(b)[k])
     }
 
     /// Replaces the states of transport `id`; returns the old states, or `None` if absent.
@@ -271,7 +377,7 @@ impl TransportTable {
         if self.len == u16::MAX {
             return Err(ResultCode::Limit); // callers stop at rules::Count::MAX first
         }
-        let cap = self.buckets.len() * BUCKET;
+        let cap = self.buckets().len() * BUCKET;
         let full = self.len as usize >= if cap <= BUCKET { cap } else { cap / 4 * 3 };
         if !full && self.place(e) {
             self.len += 1;
@@ -295,12 +401,8 @@ impl TransportTable {
     fn rebuilt(&self, cap: usize, extra: Option<Entry>) -> Result<Option<TransportTable>> {
         let buckets = try_slice(cap / BUCKET, |_| [Entry::default(); BUCKET])
             .map_err(|_| ResultCode::NoMemory)?;
-        let mut t = TransportTable {
-            buckets,
-            len: 0,
-            shift: (32 - (cap / BUCKET).trailing_zeros()) as u8,
-            seed: 1,
-        };
+        let mut t = TransportTable::default();
+        t.set_buckets(buckets);
         for _ in 0..SEEDS {
             // One bucket needs no hashing (and no random number).
             t.seed = if cap > BUCKET { random_seed() | 1 } else { 1 };
@@ -313,7 +415,7 @@ impl TransportTable {
                 t.len = self.len + u16::from(extra.is_some());
                 return Ok(Some(t));
             }
-            t.buckets.fill([Entry::default(); BUCKET]);
+            t.buckets_mut().fill([Entry::default(); BUCKET]);
         }
         Ok(None)
     }
@@ -350,7 +452,7 @@ impl TransportTable {
         while at < n {
             let b = nodes[at].bucket as usize;
             for slot in 0..BUCKET {
-                let id = self.buckets[b][slot].id;
+                let id = self.buckets()[b][slot].id;
                 let (first, second) = (self.bucket(id, 0), self.bucket(id, 1));
                 let other = if first == b { second } else { first };
                 if other == b || nodes[..n].iter().any(|x| x.bucket as usize == other) {
@@ -394,7 +496,7 @@ impl TransportTable {
     /// Removes transport `id`; returns its states, or `None` if absent.
     pub fn remove(&mut self, id: u32) -> Option<TransportStates> {
         let (b, k) = self.find(id)?;
-        let bucket = &mut self.buckets[b];
+        let bucket = &mut self.buckets_mut()[b];
         let removed = bucket[k].states();
         // Keep the bucket compact: its last entry fills the hole.
         let last = (0..BUCKET)
@@ -404,9 +506,9 @@ impl TransportTable {
         bucket[k] = bucket[last];
         bucket[last] = Entry::default();
         self.len -= 1;
-        let cap = self.buckets.len() * BUCKET;
+        let cap = self.buckets().len() * BUCKET;
         if self.len == 0 {
-            self.buckets = Box::default();
+            drop(self.take_buckets());
         } else if cap > 8 && (self.len as usize) * 8 < cap {
             // Shrinking is an optimisation: without memory (or a seed that fits), keep this one.
             if let Ok(Some(t)) = self.rebuilt(cap / 2, None) {
@@ -587,7 +689,7 @@ mod tests {
     /// entries, and the slots stay proportional to the live transports.
     fn check(t: &TransportTable) {
         let mut live = 0;
-        for (b, bucket) in t.buckets.iter().enumerate() {
+        for (b, bucket) in t.buckets().iter().enumerate() {
             let used = bucket.iter().take_while(|e| e.id != 0).count();
             assert!(
                 bucket[used..].iter().all(|e| e.id == 0),
