@@ -477,6 +477,7 @@ static const op_info ops[] = {
     {"event2", "update committing 2 events to a callback"},
     {"queue", "update committing 1 event to the queue + its poll"},
     {"note_alive", "note_alive per packet (liveness on)"},
+    {"create", "peer create + free"},
 };
 
 /* Runs operation `name` `n` times after a set-up that does not depend on `n`, so that the
@@ -514,6 +515,11 @@ static int run_op(const char *name, uint64_t n) {
     } else if (!strcmp(name, "note_alive")) {
         p = live_peer(2);
         for (uint64_t i = 0; i < n; i++) pcstate_transport_note_alive(p, 1, 1000000000u + i);
+    } else if (!strcmp(name, "create")) {
+        for (uint64_t i = 0; i < n; i++) {
+            must(pcstate_peer_new(PCSTATE_PROFILE_W3C, 0, &p), "peer_new");
+            must(pcstate_peer_free(p), "peer_free");
+        }
     } else {
         fprintf(stderr, "unknown --op %s\n", name);
         return 2;

@@ -25,6 +25,7 @@ OPS = [
     ("event2", "event2_update_callback", "set_ice_2_events_2_ns"),
     ("queue", "event_update_queue_and_poll", "event_1_queue_and_poll_ns"),
     ("note_alive", "note_alive", "note_alive_ns"),
+    ("create", "create_free", "create_free_ns"),
 ]
 
 # Targets on the ratio to the mutex pair (issue: cheaper events).

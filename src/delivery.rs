@@ -550,8 +550,11 @@ impl Cell {
     pub fn free(&self, generation: u32) -> Result<Reuse> {
         let mut g = self.lock_live(generation)?;
         let wait = self.must_wait(&mut g)?;
-        let peer = g.peer.take().expect("checked live");
-        crate::stats::global::peer_freed(peer.state.connection());
+        // Taken out (one move) and dropped where it lies, with the lock released: a closure
+        // owning the peer would move it once more.
+        let mut peer = g.peer.take();
+        let connection = peer.as_ref().expect("checked live").state.connection();
+        crate::stats::global::peer_freed(connection);
         g.generation = g.generation.wrapping_add(1);
         let retired = g.generation == 0;
         let from_inside = g.out != Out::Home && wait.is_none();
@@ -559,7 +562,7 @@ impl Cell {
         if g.out == Out::Current {
             g.out = Out::Retired;
         }
-        sync::unlocked(&mut g, || drop(peer));
+        sync::unlocked(&mut g, || peer = None);
         if let Some(outing) = wait {
             self.wait_for_outing(&mut g, outing);
         }
