@@ -11,22 +11,6 @@ const NICE_GATHERING: u32 = 1;
 const NICE_CONNECTING: u32 = 2;
 const NICE_READY: u32 = 4;
 
-fn ice(p: pcstate_peer, t: pcstate_transport) -> u32 {
-    let mut s = pcstate_transport_states {
-        ice_state: 0,
-        dtls_state: 0,
-        gatherer_state: 0,
-    };
-    assert_eq!(pcstate_transport_get_states(p, t, &mut s), OK);
-    s.ice_state
-}
-
-fn tick(p: pcstate_peer, now: u64) -> u64 {
-    let mut next = 0;
-    assert_eq!(pcstate_peer_tick(p, now, &mut next), OK);
-    next
-}
-
 /// A connected transport (ICE set directly) on a peer with liveness (`d`, `f`).
 fn live_peer(d: u64, f: u64) -> (pcstate_peer, pcstate_transport) {
     let p = new_peer(0, 0);

@@ -33,14 +33,6 @@ fn get(
     (eff, rep)
 }
 
-fn ice(p: pcstate_peer, t: pcstate_transport) -> u32 {
-    get(p, t).0.ice_state
-}
-
-fn agent(p: pcstate_peer, t: pcstate_transport, a: u32, s: u32) {
-    assert_eq!(pcstate_transport_set_ice_agent_state(p, t, a, s), OK);
-}
-
 #[test]
 fn completed_only_with_gathering_done_and_remote_end_of_candidates() {
     for eoc_before_ready in [false, true] {

@@ -31,14 +31,6 @@ fn states(p: pcstate_peer, t: pcstate_transport) -> (u32, u32) {
     (eff.ice_state, rep.ice_state)
 }
 
-fn ice(p: pcstate_peer, t: pcstate_transport) -> u32 {
-    states(p, t).0
-}
-
-fn agent(p: pcstate_peer, t: pcstate_transport, a: u32, s: u32) {
-    assert_eq!(pcstate_transport_set_ice_agent_state(p, t, a, s), OK);
-}
-
 /// A transport driven by `a`, completed: DTLS connected, gathering complete, a remote candidate
 /// and the remote's end-of-candidates noted, the agent concluded.
 fn completed(p: pcstate_peer, a: u32) -> pcstate_transport {

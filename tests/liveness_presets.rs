@@ -11,22 +11,6 @@ use pcstate::rules::IceTransportState as I;
 const S: u64 = 1_000_000_000;
 const MS: u64 = 1_000_000;
 
-fn ice(p: pcstate_peer, t: pcstate_transport) -> u32 {
-    let mut s = pcstate_transport_states {
-        ice_state: 0,
-        dtls_state: 0,
-        gatherer_state: 0,
-    };
-    assert_eq!(pcstate_transport_get_states(p, t, &mut s), OK);
-    s.ice_state
-}
-
-fn tick(p: pcstate_peer, now: u64) -> u64 {
-    let mut next = 0;
-    assert_eq!(pcstate_peer_tick(p, now, &mut next), OK);
-    next
-}
-
 fn connected_peer(flags: u32) -> (pcstate_peer, pcstate_transport) {
     let p = new_peer(0, flags);
     let up = pcstate_transport_states {

@@ -121,16 +121,6 @@ fn event_without_memory_becomes_an_overflow_event() {
     assert_eq!(pcstate_peer_free(p), OK);
 }
 
-fn ice(p: pcstate_peer, t: pcstate_transport) -> u32 {
-    let mut s = pcstate_transport_states {
-        ice_state: 0,
-        dtls_state: 0,
-        gatherer_state: 0,
-    };
-    assert_eq!(pcstate_transport_get_states(p, t, &mut s), OK);
-    s.ice_state
-}
-
 const CONNECTED: pcstate_transport_states = pcstate_transport_states {
     ice_state: I::Connected as u32,
     dtls_state: 0,

@@ -16,20 +16,6 @@ const JUICE_COMPLETED: u32 = 4;
 const NICE_CONNECTING: u32 = 2;
 const NICE_READY: u32 = 4;
 
-fn ice(p: pcstate_peer, t: pcstate_transport) -> u32 {
-    let mut s = pcstate_transport_states {
-        ice_state: 0,
-        dtls_state: 0,
-        gatherer_state: 0,
-    };
-    assert_eq!(pcstate_transport_get_states(p, t, &mut s), OK);
-    s.ice_state
-}
-
-fn agent(p: pcstate_peer, t: pcstate_transport, a: u32, s: u32) {
-    assert_eq!(pcstate_transport_set_ice_agent_state(p, t, a, s), OK);
-}
-
 /// A completed transport driven by agent `a` in its concluded state `done`.
 fn completed(p: pcstate_peer, a: u32, done: u32) -> pcstate_transport {
     let t = add(p);

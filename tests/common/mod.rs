@@ -109,3 +109,26 @@ pub fn record(p: pcstate_peer) -> (Log, Arc<AtomicUsize>) {
     );
     (log, frees)
 }
+
+/// A transport's effective ICE state (`pcstate_transport_get_states`), asserting OK.
+pub fn ice(p: pcstate_peer, t: pcstate_transport) -> u32 {
+    let mut s = pcstate_transport_states {
+        ice_state: 0,
+        dtls_state: 0,
+        gatherer_state: 0,
+    };
+    assert_eq!(pcstate_transport_get_states(p, t, &mut s), OK);
+    s.ice_state
+}
+
+/// `pcstate_peer_tick` at `now`, asserting OK: the next deadline.
+pub fn tick(p: pcstate_peer, now: u64) -> u64 {
+    let mut next = 0;
+    assert_eq!(pcstate_peer_tick(p, now, &mut next), OK);
+    next
+}
+
+/// `pcstate_transport_set_ice_agent_state`, asserting OK.
+pub fn agent(p: pcstate_peer, t: pcstate_transport, a: u32, s: u32) {
+    assert_eq!(pcstate_transport_set_ice_agent_state(p, t, a, s), OK);
+}
