@@ -262,7 +262,7 @@ example-libnice: build
 # Re-records tests/browser/traces/ (root; about 3 minutes; not part of `make test`): each scenario
 # headless in a network namespace of its own; installs chromium and firefox-esr when missing.
 browser-traces:
-	tests/browser/install.sh
+	scripts/deps.sh browsers
 	$(PYTHON) tests/browser/record.py
 
 # The committed recordings fed into pcstate (no browser needed).

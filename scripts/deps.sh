@@ -29,6 +29,9 @@ declare -A PACKAGES=(
     gstreamer1.0-plugins-bad=1.22.* gstreamer1.0-nice=0.1.21* gstreamer1.0-tools=1.22.*"
   [docs]="doxygen=1.9.*"
   [valgrind]="valgrind=1:3.19.*"
+  # `make browser-traces` only. Not pinned: Debian ships both browsers as security updates and
+  # drops older builds from the archive; each recording saves the browser version it was made with.
+  [browsers]="chromium firefox-esr nftables iproute2"
 )
 
 # group -> a command that succeeds when what the group provides is already usable
@@ -46,6 +49,9 @@ probe() {
         done ;;
     docs) command -v doxygen >/dev/null ;;
     valgrind) command -v valgrind >/dev/null ;;
+    browsers)
+      command -v chromium >/dev/null && command -v firefox-esr >/dev/null && command -v nft >/dev/null \
+        && command -v ip >/dev/null ;;
   esac
 }
 
