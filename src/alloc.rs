@@ -30,3 +30,44 @@ pub(crate) fn try_slice<T>(len: usize, f: impl FnMut(usize) -> T) -> Result<Box<
     v.extend((0..len).map(f));
     Ok(v.into_boxed_slice())
 }
+
+/// `len` values made by `f`, in memory that is never freed (the registry's segments), or
+/// `NoMemory`. On Unix whole pages come straight from the kernel: through malloc, a large block
+/// gets a header that costs one more page (4 bytes per cell of a 192 KiB segment).
+pub(crate) fn try_leak<T>(len: usize, mut f: impl FnMut(usize) -> T) -> Result<&'static mut [T]> {
+    #[cfg(all(unix, not(miri)))]
+    {
+        let size = size_of::<T>()
+            .checked_mul(len)
+            .ok_or(ResultCode::NoMemory)?;
+        assert!(
+            align_of::<T>() <= 4096 && size > 0,
+            "page-aligned, non-empty"
+        );
+        // SAFETY: an anonymous private mapping at an address of the kernel's choice; no
+        // existing memory is affected.
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                size,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return Err(ResultCode::NoMemory);
+        }
+        let p = p.cast::<T>();
+        for i in 0..len {
+            // SAFETY: `p` is page-aligned (so aligned for `T`) and maps `len` values of `T`.
+            unsafe { p.add(i).write(f(i)) };
+        }
+        // SAFETY: all `len` values are written; the mapping is never unmapped, so it lives for
+        // the rest of the process, and this is its only reference.
+        Ok(unsafe { std::slice::from_raw_parts_mut(p, len) })
+    }
+    #[cfg(not(all(unix, not(miri))))]
+    Ok(Box::leak(try_slice(len, f)?))
+}

@@ -18,206 +18,9 @@
 //! the edges of its waiters before waking them, so no stale edge is ever seen as a cycle.
 
 use crate::error::{Result, ResultCode};
-use crate::queue::{DEFAULT_LIMIT, EventBuffer, EventQueue, MAX_LIMIT};
-use crate::rules::Profile;
-use crate::state::{Batch, Event, FLAG_EVENT_QUEUE, FLAG_HISTORY, PeerState};
-use crate::sync::{self, Condvar, Mutex, thread_token};
-
-/// How many events `FLAG_HISTORY` keeps.
-pub(crate) const HISTORY_LEN: usize = crate::constants::PCSTATE_HISTORY_LEN as usize;
-
-/// A ring of the last `HISTORY_LEN` committed events.
-struct History {
-    events: [Event; HISTORY_LEN],
-    /// How many were ever recorded (the next goes at `count % HISTORY_LEN`).
-    count: u64,
-}
-
-impl History {
-    fn push(&mut self, e: Event) {
-        self.events[(self.count % HISTORY_LEN as u64) as usize] = e;
-        self.count += 1;
-    }
-
-    /// The kept events, oldest first.
-    fn iter(&self) -> impl Iterator<Item = &Event> {
-        let n = self.count.min(HISTORY_LEN as u64) as usize;
-        let start = (self.count as usize + HISTORY_LEN - n) % HISTORY_LEN;
-        (0..n).map(move |i| &self.events[(start + i) % HISTORY_LEN])
-    }
-}
-
-/// Where a peer's events go: implemented by the C registration (whose `Drop` calls
-/// `user_data_free`) and by Rust closures.
-pub trait EventSink: Send {
-    fn on_event(&mut self, event: &Event);
-}
-
-impl<F: FnMut(&Event) + Send> EventSink for F {
-    fn on_event(&mut self, event: &Event) {
-        self(event)
-    }
-}
-
-/// A live peer inside its cell: the state machine and what delivery needs.
-pub struct Peer {
-    pub state: PeerState,
-    /// The current registration while it is home (not out with the deliverer).
-    callback: Option<Box<dyn EventSink>>,
-    /// Events committed while another outing ran, for the deliverer (bounded); allocated the
-    /// first time it is needed. Boxed: 8 bytes in every peer for what most peers never use.
-    backlog: Option<Box<EventBuffer>>,
-    /// Events dropped because memory for the backlog itself could not be had (reported as one
-    /// overflow event once the backlog is drained).
-    lost: u32,
-    /// The limit of the backlog and the queue.
-    limit: u32,
-    /// The last `HISTORY_LEN` events, with `FLAG_HISTORY`.
-    history: Option<Box<History>>,
-    queue: Option<Box<EventQueue>>,
-}
-
-impl Peer {
-    /// A new open peer; fails when an event fd cannot be had (`Limit`) or memory runs out.
-    pub fn new(profile: Profile, flags: u32) -> Result<Self> {
-        let history = if flags & FLAG_HISTORY != 0 {
-            let blank = Event {
-                seq: 0,
-                time_ns: 0,
-                kind: crate::rules::EventKind::Overflow,
-                old_state: 0,
-                new_state: 0,
-                transport: 0,
-            };
-            Some(crate::alloc::try_box(History {
-                events: [blank; HISTORY_LEN],
-                count: 0,
-            })?)
-        } else {
-            None
-        };
-        let queue = if flags & FLAG_EVENT_QUEUE != 0 {
-            Some(crate::alloc::try_box(EventQueue::new(DEFAULT_LIMIT)?)?)
-        } else {
-            None
-        };
-        Ok(Peer {
-            state: PeerState::new(profile, flags),
-            callback: None,
-            backlog: None,
-            lost: 0,
-            limit: DEFAULT_LIMIT,
-            history,
-            queue,
-        })
-    }
-
-    /// The last `HISTORY_LEN` events, oldest first (`InvalidArgument` without `FLAG_HISTORY`).
-    pub fn history(&self) -> Result<impl Iterator<Item = &Event>> {
-        Ok(self
-            .history
-            .as_ref()
-            .ok_or(ResultCode::InvalidArgument)?
-            .iter())
-    }
-
-    /// Pops the oldest queued event (`InvalidArgument` without `FLAG_EVENT_QUEUE`).
-    pub fn poll_event(&mut self) -> Result<Event> {
-        let q = self.queue.as_mut().ok_or(ResultCode::InvalidArgument)?;
-        q.pop().ok_or(ResultCode::Empty)
-    }
-
-    /// The queue's fd (`InvalidArgument` without `FLAG_EVENT_QUEUE`).
-    pub fn event_fd(&self) -> Result<libc::c_int> {
-        self.queue
-            .as_ref()
-            .map(|q| q.fd())
-            .ok_or(ResultCode::InvalidArgument)
-    }
-
-    /// Bounds the queue and the backlog to `limit` events each (1 ..= `MAX_LIMIT`).
-    pub fn set_event_limit(&mut self, limit: u32) -> Result<()> {
-        if !(1..=MAX_LIMIT).contains(&limit) {
-            return Err(ResultCode::InvalidArgument);
-        }
-        self.limit = limit;
-        if let Some(b) = self.backlog.as_mut() {
-            b.set_limit(limit);
-        }
-        if let Some(q) = self.queue.as_mut() {
-            q.set_limit(limit);
-        }
-        Ok(())
-    }
-
-    /// Keeps `e` for the deliverer, or counts it as dropped (see `queue`).
-    fn defer(&mut self, e: Event) {
-        if self.lost == 0 {
-            if self.backlog.is_none() {
-                self.backlog = crate::alloc::try_box(EventBuffer::new(self.limit)).ok();
-            }
-            if let Some(b) = self.backlog.as_mut() {
-                return b.push(e);
-            }
-        }
-        self.lost = self.lost.saturating_add(1);
-    }
-
-    /// The next deferred event, then the overflow event for any lost ones.
-    #[inline(always)]
-    fn next_deferred(&mut self) -> Option<Event> {
-        if self.backlog.is_none() && self.lost == 0 {
-            return None; // nothing was deferred (the usual case: no other thread committed)
-        }
-        self.next_deferred_slow()
-    }
-
-    /// `next_deferred` when something may have been deferred.
-    #[cold]
-    #[inline(never)]
-    fn next_deferred_slow(&mut self) -> Option<Event> {
-        if let Some(e) = self.backlog.as_mut().and_then(|b| b.pop()) {
-            return Some(e);
-        }
-        let lost = std::mem::take(&mut self.lost);
-        // Every event committed since the first loss was lost, so the newest is the last seq.
-        (lost > 0).then(|| Event {
-            seq: self.state.snapshot().last_seq,
-            time_ns: crate::state::monotonic_ns(),
-            kind: crate::rules::EventKind::Overflow,
-            old_state: lost,
-            new_state: 0,
-            transport: 0,
-        })
-    }
-
-    /// Appends a batch to the history and the queue, those the peer has.
-    #[inline(never)]
-    fn record(&mut self, batch: &Batch) {
-        if let Some(h) = self.history.as_mut() {
-            batch.iter().for_each(|e| h.push(e));
-        }
-        if let Some(q) = self.queue.as_mut() {
-            batch.iter().for_each(|e| q.push(e));
-        }
-    }
-
-    /// Drops every deferred event (nobody is left to deliver them to).
-    fn clear_deferred(&mut self) {
-        self.backlog = None;
-        self.lost = 0;
-    }
-
-    /// Closes the peer (see `PeerState::close`) and wakes the queue's reader, even when close
-    /// commits no event, so that it sees the closed state.
-    pub fn close(&mut self) -> Batch {
-        let batch = self.state.close();
-        if let Some(q) = self.queue.as_ref() {
-            q.wake();
-        }
-        batch
-    }
-}
+use crate::peer::{EventSink, Peer};
+use crate::state::{Batch, Event, FLAG_EVENT_QUEUE, FLAG_HISTORY};
+use crate::sync::{self, Mutex, Parker, thread_token};
 
 /// How one outing ended.
 enum Delivered {
@@ -301,7 +104,8 @@ fn begin_wait(cell: &Cell, holder: usize, outing: u32) -> Result<()> {
 #[repr(align(64))]
 pub struct Cell {
     inner: Mutex<CellInner>,
-    cond: Condvar,
+    /// Where `set_callback` and `free` wait for an outing to end (no room: see `Parker`).
+    parker: Parker,
 }
 
 struct CellInner {
@@ -315,27 +119,48 @@ struct CellInner {
     /// How many outings have started in this cell (wrapping): names the current one. A waiter
     /// waits for one outing, and no other can start before that one ends.
     outings: u32,
-    /// Threads waiting for the current outing to end.
-    waiters: u32,
+    /// Some thread waits for the current outing to end (they all stop waiting when it ends,
+    /// so its end clears this).
+    waited: bool,
     /// Freed during its last outing: the deliverer's call reports the cell reusable (see
     /// `Cell::update`) when the outing ends.
     recycle: bool,
+    /// While the cell is free: the index of the next free cell plus one (0: the last). The
+    /// registry links its free cells by it, so its free list takes no memory of its own.
+    free_link: u32,
+}
+
+impl CellInner {
+    const fn empty(generation: u32) -> Self {
+        CellInner {
+            generation,
+            peer: None,
+            out: Out::Home,
+            out_holder: 0,
+            outings: 0,
+            waited: false,
+            recycle: false,
+            free_link: 0,
+        }
+    }
 }
 
 impl Cell {
+    /// A cell retired for good (generation 0), made at compile time: it never holds a peer, so
+    /// every handle into it is refused (the registry's stand-in for unallocated segments).
+    #[cfg(not(loom))]
+    pub const fn retired() -> Self {
+        Cell {
+            inner: Mutex::new(CellInner::empty(0)),
+            parker: Parker::new(),
+        }
+    }
+
     /// An empty cell.
     pub fn new() -> Self {
         Cell {
-            inner: Mutex::new(CellInner {
-                generation: 1,
-                peer: None,
-                out: Out::Home,
-                out_holder: 0,
-                outings: 0,
-                waiters: 0,
-                recycle: false,
-            }),
-            cond: Condvar::new(),
+            inner: Mutex::new(CellInner::empty(1)),
+            parker: Parker::new(),
         }
     }
 }
@@ -355,8 +180,9 @@ pub enum Reuse {
 }
 
 impl Cell {
-    /// Puts a new peer in this empty cell; returns its generation (None if the cell is retired).
-    pub fn occupy(&self, peer: Peer) -> Option<u32> {
+    /// Puts a new peer in this empty cell; returns its generation and the free-list link the
+    /// cell held (None if the cell is retired).
+    pub fn occupy(&self, peer: Peer) -> Option<(u32, u32)> {
         let mut g = self.inner.lock();
         debug_assert!(g.peer.is_none() && g.out == Out::Home);
         if g.generation == 0 {
@@ -364,7 +190,15 @@ impl Cell {
         }
         g.peer = Some(peer);
         crate::stats::global::peer_created();
-        Some(g.generation)
+        Some((g.generation, std::mem::take(&mut g.free_link)))
+    }
+
+    /// Links this free cell into the registry's free list: `next` is the index of the next free
+    /// cell plus one (0: none); `occupy` hands it back.
+    pub fn link_free(&self, next: u32) {
+        let mut g = self.inner.lock();
+        debug_assert!(g.peer.is_none());
+        g.free_link = next;
     }
 
     #[inline(always)]
@@ -423,7 +257,7 @@ impl Cell {
             batch.iter().for_each(|e| peer.defer(e));
             return false;
         }
-        if peer.callback.is_none() {
+        if !peer.has_callback() {
             return false;
         }
         self.deliver(g, generation, &batch)
@@ -458,7 +292,7 @@ impl Cell {
     #[inline(always)]
     fn deliver_one(&self, g: &mut Guard<'_>, generation: u32, event: &Event) -> Delivered {
         let peer = g.peer.as_mut().expect("live while we deliver");
-        let Some(mut cb) = peer.callback.take() else {
+        let Some(mut cb) = peer.take_callback() else {
             // The callback was cleared: nothing is left to deliver to.
             peer.clear_deferred();
             return Delivered::NoCallback;
@@ -480,33 +314,39 @@ impl Cell {
     #[inline(always)]
     fn end_outing(&self, g: &mut Guard<'_>, generation: u32, cb: Box<dyn EventSink>) -> bool {
         if g.generation == generation && g.out == Out::Current {
-            let home = &mut g.peer.as_mut().expect("live").callback;
+            let peer = g.peer.as_mut().expect("live");
             // Empty: a registration set meanwhile would have retired this one. (So nothing is
             // dropped here, and the compiler need not check.)
+            let home = peer.replace_callback(Some(cb));
             debug_assert!(home.is_none());
-            std::mem::forget(home.replace(cb));
+            std::mem::forget(home);
         } else {
             // Retired by set_callback or free: drop it (user_data_free) outside the lock; the
             // outing lasts until that returned (the peer may be freed meanwhile).
             sync::unlocked(g, || drop(cb));
         }
         g.out = Out::Home;
-        if g.waiters > 0 {
+        if std::mem::take(&mut g.waited) {
             let (cell, outing) = (self as *const Cell as usize, g.outings);
             WAITS
                 .lock()
                 .retain(|w| !(w.cell == cell && w.outing == outing));
-            self.cond.notify_all();
+            self.parker.notify_all(self.wait_key());
         }
         g.generation == generation
+    }
+
+    /// The key this cell's waiters park under: the address of its second byte, inside the
+    /// cell, where no lock is (the cell's lock parks its own waiters under its address).
+    fn wait_key(&self) -> usize {
+        self as *const Cell as usize + 1
     }
 
     /// Waits (lock held) until outing `outing` is over; the edge was added by `begin_wait`.
     fn wait_for_outing(&self, g: &mut Guard<'_>, outing: u32) {
         while g.outings == outing && g.out != Out::Home {
-            sync::wait(&self.cond, g);
+            self.parker.wait(self.wait_key(), g);
         }
-        g.waiters -= 1;
     }
 
     /// If a registration of this cell is out on another thread, records the wait for it (or
@@ -516,23 +356,28 @@ impl Cell {
             return Ok(None);
         }
         begin_wait(self, g.out_holder, g.outings)?;
-        g.waiters += 1;
+        g.waited = true;
         Ok(Some(g.outings))
     }
 
-    /// Replaces the registration (`make` builds the new one once the handle is known good and
-    /// no deadlock is possible). When this returns, no replaced registration is running or will
-    /// run and each one's drop (`user_data_free`) has run, unless the call comes from inside
-    /// the running callback itself: that registration is dropped as soon as it returns.
+    /// Replaces the registration with the one `make` builds, or clears it (`make` None). `make`
+    /// is called only once nothing can fail any more: the handle is good, no deadlock is
+    /// possible, and the peer has room for a registration (else `NoMemory`). When this returns,
+    /// no replaced registration is running or will run and each one's drop (`user_data_free`)
+    /// has run, unless the call comes from inside the running callback itself: that
+    /// registration is dropped as soon as it returns.
     pub fn set_callback(
         &self,
         generation: u32,
-        make: impl FnOnce() -> Option<Box<dyn EventSink>>,
+        make: Option<impl FnOnce() -> Box<dyn EventSink>>,
     ) -> Result<()> {
         let mut g = self.lock_live(generation)?;
+        if make.is_some() {
+            g.peer.as_mut().expect("live").reserve_callback()?;
+        }
         let wait = self.must_wait(&mut g)?;
-        let new = make();
-        let old = std::mem::replace(&mut g.peer.as_mut().expect("live").callback, new);
+        let new = make.map(|make| make());
+        let old = g.peer.as_mut().expect("live").replace_callback(new);
         if g.out == Out::Current {
             g.out = Out::Retired;
         }
@@ -562,9 +407,12 @@ impl Cell {
         if g.out == Out::Current {
             g.out = Out::Retired;
         }
-        sync::unlocked(&mut g, || peer = None);
         if let Some(outing) = wait {
+            sync::unlocked(&mut g, || peer = None);
             self.wait_for_outing(&mut g, outing);
+        } else {
+            drop(g);
+            drop(peer);
         }
         Ok(if retired {
             Reuse::Never
@@ -590,12 +438,12 @@ mod tests {
         edges.iter().map(wait).collect()
     }
 
-    /// A peer's cell stays within four cache lines (the state machine with its 80 bytes of
-    /// stats, delivery); a transport takes 8 bytes, and the table that holds them 16 more. The
-    /// memory figure of `make bench` depends on all three.
+    /// A peer's cell stays within three cache lines (the state machine with its 73 bytes of
+    /// stats, delivery; what only some peers use is one pointer); a transport takes 8 bytes, and
+    /// the table that holds them 16 more. The memory figure of `make bench` depends on all three.
     #[test]
     fn sizes() {
-        assert!(size_of::<Cell>() <= 256, "{}", size_of::<Cell>());
+        assert!(size_of::<Cell>() <= 192, "{}", size_of::<Cell>());
         assert!(size_of::<crate::transports::Entry>() <= 8);
         assert!(size_of::<crate::transports::TransportTable>() <= 16);
     }

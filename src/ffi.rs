@@ -15,8 +15,8 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::ptr::NonNull;
 
-use crate::delivery::Peer;
 use crate::error::{Result, ResultCode};
+use crate::peer::Peer;
 use crate::state::Batch;
 
 mod names;

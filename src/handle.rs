@@ -1,8 +1,8 @@
 //! Runs an operation on the peer behind a handle (look the handle up, then lock, commit and
 //! deliver): the one path into a peer that the C surface and the Rust API both take.
 
-use crate::delivery::Peer;
 use crate::error::Result;
+use crate::peer::Peer;
 use crate::registry;
 use crate::state::Batch;
 

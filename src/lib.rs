@@ -6,7 +6,8 @@
 //! counters); `agents` the ICE agent adapters' tables; `ice_source` where a transport's ICE state
 //! comes from and restart continuity; `liveness` silence by the caller's clock; `transports` a
 //! peer's transport table; `update` one transport's update; `state` one peer's state machine,
-//! `batch` what one of its calls committed; `queue` the bounded event buffers; `sync` the locks delivery uses (loom's when model-checked); `delivery` the
+//! `batch` what one of its calls committed; `queue` the bounded event buffers; `peer` a live peer and
+//! where its events go (allocated only when used); `sync` the locks delivery uses (loom's when model-checked); `delivery` the
 //! cell, the deliverer and the wait graph; `registry` the handles; [`ffi`] the `extern "C"`
 //! surface, which only checks arguments, converts and calls in. The header `include/pcstate.h`
 //! and the ABI manifest `include/pcstate.abi.json` are generated from these sources by
@@ -43,6 +44,7 @@ mod ice_source;
 mod liveness;
 #[cfg(all(test, loom))]
 mod loom_models;
+mod peer;
 mod queue;
 mod registry;
 pub mod rules;

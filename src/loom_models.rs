@@ -22,8 +22,9 @@ use loom::sync::Arc;
 use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use loom::thread;
 
-use crate::delivery::{Cell, EventSink, Peer, Reuse};
+use crate::delivery::{Cell, Reuse};
 use crate::error::{Result, ResultCode};
+use crate::peer::{EventSink, Peer};
 use crate::rules::{GathererState, Profile};
 use crate::state::{Batch, Event};
 
@@ -47,12 +48,12 @@ struct Sink {
 }
 
 impl Probe {
-    fn sink(&self, action: impl FnMut() + Send + 'static) -> Option<Box<dyn EventSink>> {
+    fn sink(&self, action: impl FnMut() + Send + 'static) -> Box<dyn EventSink> {
         self.0.installed.store(true, SeqCst);
-        Some(Box::new(Sink {
+        Box::new(Sink {
             probe: self.clone(),
             action: Box::new(action),
-        }))
+        })
     }
 
     fn running(&self) -> bool {
@@ -100,7 +101,8 @@ fn peer_cell() -> (Arc<Cell>, u32) {
     let cell = Arc::new(Cell::new());
     let generation = cell
         .occupy(Peer::new(Profile::W3c, 0).expect("peer"))
-        .expect("a new cell");
+        .expect("a new cell")
+        .0;
     let (id, _) = cell.update(generation, |p| p.state.add_transport());
     assert_eq!(id, Ok(1));
     (cell, generation)
@@ -145,7 +147,7 @@ fn set_callback_racing_a_running_callback() {
     check("set_callback racing a running callback", || {
         let (cell, generation) = peer_cell();
         let (old, new) = (Probe::default(), Probe::default());
-        cell.set_callback(generation, || old.sink(thread::yield_now))
+        cell.set_callback(generation, Some(|| old.sink(thread::yield_now)))
             .unwrap();
         let deliverer = {
             let cell = cell.clone();
@@ -154,7 +156,8 @@ fn set_callback_racing_a_running_callback() {
                 (first, commit(&cell, generation, false))
             })
         };
-        cell.set_callback(generation, || new.sink(|| {})).unwrap();
+        cell.set_callback(generation, Some(|| new.sink(|| {})))
+            .unwrap();
         assert!(
             old.gone(),
             "the replaced registration still runs or was not dropped"
@@ -186,7 +189,7 @@ fn free_racing_set_callback() {
     check("free racing set_callback", || {
         let (cell, generation) = peer_cell();
         let (first, second) = (Probe::default(), Probe::default());
-        cell.set_callback(generation, || first.sink(thread::yield_now))
+        cell.set_callback(generation, Some(|| first.sink(thread::yield_now)))
             .unwrap();
         let deliverer = {
             let cell = cell.clone();
@@ -203,7 +206,7 @@ fn free_racing_set_callback() {
                 (reuse, first.calls() + second.calls())
             })
         };
-        let set = cell.set_callback(generation, || second.sink(|| {}));
+        let set = cell.set_callback(generation, Some(|| second.sink(|| {})));
         assert!(
             matches!(set, Ok(()) | Err(ResultCode::InvalidHandle)),
             "{set:?}"
@@ -245,7 +248,8 @@ fn a_callback_freeing_its_own_peer() {
                 freed.store(code, SeqCst);
             }
         };
-        cell.set_callback(generation, || own.sink(action)).unwrap();
+        cell.set_callback(generation, Some(|| own.sink(action)))
+            .unwrap();
         let deliverer = {
             let (cell, own) = (cell.clone(), own.clone());
             thread::spawn(move || {
@@ -256,7 +260,7 @@ fn a_callback_freeing_its_own_peer() {
                 (result, reusable)
             })
         };
-        let replaced = cell.set_callback(generation, || other.sink(|| {}));
+        let replaced = cell.set_callback(generation, Some(|| other.sink(|| {})));
         assert!(matches!(replaced, Ok(()) | Err(ResultCode::InvalidHandle)));
         let (result, reusable) = deliverer.join().unwrap();
         assert_eq!(result, Ok(()));
@@ -313,7 +317,7 @@ fn two_threads_crossing_frees() {
                 };
                 result.store(code, SeqCst);
             };
-            cell.set_callback(generation, || probes[k].sink(action))
+            cell.set_callback(generation, Some(|| probes[k].sink(action)))
                 .unwrap();
         }
         let threads: Vec<_> = [(a.clone(), ga), (b.clone(), gb)]

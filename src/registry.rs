@@ -14,9 +14,10 @@ use std::sync::atomic::{AtomicPtr, Ordering};
 
 use parking_lot::Mutex;
 
-use crate::alloc::try_slice;
-use crate::delivery::{Cell, Peer, Reuse};
+use crate::alloc::try_leak;
+use crate::delivery::{Cell, Reuse};
 use crate::error::{Result, ResultCode};
+use crate::peer::Peer;
 
 const SEGMENT_BITS: u32 = 10;
 const SEGMENT_LEN: usize = 1 << SEGMENT_BITS;
@@ -24,50 +25,55 @@ const DIRECTORY_LEN: usize = 1 << 14;
 /// The most peers alive at once (16M).
 pub(crate) const MAX_PEERS: usize = SEGMENT_LEN * DIRECTORY_LEN;
 
-static DIRECTORY: [AtomicPtr<Cell>; DIRECTORY_LEN] =
-    [const { AtomicPtr::new(std::ptr::null_mut()) }; DIRECTORY_LEN];
+/// What every directory entry without a segment of its own points to: a segment of retired
+/// cells (generation 0, no peer) in zeroed static memory, untouched until a handle into it is
+/// tried. Such a handle then fails as a stale one does, so a lookup needs no null check. (Under
+/// loom, whose locks are not made at compile time, entries start null instead.)
+#[cfg(not(loom))]
+static UNALLOCATED: [Cell; SEGMENT_LEN] = [const { Cell::retired() }; SEGMENT_LEN];
+#[cfg(not(loom))]
+const NO_SEGMENT: *mut Cell = UNALLOCATED.as_ptr().cast_mut();
+#[cfg(loom)]
+const NO_SEGMENT: *mut Cell = std::ptr::null_mut();
 
+static DIRECTORY: [AtomicPtr<Cell>; DIRECTORY_LEN] =
+    [const { AtomicPtr::new(NO_SEGMENT) }; DIRECTORY_LEN];
+
+/// Freed cells ready for reuse, most recently freed first: a list linked through the free cells
+/// themselves (`Cell::link_free`), so it costs no memory per peer and never allocates.
 struct Allocator {
-    /// Freed cells ready for reuse (most recently freed last).
-    free: Vec<u32>,
+    /// The first free cell's index plus one (0: none).
+    free: u32,
     /// Cells never used yet start here.
     next: u32,
 }
 
-static ALLOCATOR: Mutex<Allocator> = parking_lot::const_mutex(Allocator {
-    free: Vec::new(),
-    next: 0,
-});
+static ALLOCATOR: Mutex<Allocator> = parking_lot::const_mutex(Allocator { free: 0, next: 0 });
 
 #[inline(always)]
 fn cell(index: u32) -> Option<&'static Cell> {
     let segment = DIRECTORY
         .get(index as usize >> SEGMENT_BITS)?
         .load(Ordering::Acquire);
+    #[cfg(loom)]
     if segment.is_null() {
         return None;
     }
-    // SAFETY: a published segment is a leaked `[Cell; SEGMENT_LEN]`, never freed or moved.
+    // SAFETY: every entry points to `SEGMENT_LEN` cells that are never freed or moved: a
+    // published segment (leaked by `try_leak`) or `UNALLOCATED`.
     Some(unsafe { &*segment.add(index as usize & (SEGMENT_LEN - 1)) })
 }
 
-/// Takes an unused cell index, allocating a segment when the used ones are full.
-fn allocate_index() -> Result<u32> {
-    let mut a = ALLOCATOR.lock();
-    if let Some(i) = a.free.pop() {
-        return Ok(i);
-    }
+/// A cell never used yet, allocating a segment when the used ones are full (allocator locked).
+fn fresh_index(a: &mut Allocator) -> Result<u32> {
     let i = a.next;
     if i as usize >= MAX_PEERS {
         return Err(ResultCode::Limit);
     }
-    // Room to hand the cell back later without allocating then.
-    let more = i as usize + 1 - a.free.len();
-    a.free.try_reserve(more).map_err(|_| ResultCode::NoMemory)?;
     let slot = &DIRECTORY[i as usize >> SEGMENT_BITS];
-    if slot.load(Ordering::Relaxed).is_null() {
-        let segment = try_slice(SEGMENT_LEN, |_| Cell::new())?;
-        slot.store(Box::leak(segment).as_mut_ptr(), Ordering::Release);
+    if slot.load(Ordering::Relaxed) == NO_SEGMENT {
+        let segment = try_leak(SEGMENT_LEN, |_| Cell::new())?;
+        slot.store(segment.as_mut_ptr(), Ordering::Release);
     }
     a.next += 1;
     Ok(i)
@@ -117,12 +123,20 @@ pub fn lookup(handle: u64) -> Result<(Slot, u32)> {
     Ok((Slot { cell, index }, generation))
 }
 
-/// Registers a new peer and returns its handle.
+/// Registers a new peer and returns its handle: in the most recently freed cell, else in one
+/// never used. Lock order: the allocator's, then a cell's.
 pub fn insert(peer: Peer) -> Result<u64> {
-    let index = allocate_index()?;
+    let mut a = ALLOCATOR.lock();
+    let index = match a.free {
+        0 => fresh_index(&mut a)?,
+        head => head - 1,
+    };
     let cell = cell(index).expect("allocated cells exist");
-    // Retired cells (generations used up) are never put back on the free list.
-    let generation = cell.occupy(peer).expect("a free cell is not retired");
+    // Retired cells (generations used up) are never put on the free list.
+    let (generation, next_free) = cell.occupy(peer).expect("a free cell is not retired");
+    if a.free != 0 {
+        a.free = next_free;
+    }
     Ok((generation as u64) << 32 | index as u64)
 }
 
@@ -136,9 +150,11 @@ pub fn remove(handle: u64) -> Result<()> {
 }
 
 /// Hands cell `index` back for reuse (its peer is freed and no callback of it is running).
+/// Never allocates. Lock order: the allocator's, then a cell's (no cell lock is held here).
 fn recycle(index: u32) {
-    // Never allocates: `allocate_index` reserved room for every cell ever handed out.
-    ALLOCATOR.lock().free.push(index);
+    let mut a = ALLOCATOR.lock();
+    cell(index).expect("a used cell exists").link_free(a.free);
+    a.free = index + 1;
 }
 
 #[cfg(test)]

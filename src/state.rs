@@ -11,7 +11,7 @@ use crate::rules::{
     self, Aggregates, Counts, DtlsTransportState, GathererState, IceTransportState, Input, Packed,
     Profile, TransportStates,
 };
-use crate::stats::{FailureCause, PeerStats, StatsReport, global};
+use crate::stats::{Causes, FailureCause, PeerStats, StatsReport, global};
 use crate::transports::TransportTable;
 use crate::update::{Update, reported};
 
@@ -60,6 +60,8 @@ pub struct PeerState {
     /// Liveness settings, records and schedule, when on.
     liveness: Option<Box<Liveness>>,
     stats: PeerStats,
+    /// The failure causes the stats report (beside them: see `Causes`).
+    causes: Causes,
 }
 
 impl PeerState {
@@ -76,6 +78,7 @@ impl PeerState {
             table: TransportTable::default(),
             liveness: None,
             stats: PeerStats::new(monotonic_ns()),
+            causes: Causes::default(),
         }
     }
 
@@ -494,8 +497,8 @@ impl PeerState {
         } else {
             FailureCause::Dtls
         };
-        self.stats
-            .note_failing(ice_failed || dtls_failed, cause, blamed);
+        let failing = ice_failed || dtls_failed;
+        (self.stats).note_failing(&mut self.causes, failing, cause, blamed);
         let old = self.agg;
         let new = rules::aggregate_packed(self.profile(), &self.counts, self.is_closed());
         if new == old {
@@ -523,12 +526,12 @@ impl PeerState {
     #[inline(never)]
     fn connection_changed(&mut self, old: Packed, new: Packed, now: u64) {
         let (was, is) = (old.unpack().connection, new.unpack().connection);
-        self.stats.connection_changed(was, is, now);
+        (self.stats).connection_changed(&mut self.causes, was, is, now);
     }
 
     /// The peer's numbers, times up to `now`.
     pub fn stats(&self, now: u64) -> StatsReport {
-        self.stats.report(now, self.aggregates().connection)
+        (self.stats).report(self.causes, now, self.aggregates().connection)
     }
 
     /// The peer's connectionState (for the process-wide gauges when it is freed).

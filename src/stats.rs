@@ -1,7 +1,7 @@
 //! Observability: each peer's connection history in numbers, and process-wide gauges kept in
 //! per-thread shards so that threads working on different peers never write a shared line.
 
-use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicI64, Ordering::Relaxed};
 
 use crate::rules::ConnectionState;
 
@@ -29,7 +29,8 @@ const STATES: usize = ConnectionState::COUNT;
 const LEFT: usize = STATES - 1;
 const NS_PER_MS: u64 = 1_000_000;
 
-/// One peer's numbers, in the smallest fields that hold them (80 bytes, in every peer):
+/// One peer's numbers, in the smallest fields that hold them (72 bytes and the `Causes` byte, in
+/// every peer):
 /// - times of day are CLOCK_MONOTONIC nanoseconds, exact: creation, the start of the current
 ///   stay, the first connection;
 /// - the time spent in each state before the current stay is kept in whole milliseconds (32
@@ -54,9 +55,13 @@ pub struct PeerStats {
     /// The transport of the input that started the current run of failed inputs (ICE or DTLS
     /// states failed): what a failure of connectionState is blamed on.
     first_failed_transport: u32,
-    /// The `FailureCause` of the latest failure (low 4 bits) and of that input (high 4 bits).
-    causes: u8,
 }
+
+/// The `FailureCause` of the latest failure of connectionState (low 4 bits) and of the input
+/// that started the current run of failed inputs (high 4 bits): a byte the peer keeps beside its
+/// `PeerStats` (which is then 72 bytes without padding) and passes to it.
+#[derive(Copy, Clone, Debug, Default)]
+pub struct Causes(u8);
 
 /// One peer's numbers as `pcstate_peer_stats` reports them; times are CLOCK_MONOTONIC
 /// nanoseconds.
@@ -90,13 +95,19 @@ impl PeerStats {
 
     /// Whether any ICE or DTLS input is failed changed to `failing`, by `cause` on `transport`.
     #[inline]
-    pub fn note_failing(&mut self, failing: bool, cause: FailureCause, transport: u32) {
-        let first = self.causes >> 4;
+    pub fn note_failing(
+        &mut self,
+        causes: &mut Causes,
+        failing: bool,
+        cause: FailureCause,
+        transport: u32,
+    ) {
+        let first = causes.0 >> 4;
         if failing && first == FailureCause::None as u8 {
-            self.causes = (self.causes & 15) | (cause as u8) << 4;
+            causes.0 = (causes.0 & 15) | (cause as u8) << 4;
             self.first_failed_transport = transport;
         } else if !failing && first != FailureCause::None as u8 {
-            self.causes &= 15;
+            causes.0 &= 15;
             self.first_failed_transport = 0;
         }
     }
@@ -107,7 +118,13 @@ impl PeerStats {
     }
 
     /// connectionState changed from `old` to `new` at `now`.
-    pub fn connection_changed(&mut self, old: ConnectionState, new: ConnectionState, now: u64) {
+    pub fn connection_changed(
+        &mut self,
+        causes: &mut Causes,
+        old: ConnectionState,
+        new: ConnectionState,
+        now: u64,
+    ) {
         let now = now.max(self.since_ns);
         let stay_ms = self.offset_ms(now) - self.offset_ms(self.since_ns);
         // Closed is final: no stay in it ever ends.
@@ -123,7 +140,7 @@ impl PeerStats {
             self.first_connected_ns = now;
         }
         if new == ConnectionState::Failed {
-            self.causes = (self.causes & !15) | self.causes >> 4;
+            causes.0 = (causes.0 & !15) | causes.0 >> 4;
             self.failure_transport = self.first_failed_transport;
         }
         global::connection_changed(old, new);
@@ -131,7 +148,7 @@ impl PeerStats {
 
     /// The numbers read at `now`, the peer being in `current` (its current stay runs up to
     /// `now`).
-    pub fn report(&self, now: u64, current: ConnectionState) -> StatsReport {
+    pub fn report(&self, causes: Causes, now: u64, current: ConnectionState) -> StatsReport {
         let mut time_in_state_ns = [0; STATES];
         for (t, past) in time_in_state_ns.iter_mut().zip(self.past_ms) {
             *t = u64::from(past) * NS_PER_MS;
@@ -152,7 +169,7 @@ impl PeerStats {
             first_connected_ns: self.first_connected_ns,
             time_in_state_ns,
             entered_state,
-            failure_cause: Self::cause(self.causes),
+            failure_cause: Self::cause(causes.0),
             failure_transport: self.failure_transport,
         }
     }
@@ -182,22 +199,15 @@ pub mod global {
         }
     }; SHARDS];
 
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-
-    /// This thread's shard: threads take shards in turn, so two threads share one only when more
-    /// than 16 are busy. (A constant-initialised thread-local: no lazy-initialisation state to
-    /// check on each access.)
-    #[inline]
+    /// This thread's shard, by the page number of its thread control block (`thread_token`, one
+    /// instruction where a thread-local would cost a `__tls_get_addr` call in a shared library).
+    /// Threads' control blocks sit at the tops of their stacks, which the C library maps one
+    /// below the other: with stacks of 2^k pages and a guard page (the defaults), neighbouring
+    /// threads' page numbers differ by one, so threads take the 16 shards in turn. (Any mapping
+    /// stays correct; a shared shard only costs speed.)
+    #[inline(always)]
     fn mine() -> &'static Shard {
-        const UNSET: u8 = u8::MAX;
-        thread_local!(static INDEX: std::cell::Cell<u8> = const { std::cell::Cell::new(UNSET) });
-        let index = INDEX.with(|i| {
-            if i.get() == UNSET {
-                i.set((NEXT.fetch_add(1, Relaxed) % SHARDS) as u8);
-            }
-            i.get()
-        });
-        &SHARD[index as usize % SHARDS]
+        &SHARD[(crate::sync::thread_token() >> 12) % SHARDS]
     }
 
     /// A peer was created (in state new).
@@ -256,12 +266,13 @@ mod tests {
     fn times_and_counts_add_up() {
         let t0 = 5 * MS + 100;
         let mut s = PeerStats::new(t0);
-        s.connection_changed(C::New, C::Connecting, t0 + 150 * MS);
-        s.connection_changed(C::Connecting, C::Connected, t0 + 400 * MS);
-        s.note_failing(true, FailureCause::Dtls, 2);
-        s.note_failing(true, FailureCause::Ice, 1); // later: not the first
-        s.connection_changed(C::Connected, C::Failed, t0 + 1000 * MS);
-        let r = s.report(t0 + 1100 * MS, C::Failed);
+        let mut c = Causes::default();
+        s.connection_changed(&mut c, C::New, C::Connecting, t0 + 150 * MS);
+        s.connection_changed(&mut c, C::Connecting, C::Connected, t0 + 400 * MS);
+        s.note_failing(&mut c, true, FailureCause::Dtls, 2);
+        s.note_failing(&mut c, true, FailureCause::Ice, 1); // later: not the first
+        s.connection_changed(&mut c, C::Connected, C::Failed, t0 + 1000 * MS);
+        let r = s.report(c, t0 + 1100 * MS, C::Failed);
         assert_eq!(r.first_connected_ns, t0 + 400 * MS);
         assert_eq!(
             (r.failure_cause, r.failure_transport),
@@ -271,18 +282,18 @@ mod tests {
         assert_eq!(ms, [150, 250, 600, 0, 100, 0]);
         assert_eq!(r.time_in_state_ns.iter().sum::<u64>(), 1100 * MS);
         assert_eq!(r.entered_state, [1, 1, 1, 0, 1, 0]);
-        s.note_failing(false, FailureCause::None, 0);
-        s.note_failing(true, FailureCause::Liveness, 3);
-        s.connection_changed(C::Failed, C::Connected, t0 + 1200 * MS);
-        s.connection_changed(C::Connected, C::Failed, t0 + 1300 * MS);
-        let r = s.report(t0 + 1300 * MS, C::Failed);
+        s.note_failing(&mut c, false, FailureCause::None, 0);
+        s.note_failing(&mut c, true, FailureCause::Liveness, 3);
+        s.connection_changed(&mut c, C::Failed, C::Connected, t0 + 1200 * MS);
+        s.connection_changed(&mut c, C::Connected, C::Failed, t0 + 1300 * MS);
+        let r = s.report(c, t0 + 1300 * MS, C::Failed);
         assert_eq!(
             (r.failure_cause, r.failure_transport),
             (FailureCause::Liveness, 3)
         );
         assert_eq!(r.first_connected_ns, t0 + 400 * MS, "first, not latest");
-        s.connection_changed(C::Failed, C::Closed, t0 + 1400 * MS);
-        let r = s.report(t0 + 1500 * MS, C::Closed);
+        s.connection_changed(&mut c, C::Failed, C::Closed, t0 + 1400 * MS);
+        let r = s.report(c, t0 + 1500 * MS, C::Closed);
         assert_eq!(r.entered_state, [1, 1, 2, 0, 2, 1]);
         assert_eq!(r.time_in_state_ns[C::Closed as usize], 100 * MS);
         // Undo this test's effect on the process-wide gauges.
@@ -296,6 +307,7 @@ mod tests {
     fn sub_millisecond_stays_round_and_sum_exactly() {
         let t0 = 1_000_000_123;
         let mut s = PeerStats::new(t0);
+        let mut c = Causes::default();
         let mut t = t0;
         let mut exact = [0u64; STATES];
         let mut state = C::New;
@@ -306,12 +318,12 @@ mod tests {
             let dt = 300_001 * (k as u64 + 1) + 777;
             t += dt;
             exact[state as usize] += dt;
-            s.connection_changed(state, next, t);
+            s.connection_changed(&mut c, state, next, t);
             state = next;
         }
         let now = t + 2_500_000;
         exact[state as usize] += 2_500_000;
-        let r = s.report(now, state);
+        let r = s.report(c, now, state);
         assert_eq!(r.time_in_state_ns.iter().sum::<u64>(), now - t0);
         for (k, (&got, &want)) in r.time_in_state_ns.iter().zip(&exact).enumerate() {
             let stays = r.entered_state[k].max(1) as u64;
@@ -329,16 +341,17 @@ mod tests {
     fn counters_and_times_saturate() {
         let t0 = 0;
         let mut s = PeerStats::new(t0);
+        let mut c = Causes::default();
         let mut t = t0;
         for _ in 0..70_000 {
             t += 1;
-            s.connection_changed(C::New, C::Connecting, t);
-            s.connection_changed(C::Connecting, C::New, t);
+            s.connection_changed(&mut c, C::New, C::Connecting, t);
+            s.connection_changed(&mut c, C::Connecting, C::New, t);
         }
         let day = 86_400_000 * MS;
-        s.connection_changed(C::New, C::Connected, t);
-        s.connection_changed(C::Connected, C::Disconnected, t + 60 * day);
-        let r = s.report(t + 160 * day, C::Disconnected);
+        s.connection_changed(&mut c, C::New, C::Connected, t);
+        s.connection_changed(&mut c, C::Connected, C::Disconnected, t + 60 * day);
+        let r = s.report(c, t + 160 * day, C::Disconnected);
         assert_eq!(r.entered_state[C::Connecting as usize], 70_000);
         assert_eq!(r.entered_state[C::New as usize], 70_001);
         assert_eq!(
@@ -354,8 +367,9 @@ mod tests {
     }
 
     #[test]
-    fn a_peer_pays_80_bytes_for_its_numbers() {
-        assert!(size_of::<PeerStats>() <= 80, "{}", size_of::<PeerStats>());
+    fn a_peer_pays_73_bytes_for_its_numbers() {
+        assert!(size_of::<PeerStats>() <= 72, "{}", size_of::<PeerStats>());
+        assert_eq!(size_of::<Causes>(), 1);
     }
 
     /// Closed is final, so its past time needs no field: no open peer's aggregates are closed,

@@ -3,7 +3,10 @@
 
 #[cfg(not(loom))]
 mod imp {
-    pub(crate) use parking_lot::{Condvar, Mutex, MutexGuard as Guard};
+    use parking_lot::lock_api::RawMutex as _;
+    use parking_lot_core::{DEFAULT_PARK_TOKEN, DEFAULT_UNPARK_TOKEN};
+
+    pub(crate) use parking_lot::{Mutex, MutexGuard as Guard};
 
     /// Runs `f` with the lock of `guard` released, then takes it again.
     #[inline]
@@ -11,10 +14,46 @@ mod imp {
         Guard::unlocked(guard, f)
     }
 
-    /// Waits on `cond`, releasing the lock of `guard` meanwhile.
-    #[inline]
-    pub(crate) fn wait<T>(cond: &Condvar, guard: &mut Guard<'_, T>) {
-        cond.wait(guard);
+    /// A condition variable that takes no room: threads wait in parking_lot's global parking
+    /// lot under a key, an address the caller owns that no lock uses (waking a lock's waiters
+    /// instead would hand them a lock they do not expect).
+    pub(crate) struct Parker;
+
+    impl Parker {
+        pub(crate) const fn new() -> Self {
+            Parker
+        }
+
+        /// Wakes every thread waiting under `key`.
+        pub(crate) fn notify_all(&self, key: usize) {
+            // SAFETY: `unpark_all` only requires that no callback it runs panics; it runs none.
+            unsafe {
+                parking_lot_core::unpark_all(key, DEFAULT_UNPARK_TOKEN);
+            }
+        }
+
+        /// Waits under `key` until woken (or spuriously), with the lock of `guard` released
+        /// meanwhile and taken again before returning. The thread is queued before the lock
+        /// is released, so a `notify_all` made under the lock after the caller's check of its
+        /// condition wakes it.
+        pub(crate) fn wait<T>(&self, key: usize, guard: &mut Guard<'_, T>) {
+            // SAFETY: the guard holds this mutex, so this thread may unlock it (once, below).
+            let raw = unsafe { Guard::mutex(guard).raw() };
+            // SAFETY: `park`'s callbacks neither panic nor call into the parking lot; the
+            // one that unlocks runs once, after this thread is queued, on the thread holding it.
+            unsafe {
+                parking_lot_core::park(
+                    key,
+                    || true,
+                    || raw.unlock(),
+                    |_, _| {},
+                    DEFAULT_PARK_TOKEN,
+                    None,
+                );
+            }
+            // The guard stays as it was: the lock is held again when it is used or dropped.
+            raw.lock();
+        }
     }
 
     /// An identifier of the calling thread, unique among live threads, never 0: the address of
@@ -88,22 +127,22 @@ mod imp {
         r
     }
 
-    /// loom's condition variable.
-    pub(crate) struct Condvar(loom::sync::Condvar);
+    /// loom's condition variable, one per cell (the key is not needed).
+    pub(crate) struct Parker(loom::sync::Condvar);
 
-    impl Condvar {
+    impl Parker {
         pub(crate) fn new() -> Self {
-            Condvar(loom::sync::Condvar::new())
+            Parker(loom::sync::Condvar::new())
         }
 
-        pub(crate) fn notify_all(&self) {
+        pub(crate) fn notify_all(&self, _key: usize) {
             self.0.notify_all();
         }
-    }
 
-    pub(crate) fn wait<T>(cond: &Condvar, guard: &mut Guard<'_, T>) {
-        let held = guard.guard.take().expect("held");
-        guard.guard = Some(cond.0.wait(held).expect("never poisoned"));
+        pub(crate) fn wait<T>(&self, _key: usize, guard: &mut Guard<'_, T>) {
+            let held = guard.guard.take().expect("held");
+            guard.guard = Some(self.0.wait(held).expect("never poisoned"));
+        }
     }
 
     /// An identifier of the calling (loom) thread, unique among live threads, never 0.

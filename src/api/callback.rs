@@ -12,7 +12,7 @@ use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 
 use crate::api::Event;
-use crate::delivery::EventSink;
+use crate::peer::EventSink;
 use crate::state;
 
 type Payload = Box<dyn Any + Send + 'static>;

@@ -8,9 +8,9 @@ use super::{Error, Event, PeerStats, Snapshot, Transport};
 use crate::constants::{
     PCSTATE_LIVENESS_PRESET_CHROMIUM, PCSTATE_LIVENESS_PRESET_FIREFOX, PCSTATE_LIVENESS_PRESET_OFF,
 };
-use crate::delivery::Peer;
 use crate::error::ResultCode;
 use crate::liveness::Preset;
+use crate::peer::Peer;
 use crate::rules::{
     ConnectionState, IceConnectionState, IceGatheringState, Profile, TransportStates,
 };
@@ -190,10 +190,10 @@ impl PeerConnection {
         self.set_sink(None)
     }
 
-    fn set_sink(&self, sink: Option<Box<dyn crate::delivery::EventSink>>) -> Result<(), Error> {
+    fn set_sink(&self, sink: Option<Box<dyn crate::peer::EventSink>>) -> Result<(), Error> {
         callback::relay(|| {
             let (cell, generation) = registry::lookup(self.handle)?;
-            cell.set_callback(generation, || sink)
+            cell.set_callback(generation, sink.map(|sink| move || sink))
         })
         .map_err(Error::new)
     }
@@ -302,7 +302,7 @@ impl PeerConnection {
     /// [`ResultCode::NoMemory`].
     pub fn history(&self) -> Result<Vec<Event>, Error> {
         let mut v = Vec::new();
-        v.try_reserve(crate::delivery::HISTORY_LEN)
+        v.try_reserve(crate::peer::HISTORY_LEN)
             .map_err(|_| Error::new(ResultCode::NoMemory))?;
         self.read(|p| p.history().map(|h| v.extend(h.map(|e| Event(*e)))))
             .map_err(Error::new)?;

@@ -3,8 +3,8 @@
 use std::ffi::{c_int, c_void};
 
 use super::{boundary, out, pcstate_peer, pcstate_transport, read, update_silent};
-use crate::delivery::EventSink;
 use crate::error::ResultCode;
+use crate::peer::EventSink;
 use crate::registry;
 use crate::state::Event;
 
@@ -144,15 +144,17 @@ pub extern "C" fn pcstate_peer_set_callback(
 ) -> ResultCode {
     boundary(|| {
         let (cell, generation) = registry::lookup(peer)?;
-        cell.set_callback(generation, || {
-            let cb = cb?;
-            Some(Box::new(CRegistration {
-                peer,
-                cb,
-                user_data,
-                user_data_free,
-            }))
-        })?;
+        let make = cb.map(|cb| {
+            move || -> Box<dyn EventSink> {
+                Box::new(CRegistration {
+                    peer,
+                    cb,
+                    user_data,
+                    user_data_free,
+                })
+            }
+        });
+        cell.set_callback(generation, make)?;
         if let (None, Some(free)) = (cb, user_data_free) {
             // Ownership of user_data passed to pcstate on OK, which lets go of it at once.
             call_free(free, user_data);

@@ -2,9 +2,9 @@
 
 use super::{boundary, out, read, update};
 use crate::constants::ALL_FLAGS;
-use crate::delivery::Peer;
 use crate::enums::Profile;
 use crate::error::ResultCode;
+use crate::peer::Peer;
 use crate::registry;
 
 /// An opaque peer handle. 0 is never valid; a freed handle never becomes valid again.
