@@ -41,7 +41,7 @@
  *   Running out of memory returns PCSTATE_RESULT_NO_MEMORY; an event that cannot be stored
  *   becomes part of an overflow event; nothing aborts.
  * - Handles are generation-checked: a freed or forged handle returns INVALID_HANDLE. A freed
- *   peer's cell (256 bytes) is kept for reuse by later peers; at most 16M peers live at once.
+ *   peer's cell (192 bytes) is kept for reuse by later peers; at most 16M peers live at once.
  *   Transport ids run out after 2^32 - 1 adds on one peer (LIMIT).
  *
  * \section fork fork()
@@ -694,7 +694,7 @@ pcstate_result pcstate_peer_close(pcstate_peer peer);
  * run, and their `user_data_free` calls have returned. Called from inside the peer's callback,
  * that registration is dropped as soon as the callback returns. Undelivered events are dropped;
  * the event fd is made readable (waking a poll() on a dup of it) and closed. The peer's cell
- * (256 bytes) is kept for reuse by a later peer.
+ * (192 bytes) is kept for reuse by a later peer.
  *
  * Results: OK; INVALID_HANDLE; WOULD_DEADLOCK (called from inside a callback, waiting would
  * close a cycle of threads each waiting for the other's callback; nothing changed).
@@ -1019,6 +1019,17 @@ pcstate_result pcstate_peer_tick(pcstate_peer peer,
  * Results: OK; NULL_ARGUMENT; INVALID_HANDLE.
  */
 pcstate_result pcstate_peer_stats(pcstate_peer peer, struct pcstate_peer_stats *out);
+
+/**
+ * Frees the peer as `pcstate_peer_free` does and, on OK, writes its numbers as of the free into
+ * `*last` (as `pcstate_peer_stats` reads them), read in the same step: every commit made before
+ * the free is in them, none after. For a final report of a peer (metrics, logs) without closing
+ * it first. On any other result nothing was freed or written.
+ *
+ * Results: OK; NULL_ARGUMENT (nothing freed); INVALID_HANDLE; WOULD_DEADLOCK (see
+ * `pcstate_peer_free`).
+ */
+pcstate_result pcstate_peer_free_with_stats(pcstate_peer peer, struct pcstate_peer_stats *last);
 
 /**
  * Copies the peer's last events (at most `PCSTATE_HISTORY_LEN`, oldest first) into `out`: at

@@ -33,7 +33,7 @@
  *   Running out of memory returns PCSTATE_RESULT_NO_MEMORY; an event that cannot be stored
  *   becomes part of an overflow event; nothing aborts.
  * - Handles are generation-checked: a freed or forged handle returns INVALID_HANDLE. A freed
- *   peer's cell (256 bytes) is kept for reuse by later peers; at most 16M peers live at once.
+ *   peer's cell (192 bytes) is kept for reuse by later peers; at most 16M peers live at once.
  *   Transport ids run out after 2^32 - 1 adds on one peer (LIMIT).
  *
  * \section fork fork()

@@ -392,12 +392,26 @@ impl Cell {
     /// Frees the peer: the handle is invalid from now on; undelivered events are dropped; the
     /// registrations are dropped and none runs after this returns, unless the call comes from
     /// inside the peer's own callback (then that registration is dropped when it returns).
+    #[cfg(loom)]
     pub fn free(&self, generation: u32) -> Result<Reuse> {
+        self.free_reading(generation, |_| ())
+            .map(|(reuse, ())| reuse)
+    }
+
+    /// `free`, which also returns what `last` reads of the peer in the same step, under the
+    /// lock that frees it (so no commit falls between that reading and the free). `last` runs
+    /// only when the free goes ahead.
+    pub fn free_reading<R>(
+        &self,
+        generation: u32,
+        last: impl FnOnce(&Peer) -> R,
+    ) -> Result<(Reuse, R)> {
         let mut g = self.lock_live(generation)?;
         let wait = self.must_wait(&mut g)?;
         // Taken out (one move) and dropped where it lies, with the lock released: a closure
         // owning the peer would move it once more.
         let mut peer = g.peer.take();
+        let read = last(peer.as_ref().expect("checked live"));
         let connection = peer.as_ref().expect("checked live").state.connection();
         crate::stats::global::peer_freed(connection);
         g.generation = g.generation.wrapping_add(1);
@@ -414,13 +428,14 @@ impl Cell {
             drop(g);
             drop(peer);
         }
-        Ok(if retired {
+        let reuse = if retired {
             Reuse::Never
         } else if from_inside {
             Reuse::Later
         } else {
             Reuse::Now
-        })
+        };
+        Ok((reuse, read))
     }
 }
 

@@ -142,11 +142,18 @@ pub fn insert(peer: Peer) -> Result<u64> {
 
 /// Frees the peer behind a handle; its cell is reused later under a new generation.
 pub fn remove(handle: u64) -> Result<()> {
+    remove_reading(handle, |_| ())
+}
+
+/// `remove`, which also returns what `last` reads of the peer as it is freed (see
+/// `Cell::free_reading`).
+pub fn remove_reading<R>(handle: u64, last: impl FnOnce(&Peer) -> R) -> Result<R> {
     let (cell, generation) = lookup(handle)?;
-    if cell.free(generation)? == Reuse::Now {
+    let (reuse, read) = cell.free_reading(generation, last)?;
+    if reuse == Reuse::Now {
         recycle(handle as u32);
     }
-    Ok(())
+    Ok(read)
 }
 
 /// Hands cell `index` back for reuse (its peer is freed and no callback of it is running).

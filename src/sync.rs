@@ -26,7 +26,8 @@ mod imp {
 
         /// Wakes every thread waiting under `key`.
         pub(crate) fn notify_all(&self, key: usize) {
-            // SAFETY: `unpark_all` only requires that no callback it runs panics; it runs none.
+            // SAFETY: `key` is an address the caller controls and parks its own waiters under
+            // (`unpark_all`'s one requirement), so no other primitive's waiters are woken.
             unsafe {
                 parking_lot_core::unpark_all(key, DEFAULT_UNPARK_TOKEN);
             }
@@ -39,8 +40,9 @@ mod imp {
         pub(crate) fn wait<T>(&self, key: usize, guard: &mut Guard<'_, T>) {
             // SAFETY: the guard holds this mutex, so this thread may unlock it (once, below).
             let raw = unsafe { Guard::mutex(guard).raw() };
-            // SAFETY: `park`'s callbacks neither panic nor call into the parking lot; the
-            // one that unlocks runs once, after this thread is queued, on the thread holding it.
+            // SAFETY: `key` is an address the caller controls; `validate` and `timed_out` (run
+            // under the queue lock) neither panic nor call into parking_lot; `before_sleep` only
+            // unlocks the mutex this thread holds, which may call `unpark_one` (allowed there).
             unsafe {
                 parking_lot_core::park(
                     key,

@@ -155,3 +155,43 @@ fn history_keeps_the_last_events() {
     );
     assert_eq!(pcstate_peer_free(q), OK);
 }
+
+/// `pcstate_peer_free_with_stats` frees the peer and reads it in the same step: the reading has
+/// every commit made before (as it was: failed, never closed), the handle is gone after; a NULL
+/// `last` frees nothing.
+#[test]
+fn free_with_stats_reads_the_peer_as_it_is_freed() {
+    let p = new_peer(0, 0);
+    let t = add(p);
+    connect(p, t);
+    assert_eq!(pcstate_transport_set_dtls_state(p, t, DTLS_FAILED), OK);
+    assert_eq!(
+        pcstate_peer_free_with_stats(p, std::ptr::null_mut()),
+        NULL_ARGUMENT
+    );
+    let before = stats(p); // still alive: NULL freed nothing
+    let mut last = std::mem::MaybeUninit::<pcstate_peer_stats>::zeroed();
+    let lo = pcstate_now_ns();
+    assert_eq!(pcstate_peer_free_with_stats(p, last.as_mut_ptr()), OK);
+    let hi = pcstate_now_ns();
+    let last = unsafe { last.assume_init() };
+    assert_eq!(
+        last.entered_state,
+        [1, 1, 1, 0, 1, 0],
+        "failed once, never closed"
+    );
+    assert_eq!(last.time_in_state_ns[C::Closed as usize], 0);
+    assert_eq!(
+        (last.failure_cause, last.failure_transport),
+        (FailureCause::Dtls as u32, t)
+    );
+    assert_eq!(last.created_ns, before.created_ns);
+    let age: u64 = last.time_in_state_ns.iter().sum();
+    assert!(last.created_ns + age >= lo && last.created_ns + age <= hi);
+    let mut again = std::mem::MaybeUninit::<pcstate_peer_stats>::zeroed();
+    assert_eq!(pcstate_peer_stats(p, again.as_mut_ptr()), INVALID_HANDLE);
+    assert_eq!(
+        pcstate_peer_free_with_stats(p, again.as_mut_ptr()),
+        INVALID_HANDLE
+    );
+}

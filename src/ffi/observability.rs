@@ -3,6 +3,8 @@
 use super::{boundary, out_array, pcstate_event, pcstate_peer, pcstate_transport, read};
 use crate::constants::PCSTATE_HISTORY_LEN;
 use crate::error::ResultCode;
+use crate::peer::Peer;
+use crate::registry;
 use crate::state;
 use crate::stats;
 
@@ -54,17 +56,41 @@ pub extern "C" fn pcstate_peer_stats(
 ) -> ResultCode {
     boundary(|| {
         let out = super::out(out)?;
-        let s = read(peer, |p| Ok(p.state.stats(state::monotonic_ns())))?;
-        out.write(pcstate_peer_stats {
-            created_ns: s.created_ns,
-            first_connected_ns: s.first_connected_ns,
-            time_in_state_ns: s.time_in_state_ns,
-            entered_state: s.entered_state,
-            failure_cause: s.failure_cause as u32,
-            failure_transport: s.failure_transport,
-        });
+        out.write(read(peer, |p| Ok(c_stats(p)))?);
         Ok(())
     })
+}
+
+/// Frees the peer as `pcstate_peer_free` does and, on OK, writes its numbers as of the free into
+/// `*last` (as `pcstate_peer_stats` reads them), read in the same step: every commit made before
+/// the free is in them, none after. For a final report of a peer (metrics, logs) without closing
+/// it first. On any other result nothing was freed or written.
+///
+/// Results: OK; NULL_ARGUMENT (nothing freed); INVALID_HANDLE; WOULD_DEADLOCK (see
+/// `pcstate_peer_free`).
+#[unsafe(no_mangle)]
+pub extern "C" fn pcstate_peer_free_with_stats(
+    peer: pcstate_peer,
+    last: *mut pcstate_peer_stats,
+) -> ResultCode {
+    boundary(|| {
+        let last = super::out(last)?;
+        last.write(registry::remove_reading(peer, c_stats)?);
+        Ok(())
+    })
+}
+
+/// A peer's numbers now, in their C form.
+fn c_stats(p: &Peer) -> pcstate_peer_stats {
+    let s = p.state.stats(state::monotonic_ns());
+    pcstate_peer_stats {
+        created_ns: s.created_ns,
+        first_connected_ns: s.first_connected_ns,
+        time_in_state_ns: s.time_in_state_ns,
+        entered_state: s.entered_state,
+        failure_cause: s.failure_cause as u32,
+        failure_transport: s.failure_transport,
+    }
 }
 
 /// Copies the peer's last events (at most `PCSTATE_HISTORY_LEN`, oldest first) into `out`: at

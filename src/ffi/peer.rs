@@ -71,7 +71,7 @@ pub extern "C" fn pcstate_peer_close(peer: pcstate_peer) -> ResultCode {
 /// run, and their `user_data_free` calls have returned. Called from inside the peer's callback,
 /// that registration is dropped as soon as the callback returns. Undelivered events are dropped;
 /// the event fd is made readable (waking a poll() on a dup of it) and closed. The peer's cell
-/// (256 bytes) is kept for reuse by a later peer.
+/// (192 bytes) is kept for reuse by a later peer.
 ///
 /// Results: OK; INVALID_HANDLE; WOULD_DEADLOCK (called from inside a callback, waiting would
 /// close a cycle of threads each waiting for the other's callback; nothing changed).

@@ -248,6 +248,7 @@ FUNCTIONS: Dict[str, Tuple[object, List[object]]] = {
     "pcstate_event_kind_name": (_str, [_u32]),
     "pcstate_failure_cause_name": (_str, [_u32]),
     "pcstate_peer_stats": (_R, [_P, _ptr(PeerStats)]),
+    "pcstate_peer_free_with_stats": (_R, [_P, _ptr(PeerStats)]),
     "pcstate_peer_history": (_R, [_P, _ptr(Event), ctypes.c_size_t, _ptr(ctypes.c_size_t)]),
     "pcstate_global_stats": (_R, [_ptr(GlobalStats)]),
 }

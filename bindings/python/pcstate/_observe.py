@@ -5,7 +5,6 @@ import threading
 from typing import Any, Dict, List, Optional, Tuple
 
 from . import _bindings as B
-from ._callbacks import clear as _clear
 from ._errors import OK, check, raise_for
 from ._lib import C as _c
 from ._states import ConnectionState, FailureCause
@@ -116,9 +115,9 @@ class Observer:
 
     Each first connect and each failure is reported once, at the first reading after it happened,
     to the observers registered at that reading. A peer freed while an observer is registered is
-    read a last time by ``free()``, after clearing its handler and closing it: every failure
-    committed before ``free()`` returned is counted (a commit racing the free is either in that
-    reading or refused as the peer is closed). Its news waits for the next reading; up to 65,536
+    read a last time by ``free()``, in the same C call that frees it: every failure committed
+    before the free is counted (a commit racing the free is either in that reading or refused as
+    the peer is gone), and the peer is reported as it was, not closed. Its news waits for the next reading; up to 65,536
     freed peers wait (about 200 bytes each), the news of more is dropped and counted
     (:meth:`news_dropped`). A peer freed while no observer is registered is not reported.
 
@@ -176,6 +175,11 @@ def _read(handle: int, seen: List[int], raw: B.PeerStats) -> Optional[_News]:
     """Reads the peer and returns what ``seen`` does not say yet (marking it seen), or None."""
     if _c.pcstate_peer_stats(handle, ctypes.byref(raw)) != OK:
         return None
+    return _news(raw, seen)
+
+
+def _news(raw: B.PeerStats, seen: List[int]) -> Optional[_News]:
+    """What the numbers ``raw`` say that ``seen`` does not yet (marking it seen), or None."""
     failures = max(raw.entered_state[_FAILED_C] - seen[0], 0)
     first_connect = not seen[1] and raw.first_connected_ns != 0
     if not failures and not first_connect:
@@ -262,29 +266,28 @@ def track(handle: int) -> None:
 
 def free_peer(handle: int) -> None:
     """Frees a peer created through the binding (an already freed one is no error). With
-    observers, its last reading comes after a close, so that no commit is lost (see
-    :class:`Observer`): clearing its handler first waits as free() would (and is refused, changing
-    nothing, where free() would be); after that neither close nor free waits, so neither is
-    refused, unless another thread registers a handler meanwhile."""
+    observers, the C call that frees it also reads its numbers in the same step (see
+    :class:`Observer`), so no commit made before the free is missed; a refused free changes
+    nothing."""
     global _dropped
-    code = OK
-    seen: Optional[List[int]] = None
     if _OBSERVERS:
-        code = _clear(handle)  # no handler sees the close, as none would have seen the free
-        if code == OK:
-            code = _c.pcstate_peer_close(handle)
-        if code == OK:
+        with _OBSERVE_LOCK:  # untracked first: no reading counts this peer's news again
+            seen = _TRACKED.pop(handle, None)
+        # Outside the lock: the free may wait for a handler running on another thread, which
+        # may itself call observe_peers().
+        raw = B.PeerStats()
+        code = _c.pcstate_peer_free_with_stats(handle, ctypes.byref(raw))
+        if code == OK and seen is not None:
             with _OBSERVE_LOCK:
-                seen = _TRACKED.pop(handle, None)
-                item = None if seen is None else _read(handle, seen, B.PeerStats())
-                if item is not None:
-                    if len(_PENDING) < PENDING_LIMIT:
-                        _PENDING.append(item)
-                    else:
-                        _dropped += 1
+                item = _news(raw, seen)
+                if item is None or not _OBSERVERS:
+                    pass
+                elif len(_PENDING) < PENDING_LIMIT:
+                    _PENDING.append(item)
+                else:
+                    _dropped += 1
     else:
         seen = _TRACKED.pop(handle, None)
-    if code == OK:
         code = _c.pcstate_peer_free(handle)
     if code == _INVALID_HANDLE:
         _TRACKED.pop(handle, None)

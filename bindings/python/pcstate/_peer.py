@@ -249,8 +249,8 @@ class PeerConnection(Managed):
     transport with id 0, which every setter accepts (its getters raise).
 
     ``free()`` (or leaving a ``with`` block, or dropping the last reference to the peer and its
-    transports) frees it; while an :class:`Observer` is registered it first clears the handler
-    and closes the peer, for an exact last reading. A handler that refers to its peer keeps it
+    transports) frees it; while an :class:`Observer` is registered the same C call reads its
+    numbers a last time, so the reading is exact. A handler that refers to its peer keeps it
     alive until ``free()`` or ``on_event(None)``. Copying or pickling a peer raises ``TypeError``.
     """
 

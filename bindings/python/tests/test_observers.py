@@ -138,28 +138,110 @@ def test_failures_committed_while_a_peer_is_freed_are_counted(quiet, flapper, ki
 
 def test_a_commit_just_before_the_c_free_is_counted(quiet, monkeypatch):
     """The moment the old binding lost: a failure committed after the last reading, right before
-    the C free. Now the peer is closed before its last reading: such a commit is refused (it
-    would have been lost) or, if it came first, counted."""
+    the C free. The last reading is now made by the C call that frees the peer, so such a commit
+    lands and is counted."""
     rec = Recorder()
     pcstate.add_observer(rec)
     try:
         pc = pcstate.PeerConnection()
         t = pc.add_transport(ice="connected", dtls="connected")
         c = pcstate._c
-        real_free = c.pcstate_peer_free
+        real_free = c.pcstate_peer_free_with_stats
         landed = []
 
-        def free_after_a_racing_commit(handle):
+        def free_after_a_racing_commit(handle, last):
             failed = pcstate.DtlsTransportState.FAILED._to_c()
             landed.append(c.pcstate_transport_set_dtls_state(handle, t.id, failed) == 0)
-            return real_free(handle)
+            return real_free(handle, last)
 
-        monkeypatch.setattr(c, "pcstate_peer_free", free_after_a_racing_commit)
+        monkeypatch.setattr(c, "pcstate_peer_free_with_stats", free_after_a_racing_commit)
         pc.free()
         monkeypatch.undo()
         pcstate.observe_peers()
-        assert len(landed) == 1
-        assert rec.failed == sum(landed)
+        assert landed == [True]
+        assert rec.failed == 1
+    finally:
+        pcstate.remove_observer(rec)
+
+
+class StatsRecorder(pcstate.Observer):
+    def __init__(self):
+        self.failed = []
+
+    def peer_failed(self, stats, count):
+        self.failed.append(stats)
+
+
+def test_a_freed_peers_last_reading_shows_it_as_it_was_not_closed(quiet):
+    """Freeing a peer does not close it first: its last reading (what observers and the
+    Prometheus collector get) has it failed, with no stay in closed, as pcstate_peer_free would
+    leave it (the old binding closed it for that reading and reported a close that never
+    happened)."""
+    rec = StatsRecorder()
+    pcstate.add_observer(rec)
+    try:
+        pc = pcstate.PeerConnection()
+        pc.add_transport(ice="connected", dtls="failed")
+        assert pc.connection_state == pcstate.ConnectionState.FAILED
+        pc.free()
+        pcstate.observe_peers()
+        assert len(rec.failed) == 1
+        stats = rec.failed[0]
+        assert stats.entered[pcstate.ConnectionState.CLOSED] == 0
+        assert stats.time_in_state_ns[pcstate.ConnectionState.CLOSED] == 0
+        assert stats.time_in_state_ns[pcstate.ConnectionState.FAILED] > 0
+    finally:
+        pcstate.remove_observer(rec)
+
+
+def test_a_refused_free_with_observers_changes_nothing(quiet):
+    """Two handlers on two threads each free the other's peer while the other's handler runs:
+    one free is refused (WouldDeadlockError). With an observer registered the refused peer is
+    left exactly as it was: open, its handler set, still tracked, and its later failure
+    counted."""
+    rec = Recorder()
+    pcstate.add_observer(rec)
+    a, b = pcstate.PeerConnection(), pcstate.PeerConnection()
+    ta, tb = a.add_transport(), b.add_transport()
+    inside = threading.Barrier(2, timeout=10)
+    results = {}
+
+    def handler_freeing(other, name):
+        def on_event(event):
+            if name in results:
+                return
+            inside.wait()
+            try:
+                other.free()
+                results[name] = "freed"
+            except pcstate.WouldDeadlockError:
+                results[name] = "refused"
+
+        return on_event
+
+    a.on_event(handler_freeing(b, "a"))
+    b.on_event(handler_freeing(a, "b"))
+    threads = [
+        threading.Thread(target=setattr, args=(ta, "ice_state", "checking")),
+        threading.Thread(target=setattr, args=(tb, "ice_state", "checking")),
+    ]
+    try:
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join(10)
+        assert sorted(results.values()) == ["freed", "refused"]
+        survivor, t = (b, tb) if results["a"] == "refused" else (a, ta)
+        seen = []
+        survivor.on_event(seen.append)  # the refused free left it open and working
+        assert survivor.connection_state != pcstate.ConnectionState.CLOSED
+        assert survivor._handle in _observe._TRACKED
+        t.dtls_state = "failed"
+        assert survivor.connection_state == pcstate.ConnectionState.FAILED
+        assert seen, "its handler still runs"
+        pcstate.observe_peers()
+        assert rec.failed == 1
+        survivor.free()
     finally:
         pcstate.remove_observer(rec)
 
