@@ -793,6 +793,16 @@ public:
         detail::check(pcstate_peer_stats(peer_, &s));
         return PeerStats(s);
     }
+    /** Frees the peer now, as free() does, and returns its numbers as of the free, read in the
+     * same step (pcstate_peer_free_with_stats): a final report that has every change made before
+     * and needs no close() first. On an exception (WOULD_DEADLOCK, see free()) the peer is still
+     * owned and unchanged. */
+    [[nodiscard]] PeerStats free_with_stats() {
+        struct pcstate_peer_stats s {};
+        detail::check(pcstate_peer_free_with_stats(peer_, &s));
+        peer_ = 0;
+        return PeerStats(s);
+    }
     /** The peer's last committed events, at most PCSTATE_HISTORY_LEN, oldest first: those its
      * callable and queue got, and also those they dropped at the event limit (overflow notices are
      * not events and are not kept). Needs Config::history (flags::History), else

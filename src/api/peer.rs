@@ -296,6 +296,18 @@ impl PeerConnection {
         PeerStats::from(self.read(|p| p.state.stats(state::monotonic_ns())))
     }
 
+    /// Frees the peer, as dropping it does, and returns its numbers as of the free, read in the
+    /// same step (`pcstate_peer_free_with_stats`): a final report (metrics, logs) that has every
+    /// change made before and needs no [`close`](Self::close) first.
+    pub fn into_stats(self) -> PeerStats {
+        let handle = self.handle;
+        std::mem::forget(self); // freed here instead of in `drop`
+        let last = callback::relay(|| {
+            registry::remove_reading(handle, |p| p.state.stats(state::monotonic_ns()))
+        });
+        PeerStats::from(last.expect("no callback of an unborrowed peer can be running"))
+    }
+
     /// The last events (at most 32, oldest first).
     ///
     /// Errors: [`ResultCode::InvalidArgument`] (no [`history`](PeerConnectionBuilder::history));

@@ -981,6 +981,14 @@ static void test_stats_scripted_call() {
     pcstate::PeerConnection gone;
     gone.free();
     CHECK(error_code([&] { (void)gone.stats(); }) == PCSTATE_RESULT_INVALID_HANDLE);
+
+    // A last reading as a peer is freed: as it was (connected, never closed); the peer is gone.
+    pcstate::PeerConnection up;
+    pcstate::Transport tu = up.add_transport(IceTransportState::Connected, DtlsTransportState::Connected);
+    const pcstate::PeerStats last = up.free_with_stats();
+    CHECK(!up && last.entered(C::Connected) == 1 && last.entered(C::Closed) == 0);
+    CHECK(last.time_in_state(C::Closed) == 0ns);
+    CHECK(error_code([&] { (void)up.free_with_stats(); }) == PCSTATE_RESULT_INVALID_HANDLE);
 }
 
 /* A peer with two transports up: ICE, DTLS and gatherer states all connected/complete. */

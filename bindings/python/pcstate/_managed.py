@@ -41,16 +41,21 @@ class Managed(NoCopy):
     _handle: int = 0
     _freed: bool = True
 
-    def _release(self, handle: int) -> None:
+    def _release(self, handle: int) -> Any:
         raise NotImplementedError
 
     def free(self) -> None:
         """Frees the C object (idempotent). Using it afterwards raises ``InvalidHandleError``."""
+        self._free_once()
+
+    def _free_once(self) -> Any:
+        """Frees the C object unless it is freed already; returns what ``_release`` returned
+        (None when it was freed already)."""
         if self._freed:
-            return
+            return None
         self._freed = True
         try:
-            self._release(self._handle)
+            return self._release(self._handle)
         except BaseException:
             self._freed = False
             raise

@@ -264,34 +264,31 @@ def track(handle: int) -> None:
     _TRACKED[handle] = [0, 0]
 
 
-def free_peer(handle: int) -> None:
-    """Frees a peer created through the binding (an already freed one is no error). With
-    observers, the C call that frees it also reads its numbers in the same step (see
-    :class:`Observer`), so no commit made before the free is missed; a refused free changes
-    nothing."""
+def free_peer(handle: int) -> Optional[PeerStats]:
+    """Frees a peer created through the binding and returns its numbers as of the free, read by
+    the same C call, so no commit made before the free is missed (see :class:`Observer`); None
+    when it was freed already (no error). A refused free raises and changes nothing."""
     global _dropped
-    if _OBSERVERS:
-        with _OBSERVE_LOCK:  # untracked first: no reading counts this peer's news again
-            seen = _TRACKED.pop(handle, None)
-        # Outside the lock: the free may wait for a handler running on another thread, which
-        # may itself call observe_peers().
-        raw = B.PeerStats()
-        code = _c.pcstate_peer_free_with_stats(handle, ctypes.byref(raw))
-        if code == OK and seen is not None:
-            with _OBSERVE_LOCK:
-                item = _news(raw, seen)
-                if item is None or not _OBSERVERS:
-                    pass
-                elif len(_PENDING) < PENDING_LIMIT:
-                    _PENDING.append(item)
-                else:
-                    _dropped += 1
-    else:
+    with _OBSERVE_LOCK:  # untracked first: no reading counts this peer's news again
         seen = _TRACKED.pop(handle, None)
-        code = _c.pcstate_peer_free(handle)
+    # Outside the lock: the free may wait for a handler running on another thread, which may
+    # itself call observe_peers().
+    raw = B.PeerStats()
+    code = _c.pcstate_peer_free_with_stats(handle, ctypes.byref(raw))
     if code == _INVALID_HANDLE:
-        _TRACKED.pop(handle, None)
-    elif code != OK:
+        return None
+    if code != OK:
         if seen is not None:
-            _TRACKED[handle] = seen  # still alive: tracked on
+            with _OBSERVE_LOCK:
+                _TRACKED[handle] = seen  # still alive: tracked on
         raise_for(code)
+    if seen is not None and _OBSERVERS:
+        with _OBSERVE_LOCK:
+            item = _news(raw, seen)
+            if item is None or not _OBSERVERS:
+                pass
+            elif len(_PENDING) < PENDING_LIMIT:
+                _PENDING.append(item)
+            else:
+                _dropped += 1
+    return PeerStats._from_c(raw)

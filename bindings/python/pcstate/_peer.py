@@ -8,7 +8,7 @@ from . import _callbacks as _cb
 from . import _observe
 from ._aio import queued_events
 from ._clock import U64_MAX, clock, liveness_ns, now
-from ._errors import OK, InvalidHandleError, InvalidStateError, argument_error, check, check_option
+from ._errors import OK, InvalidHandleError, InvalidStateError, argument_error, check, check_option, raise_for
 from ._events import Event, Snapshot, TransportStates
 from ._lib import C as _c
 from ._managed import Managed, NoCopy
@@ -29,6 +29,7 @@ from ._states import (
 
 _EMPTY = B.RESULT["EMPTY"]
 _INVALID_STATE = B.RESULT["INVALID_STATE"]
+_INVALID_HANDLE = B.RESULT["INVALID_HANDLE"]
 _HISTORY_LEN = B.LIMITS["HISTORY_LEN"]
 _after_call = _cb.after_call
 _E = TypeVar("_E", bound=_CEnum)
@@ -286,8 +287,8 @@ class PeerConnection(Managed):
         self._freed = False
         _observe.track(handle.value)
 
-    def _release(self, handle: int) -> None:
-        _observe.free_peer(handle)
+    def _release(self, handle: int) -> Optional[PeerStats]:
+        return _observe.free_peer(handle)
 
     @property
     def profile(self) -> Profile:
@@ -390,6 +391,16 @@ class PeerConnection(Managed):
         time in and entries into each ``connectionState``, the cause of the latest failure.
         Kept for every peer at no cost on the update path."""
         return _observe.peer_stats(self._handle)
+
+    def free_with_stats(self) -> PeerStats:
+        """Frees the peer, as ``free()`` does, and returns its numbers as of the free, read in the
+        same C call (``pcstate_peer_free_with_stats``): a final report that has every change made
+        before and needs no ``close()`` first. Raises ``InvalidHandleError`` when the peer was
+        freed already."""
+        last: Optional[PeerStats] = self._free_once()
+        if last is None:
+            raise_for(_INVALID_HANDLE)
+        return last
 
     def history(self) -> List[Event]:
         """The peer's last committed events (at most {HISTORY_LEN}), oldest first, including any

@@ -71,6 +71,26 @@ def test_struct_layouts_are_the_compilers(tmp_path):
 # ---- pc.stats() -------------------------------------------------------------------------------
 
 
+def test_free_with_stats_returns_the_last_reading_and_frees():
+    """``free_with_stats()`` frees the peer and returns its numbers read by the same C call: as
+    it was (failed, never closed); the peer is freed, a second call raises, ``free()`` stays
+    idempotent."""
+    pc = pcstate.PeerConnection()
+    pc.add_transport(ice="connected", dtls="failed")
+    before = pcstate.now_ns()
+    last = pc.free_with_stats()
+    after = pcstate.now_ns()
+    assert last.entered[C.FAILED] == 1 and last.entered[C.CLOSED] == 0
+    assert last.time_in_state_ns[C.CLOSED] == 0
+    assert last.failure_cause is pcstate.FailureCause.DTLS
+    assert before <= last.created_ns + sum(last.time_in_state_ns.values()) <= after
+    with pytest.raises(pcstate.InvalidHandleError):
+        pc.free_with_stats()
+    with pytest.raises(pcstate.InvalidHandleError):
+        pc.stats()
+    pc.free()
+
+
 def test_stats_of_a_scripted_call_are_exact():
     before = pcstate.now_ns()
     pc = pcstate.PeerConnection(close_events=True)
