@@ -869,7 +869,9 @@ pcstate_result pcstate_peer_event_fd(pcstate_peer peer, int *out_fd);
  * resynchronises with `pcstate_peer_snapshot`. The state changes
  * themselves are never refused. A smaller limit than what is stored keeps what is stored.
  *
- * Results: OK; INVALID_HANDLE; INVALID_ARGUMENT (out of range).
+ * Results: OK; INVALID_HANDLE; INVALID_ARGUMENT (out of range); NO_MEMORY (a limit other than the
+ * default on a peer that has no callback, history or queue yet needs a small allocation to keep
+ * it; nothing changed).
  */
 pcstate_result pcstate_peer_set_event_limit(pcstate_peer peer, uint32_t max_events);
 

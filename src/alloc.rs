@@ -33,7 +33,7 @@ pub(crate) fn try_slice<T>(len: usize, f: impl FnMut(usize) -> T) -> Result<Box<
 
 /// `len` values made by `f`, in memory that is never freed (the registry's segments), or
 /// `NoMemory`. On Unix whole pages come straight from the kernel: through malloc, a large block
-/// gets a header that costs one more page (4 bytes per cell of a 192 KiB segment).
+/// gets a header that costs one more page (16 bytes per cell of a 48 KiB segment).
 pub(crate) fn try_leak<T>(len: usize, mut f: impl FnMut(usize) -> T) -> Result<&'static mut [T]> {
     #[cfg(all(unix, not(miri)))]
     {

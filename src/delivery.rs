@@ -131,7 +131,7 @@ struct CellInner {
 }
 
 impl CellInner {
-    const fn empty(generation: u32) -> Self {
+    fn empty(generation: u32) -> Self {
         CellInner {
             generation,
             peer: None,
@@ -146,16 +146,6 @@ impl CellInner {
 }
 
 impl Cell {
-    /// A cell retired for good (generation 0), made at compile time: it never holds a peer, so
-    /// every handle into it is refused (the registry's stand-in for unallocated segments).
-    #[cfg(not(loom))]
-    pub const fn retired() -> Self {
-        Cell {
-            inner: Mutex::new(CellInner::empty(0)),
-            parker: Parker::new(),
-        }
-    }
-
     /// An empty cell.
     pub fn new() -> Self {
         Cell {
@@ -392,7 +382,7 @@ impl Cell {
     /// Frees the peer: the handle is invalid from now on; undelivered events are dropped; the
     /// registrations are dropped and none runs after this returns, unless the call comes from
     /// inside the peer's own callback (then that registration is dropped when it returns).
-    #[cfg(loom)]
+    #[cfg(all(test, loom))]
     pub fn free(&self, generation: u32) -> Result<Reuse> {
         self.free_reading(generation, |_| ())
             .map(|(reuse, ())| reuse)

@@ -19,25 +19,17 @@ use crate::delivery::{Cell, Reuse};
 use crate::error::{Result, ResultCode};
 use crate::peer::Peer;
 
-const SEGMENT_BITS: u32 = 10;
+/// 256 cells (48 KiB) per segment: a cell's place in its segment is the handle's low byte (one
+/// instruction to take), and a process with few peers maps little.
+const SEGMENT_BITS: u32 = 8;
 const SEGMENT_LEN: usize = 1 << SEGMENT_BITS;
-const DIRECTORY_LEN: usize = 1 << 14;
+const DIRECTORY_LEN: usize = 1 << 16;
 /// The most peers alive at once (16M).
 pub(crate) const MAX_PEERS: usize = SEGMENT_LEN * DIRECTORY_LEN;
 
-/// What every directory entry without a segment of its own points to: a segment of retired
-/// cells (generation 0, no peer) in zeroed static memory, untouched until a handle into it is
-/// tried. Such a handle then fails as a stale one does, so a lookup needs no null check. (Under
-/// loom, whose locks are not made at compile time, entries start null instead.)
-#[cfg(not(loom))]
-static UNALLOCATED: [Cell; SEGMENT_LEN] = [const { Cell::retired() }; SEGMENT_LEN];
-#[cfg(not(loom))]
-const NO_SEGMENT: *mut Cell = UNALLOCATED.as_ptr().cast_mut();
-#[cfg(loom)]
-const NO_SEGMENT: *mut Cell = std::ptr::null_mut();
-
+/// The segments, null until allocated (zeroed static memory: nothing to write at load).
 static DIRECTORY: [AtomicPtr<Cell>; DIRECTORY_LEN] =
-    [const { AtomicPtr::new(NO_SEGMENT) }; DIRECTORY_LEN];
+    [const { AtomicPtr::new(std::ptr::null_mut()) }; DIRECTORY_LEN];
 
 /// Freed cells ready for reuse, most recently freed first: a list linked through the free cells
 /// themselves (`Cell::link_free`), so it costs no memory per peer and never allocates.
@@ -55,12 +47,11 @@ fn cell(index: u32) -> Option<&'static Cell> {
     let segment = DIRECTORY
         .get(index as usize >> SEGMENT_BITS)?
         .load(Ordering::Acquire);
-    #[cfg(loom)]
     if segment.is_null() {
         return None;
     }
-    // SAFETY: every entry points to `SEGMENT_LEN` cells that are never freed or moved: a
-    // published segment (leaked by `try_leak`) or `UNALLOCATED`.
+    // SAFETY: a published segment is `SEGMENT_LEN` cells leaked by `try_leak`, never freed or
+    // moved.
     Some(unsafe { &*segment.add(index as usize & (SEGMENT_LEN - 1)) })
 }
 
@@ -71,7 +62,7 @@ fn fresh_index(a: &mut Allocator) -> Result<u32> {
         return Err(ResultCode::Limit);
     }
     let slot = &DIRECTORY[i as usize >> SEGMENT_BITS];
-    if slot.load(Ordering::Relaxed) == NO_SEGMENT {
+    if slot.load(Ordering::Relaxed).is_null() {
         let segment = try_leak(SEGMENT_LEN, |_| Cell::new())?;
         slot.store(segment.as_mut_ptr(), Ordering::Release);
     }

@@ -219,3 +219,70 @@ fn set_liveness_without_memory_does_not_abort() {
         String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "child: {:?}\n{text}", out.status);
 }
+
+static FREED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+static DELIVERED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+unsafe extern "C" fn count_delivered(_: *mut std::ffi::c_void, _: *const pcstate_event) {
+    DELIVERED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+}
+
+unsafe extern "C" fn count_freed(_: *mut std::ffi::c_void) {
+    FREED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Setting a callback needs the registration and, the first time, the peer's outlets: without
+/// memory for either it returns NO_MEMORY, `user_data_free` is not called (user_data is still the
+/// caller's), and nothing changed; it never aborts (it once allocated the registration
+/// infallibly).
+#[test]
+fn set_callback_without_memory_takes_nothing() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let p = new_peer(0, 0);
+    let t = add(p);
+    let set = || {
+        pcstate_peer_set_callback(
+            p,
+            Some(count_delivered),
+            std::ptr::null_mut(),
+            Some(count_freed),
+        )
+    };
+    assert_eq!(starved(set), NO_MEMORY, "no room for the registration");
+    assert_eq!(
+        with_allowed(1, set),
+        NO_MEMORY,
+        "room for the registration, none for the outlets"
+    );
+    assert_eq!(FREED.load(SeqCst), 0, "user_data is still the caller's");
+    assert_eq!(pcstate_transport_set_gatherer_state(p, t, GATHERING), OK);
+    assert_eq!(DELIVERED.load(SeqCst), 0, "no callback was set");
+    assert_eq!(set(), OK);
+    assert_eq!(
+        starved(set),
+        NO_MEMORY,
+        "the outlets exist; no room for the registration"
+    );
+    assert_eq!(pcstate_transport_set_gatherer_state(p, t, COMPLETE), OK);
+    assert_eq!(DELIVERED.load(SeqCst), 1, "the first registration stayed");
+    assert_eq!(FREED.load(SeqCst), 0);
+    assert_eq!(pcstate_peer_free(p), OK);
+    assert_eq!(FREED.load(SeqCst), 1);
+}
+
+/// An event limit other than the default needs the outlets on a peer that has none yet: without
+/// memory, NO_MEMORY and nothing changed; the default needs nothing.
+#[test]
+fn set_event_limit_without_memory_changes_nothing() {
+    let p = new_peer(0, 0);
+    let default = PCSTATE_DEFAULT_EVENT_LIMIT;
+    assert_eq!(starved(|| pcstate_peer_set_event_limit(p, default)), OK);
+    assert_eq!(starved(|| pcstate_peer_set_event_limit(p, 10)), NO_MEMORY);
+    assert_eq!(pcstate_peer_set_event_limit(p, 10), OK);
+    assert_eq!(
+        starved(|| pcstate_peer_set_event_limit(p, 20)),
+        OK,
+        "the outlets exist now"
+    );
+    assert_eq!(pcstate_peer_free(p), OK);
+}

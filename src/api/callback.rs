@@ -56,11 +56,13 @@ pub(crate) struct Sink<F> {
 }
 
 impl<F: FnMut(&Event) + Send + 'static> Sink<F> {
-    pub(crate) fn boxed(f: F) -> Box<dyn EventSink> {
-        Box::new(Sink {
+    /// The boxed sink, or `NoMemory` (then `f` is dropped).
+    pub(crate) fn boxed(f: F) -> crate::error::Result<Box<dyn EventSink>> {
+        let sink = crate::alloc::try_box(Sink {
             f: Some(f),
             panicked: false,
-        })
+        })?;
+        Ok(sink)
     }
 }
 

@@ -180,7 +180,7 @@ impl PeerConnection {
     /// replaced closure would close a cycle of threads each waiting for another's callback;
     /// `f` is dropped and nothing changed).
     pub fn on_event(&self, f: impl FnMut(&Event) + Send + 'static) -> Result<(), Error> {
-        self.set_sink(Some(Sink::boxed(f)))
+        self.set_sink(Some(Sink::boxed(f).map_err(Error::new)?))
     }
 
     /// Removes the event callback (dropping it); undelivered events are dropped.
@@ -231,7 +231,9 @@ impl PeerConnection {
     /// then gets one [`Change::Overflow`](crate::Change::Overflow) event. State changes are
     /// never refused.
     ///
-    /// Errors: [`ResultCode::InvalidArgument`] (out of range).
+    /// Errors: [`ResultCode::InvalidArgument`] (out of range); [`ResultCode::NoMemory`] (a limit
+    /// other than the default on a peer without a callback, history or queue yet needs a small
+    /// allocation; nothing changed).
     pub fn set_event_limit(&self, max_events: u32) -> Result<(), Error> {
         self.update(|p| Ok((p.set_event_limit(max_events)?, Batch::default())))
     }

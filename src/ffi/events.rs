@@ -144,14 +144,21 @@ pub extern "C" fn pcstate_peer_set_callback(
 ) -> ResultCode {
     boundary(|| {
         let (cell, generation) = registry::lookup(peer)?;
-        let make = cb.map(|cb| {
+        // Allocated first, without `user_data_free`, so that a refused call drops it without
+        // touching `user_data`; the set arms it and allocates nothing more.
+        let registration = match cb {
+            Some(cb) => Some(crate::alloc::try_box(CRegistration {
+                peer,
+                cb,
+                user_data,
+                user_data_free: None,
+            })?),
+            None => None,
+        };
+        let make = registration.map(|mut r| {
             move || -> Box<dyn EventSink> {
-                Box::new(CRegistration {
-                    peer,
-                    cb,
-                    user_data,
-                    user_data_free,
-                })
+                r.user_data_free = user_data_free;
+                r
             }
         });
         cell.set_callback(generation, make)?;
@@ -208,7 +215,9 @@ pub extern "C" fn pcstate_peer_event_fd(peer: pcstate_peer, out_fd: *mut c_int) 
 /// resynchronises with `pcstate_peer_snapshot`. The state changes
 /// themselves are never refused. A smaller limit than what is stored keeps what is stored.
 ///
-/// Results: OK; INVALID_HANDLE; INVALID_ARGUMENT (out of range).
+/// Results: OK; INVALID_HANDLE; INVALID_ARGUMENT (out of range); NO_MEMORY (a limit other than the
+/// default on a peer that has no callback, history or queue yet needs a small allocation to keep
+/// it; nothing changed).
 #[unsafe(no_mangle)]
 pub extern "C" fn pcstate_peer_set_event_limit(peer: pcstate_peer, max_events: u32) -> ResultCode {
     boundary(|| update_silent(peer, |p| p.set_event_limit(max_events)))

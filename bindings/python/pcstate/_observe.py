@@ -267,27 +267,23 @@ def track(handle: int) -> None:
 def free_peer(handle: int) -> Optional[PeerStats]:
     """Frees a peer created through the binding and returns its numbers as of the free, read by
     the same C call, so no commit made before the free is missed (see :class:`Observer`); None
-    when it was freed already (no error). A refused free raises and changes nothing."""
+    when it was freed already, by this thread or another (no error: that free reports it). A
+    refused free raises and changes nothing."""
     global _dropped
-    with _OBSERVE_LOCK:  # untracked first: no reading counts this peer's news again
-        seen = _TRACKED.pop(handle, None)
     # Outside the lock: the free may wait for a handler running on another thread, which may
-    # itself call observe_peers().
+    # itself call observe_peers(). The peer stays tracked until its free succeeded: a reading
+    # meanwhile either comes first (and marks what it reported in ``seen``) or finds it freed.
     raw = B.PeerStats()
     code = _c.pcstate_peer_free_with_stats(handle, ctypes.byref(raw))
     if code == _INVALID_HANDLE:
         return None
     if code != OK:
-        if seen is not None:
-            with _OBSERVE_LOCK:
-                _TRACKED[handle] = seen  # still alive: tracked on
         raise_for(code)
-    if seen is not None and _OBSERVERS:
-        with _OBSERVE_LOCK:
-            item = _news(raw, seen)
-            if item is None or not _OBSERVERS:
-                pass
-            elif len(_PENDING) < PENDING_LIMIT:
+    with _OBSERVE_LOCK:
+        seen = _TRACKED.pop(handle, None)
+        item = None if seen is None or not _OBSERVERS else _news(raw, seen)
+        if item is not None:
+            if len(_PENDING) < PENDING_LIMIT:
                 _PENDING.append(item)
             else:
                 _dropped += 1

@@ -516,4 +516,6 @@ default {DEFAULT_EVENT_LIMIT}). An event that does not fit is dropped and counte
 later one, even once there is room again, until the reader has taken what was kept and then the
 :class:`Event` of kind ``"overflow"`` that stands for the dropped ones (``dropped`` says how many,
 ``seq`` is the newest of them); it then resynchronises from :meth:`snapshot`. The counting is
-exact and the state changes themselves are never refused.""".format(**B.LIMITS)
+exact and the state changes themselves are never refused. ``NoMemoryError`` (nothing changed) if a
+limit other than the default, on a peer without a handler, history or queue yet, cannot get the few
+bytes that keep it.""".format(**B.LIMITS)

@@ -353,3 +353,42 @@ def test_a_waiting_freed_peers_news_is_small(quiet):
         assert rec.failed == 2000
     finally:
         pcstate.remove_observer(rec)
+
+
+def test_two_threads_freeing_one_peer_report_its_last_news_once(quiet, monkeypatch):
+    """Two threads reach the free of one peer (``free()`` is idempotent, not locked): the one
+    whose C free succeeds reports the peer's last news, exactly once, and the peer is no longer
+    tracked (found by review: the loser had untracked it first, and the winner reported
+    nothing)."""
+    rec = Recorder()
+    pcstate.add_observer(rec)
+    try:
+        pc = pcstate.PeerConnection()
+        pc.add_transport(ice="connected", dtls="failed")  # one failure, not yet read
+        h = pc._handle
+        c = pcstate._c
+        real = c.pcstate_peer_free_with_stats
+        first = threading.Event()
+        calls = []
+
+        def first_caller_slow(handle, last):
+            calls.append(threading.current_thread().name)
+            if len(calls) == 1:
+                first.set()
+                time.sleep(0.2)  # the first thread is preempted before its C free
+            return real(handle, last)
+
+        monkeypatch.setattr(c, "pcstate_peer_free_with_stats", first_caller_slow)
+        a = threading.Thread(target=_observe.free_peer, args=(h,), name="A")
+        a.start()
+        assert first.wait(5)
+        _observe.free_peer(h)  # this thread overtakes it and wins the C free
+        a.join(10)
+        monkeypatch.undo()
+        pc._freed = True
+        pcstate.observe_peers()
+        assert sorted(calls) == ["A", "MainThread"]
+        assert h not in _observe._TRACKED
+        assert rec.failed == 1
+    finally:
+        pcstate.remove_observer(rec)
