@@ -819,7 +819,8 @@ public:
 
     /** Bounds the event queue and the callback backlog to `max_events` each
      * (1 ..= PCSTATE_MAX_EVENT_LIMIT, else Error(INVALID_ARGUMENT)); what does not fit is dropped
-     * and reported by one overflow event (Event::is_overflow()). */
+     * and reported by one overflow event (Event::is_overflow()). Error(NO_MEMORY), nothing
+     * changed, when a limit other than the default cannot get the few bytes that keep it. */
     void set_event_limit(uint32_t max_events) { detail::check(pcstate_peer_set_event_limit(peer_, max_events)); }
 
     /** Liveness: a connected transport with nothing noted alive for `disconnected` reads
@@ -852,7 +853,8 @@ public:
     /** Calls fn(const Event&) for every event, replacing any previous callable, which is destroyed
      * before this returns (when called from inside it: once it returns). fn may be move-only and
      * capture anything; what it throws goes to the handler exception hook. From inside a callable
-     * this may throw Error(WOULD_DEADLOCK) (see the top of this header). */
+     * this may throw Error(WOULD_DEADLOCK) (see the top of this header); Error(NO_MEMORY) when
+     * memory for the registration cannot be had. Either way nothing changed and fn is destroyed. */
     template <class F> void on_event(F &&fn) {
         using Fn = std::decay_t<F>;
         static_assert(std::is_invocable_v<Fn &, const Event &>, "on_event needs a callable taking const Event&");

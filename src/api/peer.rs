@@ -177,15 +177,16 @@ impl PeerConnection {
     /// committed and not yet delivered go to the new one. See [Callbacks](Self#callbacks).
     ///
     /// Errors: [`ResultCode::WouldDeadlock`] (called from inside a callback, waiting for the
-    /// replaced closure would close a cycle of threads each waiting for another's callback;
-    /// `f` is dropped and nothing changed).
+    /// replaced closure would close a cycle of threads each waiting for another's callback);
+    /// [`ResultCode::NoMemory`]. Either way `f` is dropped and nothing changed.
     pub fn on_event(&self, f: impl FnMut(&Event) + Send + 'static) -> Result<(), Error> {
         self.set_sink(Some(Sink::boxed(f).map_err(Error::new)?))
     }
 
     /// Removes the event callback (dropping it); undelivered events are dropped.
     ///
-    /// Errors: [`ResultCode::WouldDeadlock`] (see [`on_event`](Self::on_event)).
+    /// Errors: [`ResultCode::WouldDeadlock`] (see [`on_event`](Self::on_event));
+    /// [`ResultCode::NoMemory`] (recording the wait for a running callback).
     pub fn clear_on_event(&self) -> Result<(), Error> {
         self.set_sink(None)
     }

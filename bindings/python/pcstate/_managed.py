@@ -57,8 +57,13 @@ class Managed(NoCopy):
         try:
             return self._release(self._handle)
         except BaseException:
-            self._freed = False
+            self._freed = not self._exists()  # an interrupt may come after the C free went ahead
             raise
+
+    def _exists(self) -> bool:
+        """Whether the C object still exists (after ``_release`` raised); subclasses that can
+        ask the C library say, others assume it does."""
+        return True
 
     def __enter__(self: _M) -> _M:
         return self

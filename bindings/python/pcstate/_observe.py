@@ -268,17 +268,27 @@ def free_peer(handle: int) -> Optional[PeerStats]:
     """Frees a peer created through the binding and returns its numbers as of the free, read by
     the same C call, so no commit made before the free is missed (see :class:`Observer`); None
     when it was freed already, by this thread or another (no error: that free reports it). A
-    refused free raises and changes nothing."""
-    global _dropped
+    refused free raises and changes nothing. A free that went ahead is reported even when an
+    exception (a ``KeyboardInterrupt`` arriving as the C call returns) then propagates."""
     # Outside the lock: the free may wait for a handler running on another thread, which may
     # itself call observe_peers(). The peer stays tracked until its free succeeded: a reading
     # meanwhile either comes first (and marks what it reported in ``seen``) or finds it freed.
-    raw = B.PeerStats()
-    code = _c.pcstate_peer_free_with_stats(handle, ctypes.byref(raw))
+    raw = B.PeerStats()  # created_ns stays 0 unless the C free went ahead and filled it
+    try:
+        code = _c.pcstate_peer_free_with_stats(handle, ctypes.byref(raw))
+    finally:
+        if raw.created_ns:
+            _forget(handle, raw)
     if code == _INVALID_HANDLE:
         return None
     if code != OK:
         raise_for(code)
+    return PeerStats._from_c(raw)
+
+
+def _forget(handle: int, raw: B.PeerStats) -> None:
+    """Untracks a peer just freed, keeping its last news (``raw``) for the next reading."""
+    global _dropped
     with _OBSERVE_LOCK:
         seen = _TRACKED.pop(handle, None)
         item = None if seen is None or not _OBSERVERS else _news(raw, seen)
@@ -287,4 +297,3 @@ def free_peer(handle: int) -> Optional[PeerStats]:
                 _PENDING.append(item)
             else:
                 _dropped += 1
-    return PeerStats._from_c(raw)

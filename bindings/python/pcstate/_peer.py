@@ -290,6 +290,12 @@ class PeerConnection(Managed):
     def _release(self, handle: int) -> Optional[PeerStats]:
         return _observe.free_peer(handle)
 
+    def _exists(self) -> bool:
+        # Handles are never reused, so INVALID_HANDLE means this peer was freed.
+        state = ctypes.c_uint32()
+        code: int = _c.pcstate_peer_connection_state(self._handle, ctypes.byref(state))
+        return code != _INVALID_HANDLE
+
     @property
     def profile(self) -> Profile:
         """The :class:`Profile` the peer was created with."""

@@ -392,3 +392,39 @@ def test_two_threads_freeing_one_peer_report_its_last_news_once(quiet, monkeypat
         assert rec.failed == 1
     finally:
         pcstate.remove_observer(rec)
+
+
+@pytest.mark.parametrize("freed_in_c", [True, False])
+def test_an_interrupt_around_the_c_free_loses_nothing(quiet, monkeypatch, freed_in_c):
+    """A ``KeyboardInterrupt`` arriving as the C free returns (the free went ahead) propagates,
+    and the peer is still reported once, untracked, and known freed (found by review: it stayed
+    tracked for good and looked alive). One arriving before the call leaves it alive, tracked,
+    and free() later reports it."""
+    rec = Recorder()
+    pcstate.add_observer(rec)
+    try:
+        pc = pcstate.PeerConnection()
+        pc.add_transport(ice="connected", dtls="failed")
+        h = pc._handle
+        c = pcstate._c
+        real = c.pcstate_peer_free_with_stats
+
+        def interrupted(handle, last):
+            if freed_in_c:
+                real(handle, last)
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(c, "pcstate_peer_free_with_stats", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            pc.free()
+        monkeypatch.undo()
+        assert pc._freed is freed_in_c
+        assert (h in _observe._TRACKED) is not freed_in_c
+        pc.free()  # a no-op once freed; else the free, reported then
+        pcstate.observe_peers()
+        assert rec.failed == 1
+        assert h not in _observe._TRACKED
+        with pytest.raises(pcstate.InvalidHandleError):
+            pc.stats()
+    finally:
+        pcstate.remove_observer(rec)

@@ -1,0 +1,82 @@
+//! A refused `pcstate_peer_set_callback` takes nothing: on a stale handle (also once its cell is
+//! reused) or WOULD_DEADLOCK (two callbacks each replacing the other peer's registration), the
+//! application's `user_data_free` is not called; the accepted registration is freed once, later.
+
+mod common;
+use common::*;
+use pcstate::ffi::*;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::{Arc, Barrier, Mutex};
+use std::thread;
+use std::time::Duration;
+
+static FREES: AtomicUsize = AtomicUsize::new(0);
+unsafe extern "C" fn nop(_: *mut std::ffi::c_void, _: *const pcstate_event) {}
+unsafe extern "C" fn count_free(_: *mut std::ffi::c_void) {
+    FREES.fetch_add(1, SeqCst);
+}
+
+#[test]
+fn refused_set_callback_takes_nothing() {
+    // stale handle: its cell exists, generation mismatch
+    let p = new_peer(0, 0);
+    assert_eq!(pcstate_peer_free(p), OK);
+    assert_eq!(
+        pcstate_peer_set_callback(p, Some(nop), std::ptr::null_mut(), Some(count_free)),
+        INVALID_HANDLE
+    );
+    let q = new_peer(0, 0); // reuses the cell
+    assert_eq!(
+        pcstate_peer_set_callback(p, Some(nop), std::ptr::null_mut(), Some(count_free)),
+        INVALID_HANDLE
+    );
+    assert_eq!(FREES.load(SeqCst), 0, "stale handle: user_data_free called");
+    assert_eq!(pcstate_peer_free(q), OK);
+
+    // WOULD_DEADLOCK: two threads, each inside its own peer's callback, replace the other's
+    let peers: Vec<_> = (0..2).map(|_| new_peer(0, 0)).collect();
+    let ts: Vec<_> = peers.iter().map(|&p| add(p)).collect();
+    let barrier = Arc::new(Barrier::new(2));
+    let results = Arc::new(Mutex::new(Vec::new()));
+    for i in 0..2 {
+        let (next, bar, res) = (peers[1 - i], barrier.clone(), results.clone());
+        let mut once = true;
+        set_handler(
+            peers[i],
+            Box::new(move |_| {
+                if std::mem::take(&mut once) {
+                    bar.wait();
+                    thread::sleep(Duration::from_millis(20));
+                    let r = pcstate_peer_set_callback(
+                        next,
+                        Some(nop),
+                        std::ptr::null_mut(),
+                        Some(count_free),
+                    );
+                    res.lock().unwrap().push(r);
+                }
+            }),
+        );
+    }
+    let hs: Vec<_> = (0..2)
+        .map(|i| {
+            let (p, t) = (peers[i], ts[i]);
+            thread::spawn(move || pcstate_transport_set_gatherer_state(p, t, GATHERING))
+        })
+        .collect();
+    for h in hs {
+        assert_eq!(h.join().unwrap(), OK);
+    }
+    let mut r = results.lock().unwrap().clone();
+    r.sort_by_key(|&c| c as u32);
+    assert_eq!(r, [OK, WOULD_DEADLOCK]);
+    assert_eq!(FREES.load(SeqCst), 0, "the refused call freed user_data");
+    for p in peers {
+        assert_eq!(pcstate_peer_free(p), OK);
+    }
+    assert_eq!(
+        FREES.load(SeqCst),
+        1,
+        "the accepted registration is freed once, at peer free"
+    );
+}
