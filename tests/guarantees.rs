@@ -6,7 +6,7 @@ mod common;
 use common::*;
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering::SeqCst};
-use std::sync::{Arc, Barrier, Mutex};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
@@ -262,37 +262,7 @@ fn released_waiter_is_not_a_deadlock() {
 #[test]
 fn wait_cycles_of_2_to_8_threads_are_detected() {
     for n in 2..=8usize {
-        let peers: Vec<_> = (0..n).map(|_| new_peer(0, 0)).collect();
-        let ts: Vec<_> = peers.iter().map(|&p| add(p)).collect();
-        let barrier = Arc::new(Barrier::new(n));
-        let results = Arc::new(Mutex::new(Vec::new()));
-        for i in 0..n {
-            let next = peers[(i + 1) % n];
-            let (bar, res) = (barrier.clone(), results.clone());
-            let mut once = true;
-            set_handler(
-                peers[i],
-                Box::new(move |_| {
-                    if std::mem::take(&mut once) {
-                        bar.wait();
-                        // Let every thread get into its callback before anyone frees.
-                        thread::sleep(Duration::from_millis(20));
-                        let r = pcstate_peer_free(next);
-                        res.lock().unwrap().push(r);
-                    }
-                }),
-            );
-        }
-        let hs: Vec<_> = (0..n)
-            .map(|i| {
-                let (p, t) = (peers[i], ts[i]);
-                thread::spawn(move || pcstate_transport_set_gatherer_state(p, t, GATHERING))
-            })
-            .collect();
-        for h in hs {
-            assert_eq!(h.join().unwrap(), OK);
-        }
-        let r = results.lock().unwrap().clone();
+        let (peers, r) = ring_acting_inside_callbacks(n, |next| pcstate_peer_free(next));
         assert_eq!(r.len(), n);
         let refused = r.iter().filter(|&&c| c == WOULD_DEADLOCK).count();
         assert!(refused >= 1, "cycle of {n} not detected: {r:?}");

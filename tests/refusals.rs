@@ -6,9 +6,6 @@ mod common;
 use common::*;
 use pcstate::ffi::*;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
-use std::sync::{Arc, Barrier, Mutex};
-use std::thread;
-use std::time::Duration;
 
 static FREES: AtomicUsize = AtomicUsize::new(0);
 unsafe extern "C" fn nop(_: *mut std::ffi::c_void, _: *const pcstate_event) {}
@@ -34,40 +31,10 @@ fn refused_set_callback_takes_nothing() {
     assert_eq!(pcstate_peer_free(q), OK);
 
     // WOULD_DEADLOCK: two threads, each inside its own peer's callback, replace the other's
-    let peers: Vec<_> = (0..2).map(|_| new_peer(0, 0)).collect();
-    let ts: Vec<_> = peers.iter().map(|&p| add(p)).collect();
-    let barrier = Arc::new(Barrier::new(2));
-    let results = Arc::new(Mutex::new(Vec::new()));
-    for i in 0..2 {
-        let (next, bar, res) = (peers[1 - i], barrier.clone(), results.clone());
-        let mut once = true;
-        set_handler(
-            peers[i],
-            Box::new(move |_| {
-                if std::mem::take(&mut once) {
-                    bar.wait();
-                    thread::sleep(Duration::from_millis(20));
-                    let r = pcstate_peer_set_callback(
-                        next,
-                        Some(nop),
-                        std::ptr::null_mut(),
-                        Some(count_free),
-                    );
-                    res.lock().unwrap().push(r);
-                }
-            }),
-        );
+    fn replace(next: pcstate_peer) -> ResultCode {
+        pcstate_peer_set_callback(next, Some(nop), std::ptr::null_mut(), Some(count_free))
     }
-    let hs: Vec<_> = (0..2)
-        .map(|i| {
-            let (p, t) = (peers[i], ts[i]);
-            thread::spawn(move || pcstate_transport_set_gatherer_state(p, t, GATHERING))
-        })
-        .collect();
-    for h in hs {
-        assert_eq!(h.join().unwrap(), OK);
-    }
-    let mut r = results.lock().unwrap().clone();
+    let (peers, mut r) = ring_acting_inside_callbacks(2, replace);
     r.sort_by_key(|&c| c as u32);
     assert_eq!(r, [OK, WOULD_DEADLOCK]);
     assert_eq!(FREES.load(SeqCst), 0, "the refused call freed user_data");

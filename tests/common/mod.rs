@@ -132,3 +132,48 @@ pub fn tick(p: pcstate_peer, now: u64) -> u64 {
 pub fn agent(p: pcstate_peer, t: pcstate_transport, a: u32, s: u32) {
     assert_eq!(pcstate_transport_set_ice_agent_state(p, t, a, s), OK);
 }
+
+/// A ring of `n` new peers, each with a transport: one thread per peer commits an event, and the
+/// peer's callback, once every thread is inside its own, calls `act(next peer)`. Returns the
+/// peers and what each `act` returned (in the order they returned).
+#[allow(dead_code)]
+pub fn ring_acting_inside_callbacks(
+    n: usize,
+    act: fn(pcstate_peer) -> ResultCode,
+) -> (Vec<pcstate_peer>, Vec<ResultCode>) {
+    use std::sync::Barrier;
+    let peers: Vec<_> = (0..n).map(|_| new_peer(0, 0)).collect();
+    let ts: Vec<_> = peers.iter().map(|&p| add(p)).collect();
+    let barrier = Arc::new(Barrier::new(n));
+    let results = Arc::new(Mutex::new(Vec::new()));
+    for i in 0..n {
+        let next = peers[(i + 1) % n];
+        let (bar, res) = (barrier.clone(), results.clone());
+        let mut once = true;
+        set_handler(
+            peers[i],
+            Box::new(move |_| {
+                if std::mem::take(&mut once) {
+                    bar.wait();
+                    // Let every thread get into its callback before anyone acts.
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                    let r = act(next); // not under `res`'s lock: `act` may wait for another callback
+                    res.lock().unwrap().push(r);
+                }
+            }),
+        );
+    }
+    let hs: Vec<_> = (0..n)
+        .map(|i| {
+            let (p, t) = (peers[i], ts[i]);
+            std::thread::spawn(move || {
+                pcstate_transport_set_gatherer_state(p, t, GathererState::Gathering as u32)
+            })
+        })
+        .collect();
+    for h in hs {
+        assert_eq!(h.join().unwrap(), ResultCode::Ok);
+    }
+    let r = results.lock().unwrap().clone();
+    (peers, r)
+}
