@@ -247,18 +247,29 @@ impl Cell {
             batch.iter().for_each(|e| peer.defer(e));
             return false;
         }
-        if !peer.has_callback() {
+        let Some(cb) = peer.take_callback() else {
             return false;
-        }
-        self.deliver(g, generation, &batch)
+        };
+        self.deliver(g, generation, &batch, cb)
     }
 
     /// The delivery loop: the batch's events, then any deferred meanwhile. Entered with the lock
-    /// held and no registration out (so this thread becomes the deliverer: others defer to it);
-    /// returns with the lock released, and whether the cell may be reused now (its peer was
-    /// freed by the last callback).
-    fn deliver(&self, mut g: Guard<'_>, generation: u32, batch: &Batch) -> bool {
-        for event in batch.iter() {
+    /// held and the registration `first` just taken out (so this thread is the deliverer: others
+    /// defer to it); returns with the lock released, and whether the cell may be reused now (its
+    /// peer was freed by the last callback).
+    fn deliver(
+        &self,
+        mut g: Guard<'_>,
+        generation: u32,
+        batch: &Batch,
+        first: Box<dyn EventSink>,
+    ) -> bool {
+        let mut events = batch.iter();
+        let event = events.next().expect("a batch that is not empty");
+        if !self.outing(&mut g, generation, &event, first) {
+            return std::mem::take(&mut g.recycle);
+        }
+        for event in events {
             match self.deliver_one(&mut g, generation, &event) {
                 Delivered::Yes => {}
                 Delivered::NoCallback => return false,
@@ -277,25 +288,38 @@ impl Cell {
         }
     }
 
-    /// One outing: takes the registration out, calls it with `event` with the lock released,
-    /// and brings it back (lock held before and after).
+    /// Takes the registration out and runs an outing with it (lock held before and after).
     #[inline(always)]
     fn deliver_one(&self, g: &mut Guard<'_>, generation: u32, event: &Event) -> Delivered {
         let peer = g.peer.as_mut().expect("live while we deliver");
-        let Some(mut cb) = peer.take_callback() else {
+        let Some(cb) = peer.take_callback() else {
             // The callback was cleared: nothing is left to deliver to.
             peer.clear_deferred();
             return Delivered::NoCallback;
         };
-        g.out = Out::Current;
-        g.out_holder = thread_token();
-        g.outings = g.outings.wrapping_add(1);
-        sync::unlocked(g, || cb.on_event(event));
-        if self.end_outing(g, generation, cb) {
+        if self.outing(g, generation, event, cb) {
             Delivered::Yes
         } else {
             Delivered::Freed
         }
+    }
+
+    /// One outing of `cb`, the registration just taken out: calls it with `event` with the lock
+    /// released, and brings it back (lock held before and after). False when the peer was freed
+    /// meanwhile.
+    #[inline(always)]
+    fn outing(
+        &self,
+        g: &mut Guard<'_>,
+        generation: u32,
+        event: &Event,
+        mut cb: Box<dyn EventSink>,
+    ) -> bool {
+        g.out = Out::Current;
+        g.out_holder = thread_token();
+        g.outings = g.outings.wrapping_add(1);
+        sync::unlocked(g, || cb.on_event(event));
+        self.end_outing(g, generation, cb)
     }
 
     /// Back from a callback with the lock held: puts the registration back, or drops it when it

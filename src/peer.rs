@@ -130,16 +130,15 @@ impl Peer {
         self.outlets().map(|_| ())
     }
 
-    /// Whether a registration is home (set, and not out with a deliverer).
-    #[inline(always)]
-    pub fn has_callback(&self) -> bool {
-        self.outlets.as_ref().is_some_and(|o| o.callback.is_some())
-    }
-
     /// Takes the registration out (None when none is home).
     #[inline(always)]
     pub fn take_callback(&mut self) -> Option<Box<dyn EventSink>> {
-        self.outlets.as_mut()?.callback.take()
+        let home = &mut self.outlets.as_mut()?.callback;
+        // Tested first: taking from an empty slot would still write it.
+        if home.is_none() {
+            return None;
+        }
+        home.take()
     }
 
     /// Puts `cb` in as the registration; returns the one it replaces. A peer that never had
