@@ -409,13 +409,13 @@ fn stats_history_and_global_stats_read_the_peer() {
         none.history().unwrap_err().code(),
         ResultCode::InvalidArgument
     );
-    // A last reading as the peer is freed: as it was (connected, never closed), and it is gone.
-    let live = pcstate::global_stats().live_peers;
+    // A last reading as the peer is freed: as it was (connected, never closed). (That the handle
+    // is gone afterwards is checked through the C ABI, tests/observability.rs: other tests of
+    // this binary create and free peers meanwhile, so the global count cannot show it here.)
     let last = pc.into_stats();
     assert_eq!(last.entered(ConnectionState::Connected), 1);
     assert_eq!(last.entered(ConnectionState::Closed), 0);
     assert!(last.time_in(ConnectionState::Connected) > std::time::Duration::ZERO);
-    assert_eq!(pcstate::global_stats().live_peers, live - 1);
 }
 
 /// Records the events of `pc`'s callback.
